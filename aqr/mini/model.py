@@ -79,23 +79,72 @@ class MiniCMTHead(nn.Module):
         })
         nn.init.constant_(self.task_heads["cls"][-1].bias, -2.0)
 
-    def forward(self, bev: Tensor, cams: Tensor, lidar2img: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``bev [B, D, H, W]``, ``cams [B, V, D, h, w]`` -> class logits, box deltas, refs."""
+    def forward(self, bev: Tensor, cams: Tensor, lidar2img: Tensor,
+                dn: DenoisingQueries | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """``bev [B, D, H, W]``, ``cams [B, V, D, h, w]`` -> class logits, box deltas and
+        reference points of the ``Q`` matching queries followed by the denoising queries."""
         batch = bev.shape[0]
         bev = self.shared_conv(bev)
         ref = self.reference_points.weight.sigmoid().unsqueeze(0).expand(batch, -1, -1)
+        valid = torch.ones(ref.shape[:2], dtype=torch.bool, device=ref.device)
+        mask = None
+        if dn is not None:
+            ref = torch.cat([ref, dn.ref], 1)
+            valid = torch.cat([valid, dn.valid], 1)
+            mask = dn.attn_mask(self.reference_points.num_embeddings)
         query = self.query_embed(sine_encoding(ref))
         aqr = self.aqr_weight_generator(query, ref, lidar2img)
-        bev_map = self.weight_renderer.render_bev_weights(aqr["lidar_weights"], aqr["pts_bev"])
-        cam_map = self.weight_renderer.render_perspective_weights(aqr["camera_weights"],
-                                                                  aqr["pts_pers"])
+        # padding queries render nothing (NaN / view -1) but are still sampled at a valid point
+        pts_bev = torch.where(valid.unsqueeze(-1), aqr["pts_bev"], float("nan"))
+        pts_pers = torch.where(valid.unsqueeze(-1), aqr["pts_pers"], -1.0)
+        bev_map = self.weight_renderer.render_bev_weights(aqr["lidar_weights"], pts_bev)
+        cam_map = self.weight_renderer.render_perspective_weights(aqr["camera_weights"], pts_pers)
         bev = self.feature_modulator(bev, bev_map)
         cams = self.feature_modulator(cams, cam_map)
 
         sampled = torch.cat([_sample_bev(bev, aqr["pts_bev"]),
                              _sample_views(cams, aqr["pts_pers"])], dim=-1)
-        out = self.transformer(query + self.sample_proj(sampled))
+        out = self.transformer(query + self.sample_proj(sampled), mask=mask)
         return self.task_heads["cls"](out), self.task_heads["reg"](out), ref
+
+
+class DenoisingQueries:
+    """CMT's denoising queries: ``groups`` noisy copies of every true box centre, trained to
+    reconstruct their box. They go through AQR like the matching queries, so during training the
+    weight maps get hot spots at the objects, which the clamp bounds; at test time there are none.
+
+    Args:
+        gt_centres: Per sample, ``[N_i, 3]`` true centres normalised to ``[0, 1]``.
+        groups: Noisy copies per object.
+        max_objects: Padding size of a group.
+        noise: Standard deviation of the centre noise, normalised units.
+        generator: Random source.
+    """
+
+    def __init__(self, gt_centres: list[Tensor], groups: int, max_objects: int, noise: float,
+                 generator: torch.Generator | None = None) -> None:
+        batch = len(gt_centres)
+        self.groups, self.max_objects = groups, max_objects
+        ref = torch.full((batch, groups, max_objects, 3), 0.5)
+        valid = torch.zeros(batch, groups, max_objects, dtype=torch.bool)
+        for b, centres in enumerate(gt_centres):
+            n = min(len(centres), max_objects)
+            jitter = torch.randn(groups, n, 3, generator=generator) * noise
+            jitter[..., 2] = 0.0
+            ref[b, :, :n] = (centres[:n] + jitter).clamp(0.0, 1.0)
+            valid[b, :, :n] = True
+        self.ref, self.valid = ref.flatten(1, 2), valid.flatten(1, 2)
+
+    def attn_mask(self, num_matching: int) -> Tensor:
+        """``True`` = may not attend: matching queries never see denoising ones (they would see
+        the answer), and denoising groups do not see each other."""
+        size = self.groups * self.max_objects
+        total = num_matching + size
+        mask = torch.zeros(total, total, dtype=torch.bool)
+        mask[:num_matching, num_matching:] = True
+        group = torch.arange(size) // self.max_objects
+        mask[num_matching:, num_matching:] = group[:, None] != group[None, :]
+        return mask
 
 
 def _sample_bev(bev: Tensor, pts_bev: Tensor) -> Tensor:
@@ -124,7 +173,8 @@ class MiniCMTAQR(BaseModel):
 
     Args:
         pts_bbox_head: ``embed_dims``, ``num_queries``, ``num_layers``, ``renderer_config``,
-            ``modulator_config`` and ``loss_weights`` (``cls``, ``bbox``).
+            ``modulator_config``, ``loss_weights`` (``cls``, ``bbox``), ``num_dn_groups``
+            (denoising groups, 0 for none) and ``dn_noise`` (their centre noise, metres).
         score_threshold: Predictions below it are dropped at test time.
     """
 
@@ -136,6 +186,8 @@ class MiniCMTAQR(BaseModel):
         head.pop("type", None)
         dims = int(head.get("embed_dims", 32))
         self.loss_weights = dict(head.pop("loss_weights", {"cls": 2.0, "bbox": 1.0}))
+        self.dn_groups = int(head.get("num_dn_groups", 0))
+        self.dn_noise = float(head.get("dn_noise", 1.0))
         self.pts_backbone = _encoder(self.spec.lidar_channels, dims)
         self.img_backbone = _encoder(self.spec.camera_channels, dims)
         self.pts_bbox_head = MiniCMTHead(
@@ -152,13 +204,19 @@ class MiniCMTAQR(BaseModel):
         cams = inputs["cams"]
         bev = self.pts_backbone(inputs["lidar"])
         img = self.img_backbone(cams.flatten(0, 1)).view(*cams.shape[:2], -1, *cams.shape[-2:])
-        logits, deltas, ref = self.pts_bbox_head(bev, img, inputs["lidar2img"])
+        dn = self._denoising_queries(data_samples) if mode == "loss" and self.dn_groups else None
+        logits, deltas, ref = self.pts_bbox_head(bev, img, inputs["lidar2img"], dn)
         boxes = self.decode(deltas, ref)
         if mode == "loss":
-            return self.loss(logits, boxes, data_samples)
+            return self.loss(logits, boxes, data_samples, dn)
         if mode == "predict":
             return self.predict(logits, boxes)
         return logits, boxes
+
+    def _denoising_queries(self, data_samples: list[dict]) -> DenoisingQueries:
+        centres = [(d["gt_boxes"][:, :3] - self.pc_lo) / self.pc_size for d in data_samples]
+        return DenoisingQueries(centres, self.dn_groups, self.spec.max_objects,
+                                noise=self.dn_noise / float(self.pc_size[0]))
 
     def decode(self, deltas: Tensor, ref: Tensor) -> Tensor:
         """Box deltas -> ``[B, Q, 9]`` (x, y, z, l, w, h, yaw, vx, vy) in metres."""
@@ -167,7 +225,37 @@ class MiniCMTAQR(BaseModel):
         yaw = torch.atan2(deltas[..., 6], deltas[..., 7])
         return torch.cat([centre, size, yaw.unsqueeze(-1), deltas[..., 8:10] * 3.0], -1)
 
-    def loss(self, logits: Tensor, boxes: Tensor, data_samples: list[dict]) -> dict[str, Tensor]:
+    def loss(self, logits: Tensor, boxes: Tensor, data_samples: list[dict],
+             dn: DenoisingQueries | None = None) -> dict[str, Tensor]:
+        num_matching = self.pts_bbox_head.reference_points.num_embeddings
+        losses = self._matching_loss(logits[:, :num_matching], boxes[:, :num_matching],
+                                     data_samples)
+        if dn is not None:
+            losses.update(self._denoising_loss(logits[:, num_matching:], boxes[:, num_matching:],
+                                               data_samples, dn))
+        return losses
+
+    def _denoising_loss(self, logits: Tensor, boxes: Tensor, data_samples: list[dict],
+                        dn: DenoisingQueries) -> dict[str, Tensor]:
+        """Each denoising query reconstructs the box it was made from."""
+        targets = torch.zeros_like(logits)
+        preds, gts = [], []
+        for b, sample in enumerate(data_samples):
+            n = min(len(sample["gt_labels"]), dn.max_objects)
+            for g in range(dn.groups):
+                idx = torch.arange(n) + g * dn.max_objects
+                targets[b, idx, sample["gt_labels"][:n]] = 1.0
+                preds.append(boxes[b, idx])
+                gts.append(sample["gt_boxes"][:n])
+        valid = dn.valid.unsqueeze(-1).to(logits.dtype)
+        num = max(int(dn.valid.sum()), 1)
+        loss_cls = (sigmoid_focal_loss(logits, targets) * valid).sum() / num
+        loss_bbox = box_l1(torch.cat(preds), torch.cat(gts)).sum() / num
+        return {"dn_loss_cls": self.loss_weights["cls"] * loss_cls,
+                "dn_loss_bbox": self.loss_weights["bbox"] * loss_bbox}
+
+    def _matching_loss(self, logits: Tensor, boxes: Tensor,
+                       data_samples: list[dict]) -> dict[str, Tensor]:
         targets = torch.zeros_like(logits)
         pred_matched, gt_matched = [], []
         for b, sample in enumerate(data_samples):

@@ -1,0 +1,35 @@
+"""Backends launch one training run for a trial and let the trial watch and stop it."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class RunningJob(abc.ABC):
+    """A launched training run."""
+
+    #: ``time.time()`` when it was launched (logs older than this belong to earlier attempts)
+    started_at: float
+
+    @abc.abstractmethod
+    def poll(self) -> int | None:
+        """The exit code, or None while it runs."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """End the run and everything it started; safe to call more than once."""
+
+    @abc.abstractmethod
+    def tail(self, lines: int = 30) -> str:
+        """The last lines of its output."""
+
+
+class Backend(abc.ABC):
+    """Starts training runs."""
+
+    @abc.abstractmethod
+    def start(self, work_dir: Path, cfg_options: Sequence[str], resume: bool) -> RunningJob:
+        """Launch training in ``work_dir`` with ``cfg_options`` (``key=value`` strings), resuming
+        from the work dir's latest checkpoint when ``resume``."""

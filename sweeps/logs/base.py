@@ -1,0 +1,50 @@
+"""What a training log gives the sweep: one record per validation."""
+
+from __future__ import annotations
+
+import abc
+import math
+import re
+from dataclasses import dataclass, field
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan|NaN"
+KEY_VALUE = re.compile(rf"([A-Za-z_][\w./\-]*): ({_NUMBER})(?=[,\s]|$)")
+
+
+@dataclass
+class ValidationRecord:
+    """The metrics of one validation, at its (1-based) epoch, and the AQR diagnostics last logged
+    before it (``aqr/...`` keys)."""
+
+    epoch: int
+    metrics: dict[str, float]
+    diagnostics: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"epoch": self.epoch, "metrics": self.metrics, "diagnostics": self.diagnostics}
+
+
+def to_float(value) -> float:
+    """A log value as a float; ``nan``/``NaN``/``inf`` as the IEEE values."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class LogParser(abc.ABC):
+    """Turns the lines of one log, fed in order as they are written, into validation records."""
+
+    #: file names this parser reads, as ``Path.glob`` patterns relative to a work dir
+    patterns: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.diagnostics: dict[str, float] = {}
+
+    @abc.abstractmethod
+    def feed(self, line: str) -> ValidationRecord | None:
+        """Parse one complete line; return a record if it ends a validation."""
+
+    def parse(self, text: str) -> list[ValidationRecord]:
+        """Every validation in a whole log."""
+        return [r for line in text.splitlines() if (r := self.feed(line)) is not None]

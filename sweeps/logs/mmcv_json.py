@@ -1,0 +1,31 @@
+"""mmcv 1.x ``*.log.json``: an env-info line, then ``{"mode": "train"|"val", "epoch": ...}``."""
+
+from __future__ import annotations
+
+import json
+
+from sweeps.logs.base import LogParser, ValidationRecord, to_float
+
+_NOT_METRICS = {"mode", "epoch", "iter", "lr", "time", "data_time", "memory"}
+
+
+class MMCVJsonParser(LogParser):
+    patterns = ("*.log.json",)
+
+    def feed(self, line: str) -> ValidationRecord | None:
+        line = line.strip()
+        if not line.startswith("{"):
+            return None
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        mode = row.get("mode")
+        if mode == "train":
+            self.diagnostics.update({k: to_float(v) for k, v in row.items()
+                                     if k.startswith("aqr/")})
+            return None
+        if mode != "val" or "epoch" not in row:
+            return None
+        metrics = {k: to_float(v) for k, v in row.items() if k not in _NOT_METRICS}
+        return ValidationRecord(int(row["epoch"]), metrics, dict(self.diagnostics))

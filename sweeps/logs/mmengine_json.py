@@ -1,0 +1,33 @@
+"""mmengine's ``vis_data/scalars.json`` (mmdet3d 1.x): one JSON object per line.
+
+Training lines carry ``epoch``, ``iter`` and ``step`` (the iteration); validation lines carry the
+metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
+``NuScenes metric/pred_instances_3d_NuScenes/NDS``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sweeps.logs.base import LogParser, ValidationRecord, to_float
+
+
+class MMEngineJsonParser(LogParser):
+    patterns = ("*/vis_data/scalars.json",)
+
+    def feed(self, line: str) -> ValidationRecord | None:
+        line = line.strip()
+        if not line.startswith("{"):
+            return None
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        if "iter" in row:
+            self.diagnostics.update({k: to_float(v) for k, v in row.items()
+                                     if k.startswith("aqr/")})
+            return None
+        if "step" not in row:
+            return None
+        metrics = {k: to_float(v) for k, v in row.items() if k not in ("step", "epoch")}
+        return ValidationRecord(int(row["step"]), metrics, dict(self.diagnostics))

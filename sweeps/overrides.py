@@ -1,0 +1,52 @@
+"""A trial's parameters as config overrides: ``--cfg-options`` argv and nested dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sweeps.space import SweepSpace
+
+
+def flat_overrides(space: SweepSpace, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter on its targets.
+
+    Raises:
+        KeyError: a parameter of the space has no value in ``params``.
+    """
+    out = dict(space.fixed)
+    for name, param in space.parameters.items():
+        if name not in params:
+            raise KeyError(f"no value for parameter {name!r}; given: {sorted(params)}")
+        for key in param.targets:
+            out[key] = params[name]
+    return out
+
+
+def format_value(value: Any) -> str:
+    """A value as mmengine's ``DictAction`` parses it back (``[1,2]``, ``(1,2)``, ``True``, ``None``)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        inner = ",".join(format_value(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return str(value)
+
+
+def cfg_options(overrides: Mapping[str, Any]) -> list[str]:
+    """``['key=value', ...]``, one argv element each (never through a shell)."""
+    return [f"{key}={format_value(value)}" for key, value in overrides.items()]
+
+
+def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``{'a.b.c': 1}`` -> ``{'a': {'b': {'c': 1}}}`` (integer parts index into lists)."""
+    root: dict[str, Any] = {}
+    for key, value in overrides.items():
+        node = root
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return root

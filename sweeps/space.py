@@ -1,0 +1,315 @@
+"""The search-space file: schema, validation with file:line errors, and loading.
+
+A space names the training to run (``base_config``, ``command``), what to optimise (``metric``,
+``mode``), the knobs (``parameters``, each with the dotted config keys it sets), how to search and
+prune, the resources per trial and where to track. Every problem is reported as
+``file:line: field: message``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
+                   "{resume}", "--cfg-options", "{cfg_options}"]
+PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{cfg_options}", "{port}",
+                "{num_gpus}"}
+_DOTTED_KEY = re.compile(r"^[A-Za-z_][\w]*(\.[\w]+)*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FloatParameter(_Strict):
+    """A float knob in ``[low, high]``, optionally log-scaled or on a grid of ``step``."""
+
+    type: Literal["float"]
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+    targets: list[str]
+
+    @model_validator(mode="after")
+    def _check_range(self) -> FloatParameter:
+        _check_bounds(self.low, self.high, self.log, self.step)
+        return self
+
+
+class IntParameter(_Strict):
+    """An integer knob in ``[low, high]``."""
+
+    type: Literal["int"]
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+    targets: list[str]
+
+    @model_validator(mode="after")
+    def _check_range(self) -> IntParameter:
+        _check_bounds(self.low, self.high, self.log, None if self.step == 1 else self.step)
+        return self
+
+
+class CategoricalParameter(_Strict):
+    """A knob that takes one of ``choices``."""
+
+    type: Literal["categorical"]
+    choices: list[Any] = Field(min_length=1)
+    targets: list[str]
+
+
+Parameter = Annotated[FloatParameter | IntParameter | CategoricalParameter,
+                      Field(discriminator="type")]
+
+
+def _check_bounds(low: float, high: float, log: bool, step: float | None) -> None:
+    if not low < high:
+        raise ValueError(f"low must be < high, but got low={low}, high={high}")
+    if log and low <= 0:
+        raise ValueError(f"log=true needs low > 0, but got low={low}")
+    if step is not None:
+        if step <= 0:
+            raise ValueError(f"step must be > 0, but got step={step}")
+        if log:
+            raise ValueError("step and log=true cannot be combined (Optuna's constraint); "
+                             "drop one of them")
+
+
+class EnqueuedPoint(_Strict):
+    """A named configuration to run before the sampler proposes its own."""
+
+    name: str
+    params: dict[str, Any]
+
+
+class SearchSpec(_Strict):
+    """How Optuna proposes configurations."""
+
+    sampler: Literal["tpe", "random", "grid", "cmaes", "gp", "qmc"] = "tpe"
+    seed: int | None = 0
+    num_trials: int = Field(10, ge=1)
+    concurrency: int = Field(1, ge=1)
+    enqueue: list[EnqueuedPoint] = []
+
+
+class PrunerSpec(_Strict):
+    """Which pruner stops hopeless trials after their validations.
+
+    ``warmup_epochs``: validations before a trial may be pruned; ``startup_trials``: finished
+    trials before pruning starts; ``options``: the pruner's own arguments (Optuna's names).
+    """
+
+    type: Literal["median", "percentile", "successive_halving", "hyperband", "patient",
+                  "threshold", "wilcoxon", "asha", "none"] = "median"
+    warmup_epochs: int = Field(1, ge=0)
+    startup_trials: int = Field(2, ge=0)
+    options: dict[str, Any] = {}
+
+
+class ResourcesSpec(_Strict):
+    """What one trial takes from the cluster (fractions allowed)."""
+
+    cpu: float = Field(1.0, gt=0)
+    gpu: float = Field(0.0, ge=0)
+
+
+class TrackingSpec(_Strict):
+    """Where MLflow records the sweep (default: ``sqlite:///<cwd>/mlflow.db``)."""
+
+    uri: str | None = None
+    experiment: str | None = None
+    artifact_location: str | None = None
+
+
+class SweepSpace(_Strict):
+    """A validated search space."""
+
+    name: str = Field(pattern=r"^[\w.-]+$")
+    base_config: str
+    command: list[str] = DEFAULT_COMMAND
+    resume_args: list[str] = ["--resume"]
+    log_format: Literal["auto", "mmengine_json", "mmcv_json", "mmcv_text"] = "auto"
+    metric: str = "pts_bbox_NuScenes/NDS"
+    mode: Literal["max", "min"] = "max"
+    track: list[str] = []
+    max_epochs: int = Field(ge=1)
+    fixed: dict[str, Any] = {}
+    env: dict[str, str] = {}
+    parameters: dict[str, Parameter] = Field(min_length=1)
+    search: SearchSpec = SearchSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    max_failures: int = Field(0, ge=0)
+
+    @field_validator("command")
+    @classmethod
+    def _check_command(cls, command: list[str]) -> list[str]:
+        if not command:
+            raise ValueError("command must not be empty")
+        unknown = {t for t in re.findall(r"\{\w+\}", " ".join(command))} - PLACEHOLDERS
+        if unknown:
+            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; "
+                             f"known: {sorted(PLACEHOLDERS)}")
+        if "{cfg_options}" not in command:
+            raise ValueError("command must contain '{cfg_options}' (where the trial's "
+                             "--cfg-options go)")
+        return command
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> SweepSpace:
+        claimed: dict[str, str] = {}
+        for name, param in self.parameters.items():
+            if not param.targets:
+                raise ValueError(f"parameters.{name}.targets: give at least one dotted config key")
+            for key in param.targets:
+                if not _DOTTED_KEY.match(key):
+                    raise ValueError(f"parameters.{name}.targets: {key!r} is not a dotted config "
+                                     "key like model.pts_bbox_head.renderer_config.max_weight_clamp")
+                if key in claimed:
+                    raise ValueError(f"parameters.{name}.targets: {key!r} is already set by "
+                                     f"parameter {claimed[key]!r}")
+                if key in self.fixed:
+                    raise ValueError(f"parameters.{name}.targets: {key!r} is also in fixed")
+                claimed[key] = name
+        for i, point in enumerate(self.search.enqueue):
+            for pname, value in point.params.items():
+                where = f"search.enqueue.{i}.params.{pname}"
+                if pname not in self.parameters:
+                    raise ValueError(f"{where}: unknown parameter; known: "
+                                     f"{sorted(self.parameters)}")
+                problem = out_of_range(self.parameters[pname], value)
+                if problem:
+                    raise ValueError(f"{where}: {problem}")
+        if self.search.sampler == "grid":
+            for pname, param in self.parameters.items():
+                if isinstance(param, FloatParameter) and param.step is None:
+                    raise ValueError(f"parameters.{pname}: sampler 'grid' needs a step on float "
+                                     "parameters (or make it categorical)")
+        return self
+
+    def num_trials(self) -> int:
+        """Trials the sweep runs: ``search.num_trials``, or the grid's size for ``grid``."""
+        if self.search.sampler != "grid":
+            return self.search.num_trials
+        from sweeps.samplers import grid_points
+
+        total = 1
+        for values in grid_points(self).values():
+            total *= len(values)
+        return total
+
+
+def out_of_range(param: Any, value: Any) -> str | None:
+    """Why ``value`` cannot be taken by ``param``, or None."""
+    if isinstance(param, CategoricalParameter):
+        return None if value in param.choices else \
+            f"{value!r} is not one of the choices {param.choices}"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return f"must be a number, but got {value!r}"
+    if isinstance(param, IntParameter) and not float(value).is_integer():
+        return f"must be an integer, but got {value!r}"
+    if not param.low <= value <= param.high:
+        return f"must be in [{param.low}, {param.high}], but got {value}"
+    return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a space file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class SpaceError(ValueError):
+    """A space file that cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_space(path: str | Path) -> SweepSpace:
+    """Read and validate a space file.
+
+    Raises:
+        SpaceError: with one ``file:line: field: message`` per problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpaceError([Problem(str(path), 0, "file", "no such file; give the path of a "
+                                  "space YAML such as search_spaces/demo.yaml")])
+    text = path.read_text()
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        raise SpaceError([Problem(str(path), line, "yaml", str(err).splitlines()[0])]) from None
+    if not isinstance(data, dict):
+        raise SpaceError([Problem(str(path), 1, "file", "must be a mapping of fields "
+                                  "(name, base_config, metric, parameters, ...)")])
+    try:
+        return SweepSpace.model_validate(data)
+    except ValidationError as err:
+        raise SpaceError([_problem(path, root, e) for e in err.errors()]) from None
+
+
+def _problem(path: Path, root: yaml.Node, error: dict) -> Problem:
+    loc = [str(p) for p in error["loc"]]
+    message = error["msg"].removeprefix("Value error, ")
+    # cross-field errors name their own field first ("parameters.x.targets: ...")
+    match = re.match(r"^([\w.]+): (.*)$", message)
+    if not loc and match:
+        loc, message = match.group(1).split("."), match.group(2)
+    loc = [p for p in loc if p not in ("float", "int", "categorical")]
+    if error["type"] == "extra_forbidden":
+        message = f"unknown field; remove it or check its spelling ({_known_fields(loc)})"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    return Problem(str(path), _line_of(root, loc), ".".join(loc) or "space", message)
+
+
+def _known_fields(loc: list[str]) -> str:
+    model: Any = SweepSpace
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return "see the README's space reference"
+        model = field.annotation
+    names = sorted(getattr(model, "model_fields", {}))
+    return "known: " + ", ".join(names) if names else "see the README's space reference"
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int:
+    """1-based line of the deepest node on ``loc`` that exists in the YAML."""
+    line = node.start_mark.line + 1 if node is not None else 0
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if str(k.value) == part), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
