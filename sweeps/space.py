@@ -287,6 +287,8 @@ def _problem(path: Path, root: yaml.Node, error: dict) -> Problem:
 
 
 def _known_fields(loc: list[str]) -> str:
+    if loc and loc[0] == "parameters":
+        return "known: type, low, high, log, step, choices, targets"
     model: Any = SweepSpace
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)

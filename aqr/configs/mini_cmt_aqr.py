@@ -15,7 +15,7 @@ model = dict(
         embed_dims=32,
         num_queries=256,
         num_layers=2,
-        num_dn_groups=4,
+        num_dn_groups=6,
         dn_noise=1.0,
         renderer_config=dict(
             type="WeightRenderer",
@@ -48,7 +48,7 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type="DefaultSampler", shuffle=False),
     collate_fn=dict(type="mini_collate"),
-    dataset=dict(type="MiniNuScenesDataset", split="val", num_scenes=96, seed=data_seed),
+    dataset=dict(type="MiniNuScenesDataset", split="val", num_scenes=160, seed=data_seed),
 )
 val_evaluator = dict(type="MiniNuScenesMetric")
 

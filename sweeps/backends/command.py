@@ -31,7 +31,7 @@ def has_checkpoint(work_dir: Path) -> bool:
 
 
 def render_argv(template: Sequence[str], *, config: str, work_dir: Path, cfg_options: Sequence[str],
-                resume_args: Sequence[str], resume: bool, port: int, num_gpus: int,
+                resume_args: Sequence[str], resume: bool, port: int | str, num_gpus: int,
                 python: str = sys.executable) -> list[str]:
     """Fill a command template. ``{cfg_options}`` and ``{resume}`` expand to zero or more argv
     elements; ``{python}``, ``{config}``, ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced
@@ -119,7 +119,8 @@ class CommandBackend(Backend):
         self.env = dict(env or {})
         self.num_gpus = num_gpus
 
-    def argv(self, work_dir: Path, cfg_options: Sequence[str], resume: bool, port: int) -> list[str]:
+    def argv(self, work_dir: Path, cfg_options: Sequence[str], resume: bool,
+             port: int | str) -> list[str]:
         return render_argv(self.command, config=self.config, work_dir=work_dir,
                            cfg_options=cfg_options, resume_args=self.resume_args, resume=resume,
                            port=port, num_gpus=self.num_gpus)

@@ -1,0 +1,78 @@
+"""The pruning bridge: Ray schedulers that report each validation to the trial's Optuna trial and
+stop the trial when it should be pruned, recording the epoch, so the searcher tells Optuna PRUNED
+(with its intermediate values) rather than COMPLETE with a truncated score."""
+
+from __future__ import annotations
+
+import math
+
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+
+from sweeps.ledger import TrialLedger
+
+
+class _ReportsToOptuna:
+    """Mixin: forward each result to the Optuna trial; return the entry for the decision."""
+
+    ledger: TrialLedger
+    _metric_name: str
+
+    def _report(self, trial, result: dict):
+        entry = self.ledger.get(trial.trial_id)
+        if entry is None or "epoch" not in result:
+            return None
+        epoch, value = int(result["epoch"]), float(result[self._metric_name])
+        if epoch not in entry.epochs:
+            entry.epochs.append(epoch)
+            entry.values.append(value)
+            if not math.isnan(value):
+                entry.optuna_trial.report(value, step=epoch)
+        return entry
+
+
+class OptunaPruningScheduler(_ReportsToOptuna, FIFOScheduler):
+    """Stop a trial when its Optuna study's pruner says so after a validation.
+
+    Args:
+        ledger: The sweep's trial ledger.
+        metric: The metric the study optimises (as reported to Tune).
+        max_epochs: The full schedule; a trial at it is complete, never pruned.
+    """
+
+    def __init__(self, ledger: TrialLedger, metric: str, max_epochs: int) -> None:
+        super().__init__()
+        self.ledger = ledger
+        self._metric_name = metric
+        self.max_epochs = max_epochs
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        entry = self._report(trial, result)
+        if entry is None or entry.epochs[-1] >= self.max_epochs:
+            return TrialScheduler.CONTINUE
+        if math.isnan(entry.values[-1]):
+            return TrialScheduler.CONTINUE  # the trial fails itself, naming the epoch
+        if entry.optuna_trial.should_prune():
+            entry.pruned_at = entry.epochs[-1]
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+
+class RecordingASHAScheduler(_ReportsToOptuna, ASHAScheduler):
+    """Ray's ASHA deciding on ``epoch``, with its stops recorded as prunes."""
+
+    def __init__(self, ledger: TrialLedger, metric: str, mode: str, max_epochs: int,
+                 grace_period: int = 1, reduction_factor: float = 3, brackets: int = 1) -> None:
+        super().__init__(time_attr="epoch", metric=metric, mode=mode, max_t=max_epochs,
+                         grace_period=grace_period, reduction_factor=reduction_factor,
+                         brackets=brackets)
+        self.ledger = ledger
+        self._metric_name = metric
+        self.max_epochs = max_epochs
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:
+        entry = self._report(trial, result)
+        decision = super().on_trial_result(tune_controller, trial, result)
+        if decision == TrialScheduler.STOP and entry is not None \
+                and entry.epochs[-1] < self.max_epochs:
+            entry.pruned_at = entry.epochs[-1]
+        return decision

@@ -1,0 +1,76 @@
+"""Optuna as Ray Tune's searcher, through Optuna's ask/tell interface.
+
+Unlike Ray's ``OptunaSearch``, a trial that the scheduler stopped is told to Optuna as PRUNED (its
+intermediate values are already in the study), a failed trial as FAIL, and only a trial that ran its
+full schedule as COMPLETE with its last value.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import optuna
+from ray.tune.search import Searcher
+
+from sweeps.ledger import TrialEntry, TrialLedger
+from sweeps.samplers import distributions
+from sweeps.space import SweepSpace
+
+WORK_DIR_KEY = "__work_dir"
+
+
+class OptunaAskTellSearcher(Searcher):
+    """Propose trials with ``study.ask`` and record their ends with ``study.tell``.
+
+    Args:
+        space: The sweep's space.
+        study: The sweep's (persisted) Optuna study; enqueued points come first.
+        ledger: Where each proposed trial is written.
+        trials_dir: Parent of the trials' work dirs (``<trials_dir>/<number>``).
+    """
+
+    def __init__(self, space: SweepSpace, study: optuna.Study, ledger: TrialLedger,
+                 trials_dir: Path) -> None:
+        super().__init__(metric=space.metric, mode=space.mode)
+        self.space = space
+        self.study = study
+        self.ledger = ledger
+        self.trials_dir = trials_dir
+        self._distributions = distributions(space)
+
+    def suggest(self, trial_id: str) -> dict | None:
+        trial = self.study.ask(self._distributions)
+        attrs = trial.user_attrs
+        work_dir = Path(attrs.get("work_dir") or self.trials_dir / f"{trial.number:04d}")
+        trial.set_user_attr("work_dir", str(work_dir))
+        self.ledger.add(trial_id, TrialEntry(number=trial.number, optuna_trial=trial,
+                                             params=dict(trial.params), work_dir=work_dir,
+                                             label=attrs.get("label", "")))
+        return {**trial.params, WORK_DIR_KEY: str(work_dir)}
+
+    def save(self, checkpoint_path: str) -> None:
+        """Nothing to save: the study is persisted in the sweep's sqlite storage as it goes."""
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Nothing to restore: ``aqr-sweep resume`` reopens the persisted study."""
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        entry = self.ledger.get(trial_id)
+        if entry is None:
+            return
+        if error:
+            entry.state = "failed"
+            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
+        elif entry.pruned_at is not None:
+            entry.state = "pruned"
+            entry.optuna_trial.set_user_attr("pruned_at_epoch", entry.pruned_at)
+            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.PRUNED)
+        elif entry.values and not math.isnan(entry.values[-1]):
+            entry.state = "completed"
+            self.study.tell(entry.optuna_trial, entry.values[-1])
+        else:
+            entry.state = "failed"
+            entry.error = entry.error or f"{self.space.metric} was never a number"
+            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)

@@ -1,0 +1,53 @@
+"""A sweep's trials as read back from its Optuna study (what ``aqr-sweep status`` prints)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import optuna
+
+from sweeps.space import SweepSpace
+
+_STATE = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
+          "WAITING": "queued"}
+
+
+@dataclass
+class TrialStatus:
+    """One trial's state, epochs run, params, last and best metric."""
+
+    number: int
+    label: str
+    state: str
+    epochs_run: int
+    params: dict[str, Any]
+    last: float | None
+    best: float | None
+    pruned_at_epoch: int | None
+    work_dir: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def trial_statuses(study: optuna.Study, space: SweepSpace) -> list[TrialStatus]:
+    """Every trial of the study, oldest first."""
+    pick = max if space.mode == "max" else min
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        steps = sorted(t.intermediate_values)
+        values = [t.intermediate_values[s] for s in steps]
+        finite = [v for v in values if not math.isnan(v)]
+        state = _STATE.get(t.state.name, t.state.name.lower())
+        if study.user_attrs.get(f"interrupted_{t.number}"):
+            state = "interrupted"
+        out.append(TrialStatus(
+            number=t.number, label=t.user_attrs.get("label", ""), state=state,
+            epochs_run=steps[-1] if steps else 0, params=dict(t.params),
+            last=t.value if t.value is not None else (values[-1] if values else None),
+            best=pick(finite) if finite else t.value,
+            pruned_at_epoch=t.user_attrs.get("pruned_at_epoch"),
+            work_dir=t.user_attrs.get("work_dir", "")))
+    return out
