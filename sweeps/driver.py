@@ -22,7 +22,7 @@ from rich.console import Console
 import aqr
 from sweeps.backends import CommandBackend
 from sweeps.ledger import TrialEntry, TrialLedger
-from sweeps.pruners import build_pruner
+from sweeps.pruners import build_pruner, first_prunable_epoch
 from sweeps.samplers import build_sampler
 from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler
 from sweeps.searcher import OptunaAskTellSearcher
@@ -113,7 +113,7 @@ def build_scheduler(space: SweepSpace, ledger: TrialLedger):
     """Our Optuna pruning bridge, or Ray's ASHA for ``pruner.type: asha``."""
     if space.pruner.type == "asha":
         options = dict(space.pruner.options)
-        options.setdefault("grace_period", max(space.pruner.warmup_epochs, 1))
+        options.setdefault("grace_period", first_prunable_epoch(space.pruner))
         try:
             return RecordingASHAScheduler(ledger, space.metric, space.mode, space.max_epochs,
                                           **options)

@@ -12,24 +12,29 @@ from optuna import pruners
 from sweeps.space import PrunerSpec
 
 
+def first_prunable_epoch(spec: PrunerSpec) -> int:
+    """Epochs are Optuna steps 1, 2, ...; ``warmup_epochs`` validations are never pruned."""
+    return spec.warmup_epochs + 1
+
+
 def _median(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
     return pruners.MedianPruner(n_startup_trials=spec.startup_trials,
-                                n_warmup_steps=spec.warmup_epochs, **kw)
+                                n_warmup_steps=first_prunable_epoch(spec), **kw)
 
 
 def _percentile(spec: PrunerSpec, max_epochs: int, percentile: float = 25.0,
                 **kw: Any) -> pruners.BasePruner:
     return pruners.PercentilePruner(percentile, n_startup_trials=spec.startup_trials,
-                                    n_warmup_steps=spec.warmup_epochs, **kw)
+                                    n_warmup_steps=first_prunable_epoch(spec), **kw)
 
 
 def _successive_halving(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("min_resource", max(spec.warmup_epochs, 1))
+    kw.setdefault("min_resource", first_prunable_epoch(spec))
     return pruners.SuccessiveHalvingPruner(**kw)
 
 
 def _hyperband(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("min_resource", max(spec.warmup_epochs, 1))
+    kw.setdefault("min_resource", first_prunable_epoch(spec))
     kw.setdefault("max_resource", max_epochs)
     return pruners.HyperbandPruner(**kw)
 
@@ -40,11 +45,11 @@ def _patient(spec: PrunerSpec, max_epochs: int, patience: int = 1,
 
 
 def _threshold(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    return pruners.ThresholdPruner(n_warmup_steps=spec.warmup_epochs, **kw)
+    return pruners.ThresholdPruner(n_warmup_steps=first_prunable_epoch(spec), **kw)
 
 
 def _wilcoxon(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("n_startup_steps", spec.warmup_epochs)
+    kw.setdefault("n_startup_steps", first_prunable_epoch(spec))
     return pruners.WilcoxonPruner(**kw)
 
 
@@ -61,7 +66,6 @@ PRUNERS: dict[str, Callable[..., pruners.BasePruner]] = {
     "threshold": _threshold,
     "wilcoxon": _wilcoxon,
     "none": _none,
-    "asha": _none,  # Ray's ASHA scheduler decides; the study itself never prunes
 }
 
 
@@ -71,7 +75,7 @@ def build_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner
     Raises:
         ValueError: arguments the pruner does not take or values it refuses, naming the field.
     """
-    if spec.type == "asha":
+    if spec.type == "asha":  # Ray's ASHA scheduler decides; the study itself never prunes
         return pruners.NopPruner()
     try:
         return PRUNERS[spec.type](spec, max_epochs, **spec.options)

@@ -1,0 +1,88 @@
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from sweeps.logs import LogFollower, detect_format, read_log
+
+LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmt_logs"
+needs_logs = pytest.mark.skipif(not LOGS.is_dir(), reason="shared/data/cmt_logs not beside repo")
+
+
+@needs_logs
+def test_real_mmcv_text_logs():
+    base = read_log(LOGS / "cmt_r50_baseline_1ep.log")
+    aqr = read_log(LOGS / "cmt_aqr_r50_clamp2.5_res0.6_1ep.log")
+    assert [r.epoch for r in base] == [1] and [r.epoch for r in aqr] == [1]
+    assert base[0].metrics["pts_bbox_NuScenes/NDS"] == 0.6908
+    assert base[0].metrics["pts_bbox_NuScenes/mAP"] == 0.6575
+    assert aqr[0].metrics["pts_bbox_NuScenes/NDS"] == 0.6825
+    assert aqr[0].metrics["pts_bbox_NuScenes/mAP"] == 0.6397
+    assert math.isnan(aqr[0].metrics["pts_bbox_NuScenes/traffic_cone_attr_err"])
+    assert aqr[0].metrics["pts_bbox_NuScenes/car_AP_dist_0.5"] == 0.7508
+    # the AQR run's debug blocks give diagnostics: its BEV and camera maps sit at the 2.5 clamp
+    assert aqr[0].diagnostics["aqr/bev_post_max"] == 2.5
+    assert aqr[0].diagnostics["aqr/pers_relative_change"] == pytest.approx(0.360866)
+    assert base[0].diagnostics == {}
+
+
+def test_mmcv_json_log(tmp_path):
+    path = tmp_path / "20251012_200000.log.json"
+    rows = [{"env_info": "x", "config": "y"},
+            {"mode": "train", "epoch": 1, "iter": 50, "lr": 1e-4, "loss": 13.3, "grad_norm": "nan"},
+            {"mode": "val", "epoch": 1, "iter": 753, "lr": 1e-9,
+             "pts_bbox_NuScenes/NDS": 0.6908, "pts_bbox_NuScenes/mAP": 0.6575,
+             "pts_bbox_NuScenes/barrier_vel_err": float("nan")},
+            {"mode": "val", "epoch": 2, "iter": 753, "pts_bbox_NuScenes/NDS": 0.70}]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert "NaN" in path.read_text()
+    records = read_log(path)
+    assert detect_format(path) == "mmcv_json"
+    assert [(r.epoch, r.metrics["pts_bbox_NuScenes/NDS"]) for r in records] == [(1, 0.6908),
+                                                                               (2, 0.70)]
+    assert "lr" not in records[0].metrics and math.isnan(
+        records[0].metrics["pts_bbox_NuScenes/barrier_vel_err"])
+
+
+def test_mmengine_scalars_json_with_diagnostics(tmp_path):
+    path = tmp_path / "20261124" / "vis_data" / "scalars.json"
+    path.parent.mkdir(parents=True)
+    lines = [
+        '{"lr": 0.001, "loss": 2.0, "aqr/pers_post_max": 1.5, "epoch": 1, "iter": 10, "step": 10}',
+        '{"NuScenes metric/pred_instances_3d_NuScenes/NDS": 0.31, "step": 1}',
+        '{"lr": 0.001, "loss": 1.0, "aqr/pers_post_max": 2.5, "epoch": 2, "iter": 20, "step": 20}',
+        '{"NuScenes metric/pred_instances_3d_NuScenes/NDS": NaN, "step": 2}',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    records = read_log(path)
+    key = "NuScenes metric/pred_instances_3d_NuScenes/NDS"
+    assert [r.epoch for r in records] == [1, 2]
+    assert records[0].metrics[key] == 0.31 and math.isnan(records[1].metrics[key])
+    assert [r.diagnostics["aqr/pers_post_max"] for r in records] == [1.5, 2.5]
+
+
+def test_follower_reads_only_complete_new_lines_of_new_files(tmp_path):
+    old = tmp_path / "old" / "vis_data" / "scalars.json"
+    old.parent.mkdir(parents=True)
+    old.write_text('{"pts_bbox_NuScenes/NDS": 0.1, "step": 1}\n')
+    import os
+    import time
+
+    os.utime(old, (time.time() - 100, time.time() - 100))
+    follower = LogFollower(tmp_path, since=time.time() - 10)
+    assert follower.poll() == []          # the earlier attempt's log is not this run's
+    new = tmp_path / "new" / "vis_data" / "scalars.json"
+    new.parent.mkdir(parents=True)
+    with open(new, "w") as f:
+        f.write('{"pts_bbox_NuScenes/NDS": 0.2, "step": 2}\n{"pts_bbox_NuScenes/NDS": 0.')
+        f.flush()
+        assert [r.epoch for r in follower.poll()] == [2]
+        f.write('3, "step": 3}\n')
+    assert [r.metrics["pts_bbox_NuScenes/NDS"] for r in follower.poll()] == [0.3]
+    assert follower.poll() == []
+
+
+def test_missing_log_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="log file not found"):
+        read_log(tmp_path / "x.log")

@@ -1,0 +1,107 @@
+from pathlib import Path
+
+import pytest
+
+from sweeps.space import SpaceError, load_space
+
+BASE = """\
+name: t
+base_config: aqr/configs/mini_cmt_aqr.py
+max_epochs: 4
+parameters:
+  clamp:
+    type: float
+    low: 1.0
+    high: 3.0
+    targets: [model.pts_bbox_head.renderer_config.max_weight_clamp]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(tmp_path, text) -> list[str]:
+    with pytest.raises(SpaceError) as err:
+        load_space(write(tmp_path, text))
+    return [str(p) for p in err.value.problems]
+
+
+def test_defaults(tmp_path):
+    space = load_space(write(tmp_path, BASE))
+    assert space.metric == "pts_bbox_NuScenes/NDS" and space.mode == "max"
+    assert space.search.sampler == "tpe" and space.pruner.type == "median"
+    assert space.num_trials() == 10
+    assert "{cfg_options}" in space.command
+
+
+def test_every_shipped_space_validates():
+    root = Path(__file__).resolve().parents[2] / "search_spaces"
+    files = sorted(root.glob("*.yaml"))
+    assert {f.name for f in files} >= {"demo.yaml", "seed_presets.yaml", "cmt_aqr_r50.yaml"}
+    for f in files:
+        load_space(f)
+
+
+def test_range_that_cannot_hold_names_file_line_field(tmp_path):
+    (msg,) = problems(tmp_path, BASE.replace("low: 1.0", "low: 4.0"))
+    assert msg.startswith(f"{tmp_path / 'space.yaml'}:5: parameters.clamp: ")
+    assert "low must be < high, but got low=4.0, high=3.0" in msg
+
+
+def test_unknown_key_and_missing_field(tmp_path):
+    text = BASE.replace("max_epochs: 4\n", "").replace("    low: 1.0\n", "    lo: 1.0\n")
+    msgs = problems(tmp_path, text)
+    assert any(":3: max_epochs: required field is missing" in m or "max_epochs: required" in m
+               for m in msgs)
+    assert any(":6: parameters.clamp.lo: unknown field" in m for m in msgs)
+
+
+def test_log_needs_positive_low_and_step_not_with_log(tmp_path):
+    (msg,) = problems(tmp_path, BASE.replace("low: 1.0", "low: 0.0\n    log: true"))
+    assert "log=true needs low > 0" in msg
+    (msg,) = problems(tmp_path, BASE.replace("low: 1.0", "low: 1.0\n    log: true\n    step: 0.5"))
+    assert "cannot be combined" in msg
+
+
+def test_duplicate_target_and_bad_key(tmp_path):
+    text = BASE + """\
+  other:
+    type: categorical
+    choices: [1, 2]
+    targets: [model.pts_bbox_head.renderer_config.max_weight_clamp]
+"""
+    (msg,) = problems(tmp_path, text)
+    assert "parameters.other.targets" in msg and "already set by parameter 'clamp'" in msg
+    (msg,) = problems(tmp_path, BASE.replace("targets: [model", "targets: [bad key, model"))
+    assert "is not a dotted config key" in msg
+
+
+def test_enqueued_point_out_of_range(tmp_path):
+    text = BASE + "search:\n  enqueue:\n    - name: a\n      params: {clamp: 9.0}\n"
+    (msg,) = problems(tmp_path, text)
+    assert "search.enqueue.0.params.clamp: must be in [1.0, 3.0], but got 9.0" in msg
+    assert ":13:" in msg  # the line of the enqueued params
+
+
+def test_unknown_pruner_and_placeholder(tmp_path):
+    (msg,) = problems(tmp_path, BASE + "pruner: {type: medain}\n")
+    assert "pruner.type" in msg and "'median'" in msg
+    (msg,) = problems(tmp_path, BASE + "command: [python, train.py, '{cfg}', '{cfg_options}']\n")
+    assert "unknown placeholder" in msg and "{cfg}" in msg
+
+
+def test_grid_counts_trials_and_needs_steps(tmp_path):
+    text = BASE.replace("high: 3.0", "high: 3.0\n    step: 0.5") + "search: {sampler: grid}\n"
+    assert load_space(write(tmp_path, text)).num_trials() == 5
+    (msg,) = problems(tmp_path, BASE + "search: {sampler: grid}\n")
+    assert "needs a step" in msg
+
+
+def test_missing_file_and_bad_yaml(tmp_path):
+    with pytest.raises(SpaceError, match="no such file"):
+        load_space(tmp_path / "nope.yaml")
+    (msg,) = problems(tmp_path, "name: [unclosed\n")
+    assert msg.startswith(f"{tmp_path / 'space.yaml'}:") and "yaml" in msg
