@@ -43,7 +43,7 @@ def overrides(clamp: float, residual: float, sigma: float, lr_mult: float) -> li
     return out
 
 
-def train(work_dir: Path, seed: int, epochs: int, knobs: tuple) -> tuple[list[float], float]:
+def train(work_dir: Path, seed: int, epochs: int, knobs: tuple) -> tuple[list[dict], float]:
     cmd = [sys.executable, "-m", "aqr.train", str(CONFIG), "--work-dir", str(work_dir),
            "--seed", str(seed), "--cfg-options", f"train_cfg.max_epochs={epochs}",
            *overrides(*knobs)]
@@ -53,12 +53,12 @@ def train(work_dir: Path, seed: int, epochs: int, knobs: tuple) -> tuple[list[fl
     if proc.returncode != 0:
         raise SystemExit(f"training failed ({work_dir}): {proc.stderr.strip().splitlines()[-1]}")
     scalars = next(work_dir.glob("*/vis_data/scalars.json"))
-    nds = [json.loads(line)["pts_bbox_NuScenes/NDS"] for line in scalars.read_text().splitlines()
-           if "pts_bbox_NuScenes/NDS" in line]
-    return nds, wall
+    validations = [json.loads(line) for line in scalars.read_text().splitlines()
+                   if "pts_bbox_NuScenes/NDS" in line]
+    return validations, wall
 
 
-def trivial_nds() -> float:
+def trivial_metrics() -> dict[str, float]:
     """NDS of a predictor that ignores the sensors: every class's mean box on a fixed 16x16 grid."""
     from aqr.mini.dataset import MiniNuScenesDataset
     from aqr.mini.metric import nuscenes_metrics, to_detection_boxes
@@ -80,7 +80,7 @@ def trivial_nds() -> float:
                 scores.append([0.5, 0.3, 0.2][c])
         pred[token] = to_detection_boxes(token, np.array(boxes), np.array(labels),
                                          np.array(scores))
-    return nuscenes_metrics(gt, pred)["NDS"]
+    return nuscenes_metrics(gt, pred)
 
 
 def main() -> None:
@@ -98,16 +98,20 @@ def main() -> None:
     print(f"seconds per epoch (wall, train + val + start-up share, 1 thread, {args.jobs} jobs "
           f"side by side): {statistics.mean(walls) / args.epochs:.1f}")
     print(f"\nNDS after {args.epochs} epochs, {args.seeds} training seeds each")
-    print("| preset | clamp / residual / sigma / AQR lr_mult | NDS mean | NDS std |")
-    print("|---|---|---|---|")
+    print("| preset | clamp / residual / sigma / AQR lr_mult | NDS mean | NDS std | mAP mean |")
+    print("|---|---|---|---|---|")
     means, stds = [], []
     for name, knobs in PRESETS.items():
         finals = [results[(name, s)][0][-1] for s in range(args.seeds)]
-        means.append(statistics.mean(finals))
-        stds.append(statistics.stdev(finals) if len(finals) > 1 else 0.0)
+        nds = [f["pts_bbox_NuScenes/NDS"] for f in finals]
+        means.append(statistics.mean(nds))
+        stds.append(statistics.stdev(nds) if len(nds) > 1 else 0.0)
+        mean_map = statistics.mean(f["pts_bbox_NuScenes/mAP"] for f in finals)
         print(f"| {name} | {' / '.join(f'{k:g}' for k in knobs)} | {means[-1]:.4f} | "
-              f"{stds[-1]:.4f} |")
-    print(f"| trivial predictor (no sensors) | - | {trivial_nds():.4f} | - |")
+              f"{stds[-1]:.4f} | {mean_map:.4f} |")
+    trivial = trivial_metrics()
+    print(f"| trivial predictor (class-prior boxes on a grid, no sensors) | - | "
+          f"{trivial['NDS']:.4f} | - | {trivial['mAP']:.4f} |")
     noise = statistics.mean(stds)
     spread = max(means) - min(means)
     ratio = spread / noise if noise > 0 else float("inf")

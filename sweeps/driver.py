@@ -115,7 +115,7 @@ def build_scheduler(space: SweepSpace, ledger: TrialLedger):
         options = dict(space.pruner.options)
         options.setdefault("grace_period", first_prunable_epoch(space.pruner))
         try:
-            return RecordingASHAScheduler(ledger, space.metric, space.mode, space.max_epochs,
+            return RecordingASHAScheduler(ledger, space.metric, space.max_epochs,
                                           **options)
         except (TypeError, AssertionError) as err:
             raise ValueError(f"pruner.options: {err or 'invalid ASHA arguments'} "

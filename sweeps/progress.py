@@ -20,12 +20,13 @@ def trials_table(ledger: TrialLedger, space: SweepSpace) -> Table:
     """One row per trial: state, epochs, params, last and best metric."""
     table = Table(title=f"{space.name}: {space.metric} ({space.mode})", expand=False)
     for column in ("trial", "state", "epoch", *space.parameters, "last", "best"):
-        table.add_column(column, justify="right" if column not in ("trial", "state") else "left")
+        table.add_column(column, overflow="fold",
+                         justify="right" if column not in ("trial", "state") else "left")
     pick = max if space.mode == "max" else min
     for e in ledger.entries():
         values = [v for v in e.values if not math.isnan(v)]
         state = e.state + (f"@{e.pruned_at}" if e.pruned_at is not None else "")
-        table.add_row(e.name, f"[{_STYLE.get(e.state, 'white')}]{state}",
+        table.add_row(f"{e.number} {e.label}".strip(), f"[{_STYLE.get(e.state, 'white')}]{state}",
                       f"{e.epochs[-1] if e.epochs else 0}/{space.max_epochs}",
                       *(_fmt(e.params.get(p)) for p in space.parameters),
                       _fmt(e.values[-1] if e.values else None),
@@ -44,21 +45,29 @@ class RichProgress(Callback):
 
     def __init__(self, ledger: TrialLedger, space: SweepSpace, total: int,
                  console: Console | None = None) -> None:
-        self.ledger, self.space = ledger, space
-        self.progress = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console)
-        self.task = self.progress.add_task("trials", total=total)
-        self.live = Live(self._render(), console=console, refresh_per_second=2, transient=False)
+        self.ledger, self.space, self.total, self.console = ledger, space, total, console
+        self.progress: Progress | None = None
+        self.live: Live | None = None
+
+    def __getstate__(self) -> dict:
+        # Tune pickles its callbacks with the experiment state; the live display stays here.
+        return {**self.__dict__, "progress": None, "live": None, "console": None}
 
     def _render(self) -> Group:
         return Group(trials_table(self.ledger, self.space), self.progress)
 
     def _update(self) -> None:
+        if self.live is None:
+            return
         done = sum(e.state != "running" for e in self.ledger.entries())
         self.progress.update(self.task, completed=done)
         self.live.update(self._render())
 
     def setup(self, **info) -> None:
+        self.progress = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console)
+        self.task = self.progress.add_task("trials", total=self.total)
+        self.live = Live(self._render(), console=self.console, refresh_per_second=2)
         self.live.start()
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
@@ -75,4 +84,5 @@ class RichProgress(Callback):
 
     def on_experiment_end(self, trials, **info) -> None:
         self._update()
-        self.live.stop()
+        if self.live is not None:
+            self.live.stop()

@@ -60,11 +60,11 @@ class OptunaPruningScheduler(_ReportsToOptuna, FIFOScheduler):
 class RecordingASHAScheduler(_ReportsToOptuna, ASHAScheduler):
     """Ray's ASHA deciding on ``epoch``, with its stops recorded as prunes."""
 
-    def __init__(self, ledger: TrialLedger, metric: str, mode: str, max_epochs: int,
+    def __init__(self, ledger: TrialLedger, metric: str, max_epochs: int,
                  grace_period: int = 1, reduction_factor: float = 3, brackets: int = 1) -> None:
-        super().__init__(time_attr="epoch", metric=metric, mode=mode, max_t=max_epochs,
-                         grace_period=grace_period, reduction_factor=reduction_factor,
-                         brackets=brackets)
+        # metric and mode reach ASHA from the TuneConfig (Tune refuses them twice)
+        super().__init__(time_attr="epoch", max_t=max_epochs, grace_period=grace_period,
+                         reduction_factor=reduction_factor, brackets=brackets)
         self.ledger = ledger
         self._metric_name = metric
         self.max_epochs = max_epochs

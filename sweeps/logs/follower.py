@@ -10,8 +10,9 @@ from sweeps.logs.base import LogParser, ValidationRecord
 class LogFollower:
     """Tail the newest log of a work dir that appeared after the run started.
 
-    With ``log_format='auto'`` the first format whose file appears wins, in the order of
-    ``LOG_FORMATS`` (mmengine ``scalars.json`` before mmcv ``.log.json`` before text logs).
+    With ``log_format='auto'`` the most preferred format present wins, in the order of
+    ``LOG_FORMATS`` (mmengine ``scalars.json`` before mmcv ``.log.json`` before text logs); until
+    a record was read, a preferred file that appears later (they are created in turn) takes over.
     Only complete lines are parsed; a line being written is kept for the next poll.
 
     Args:
@@ -32,10 +33,14 @@ class LogFollower:
         self._parser: LogParser | None = None
         self._offset = 0
         self._partial = ""
+        self._format: str | None = None
+        self._emitted = 0
 
     def poll(self) -> list[ValidationRecord]:
         """New validation records since the last poll."""
-        if self.path is None and not self._find():
+        if not self._emitted and self._format != self._formats[0]:
+            self._find()  # a preferred format may have appeared since (files appear in turn)
+        if self.path is None:
             return []
         with open(self.path, "rb") as f:
             f.seek(self._offset)
@@ -44,7 +49,9 @@ class LogFollower:
         text = self._partial + chunk.decode("utf-8", errors="replace")
         lines = text.split("\n")
         self._partial = lines.pop()
-        return [r for line in lines if (r := self._parser.feed(line)) is not None]
+        records = [r for line in lines if (r := self._parser.feed(line)) is not None]
+        self._emitted += len(records)
+        return records
 
     def _find(self) -> bool:
         for fmt in self._formats:
@@ -52,7 +59,11 @@ class LogFollower:
                           for p in self.work_dir.glob(pattern)
                           if p.is_file() and p.stat().st_mtime >= self.since]
             if candidates:
-                self.path = max(candidates, key=lambda p: p.stat().st_mtime)
-                self._parser = self._parsers[fmt]()
+                path = max(candidates, key=lambda p: p.stat().st_mtime)
+                if path != self.path:
+                    self.path, self._format, self._parser = path, fmt, self._parsers[fmt]()
+                    self._offset, self._partial = 0, ""
                 return True
+            if fmt == self._format:
+                return True  # nothing better than what we follow
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sweeps.logs.base import KEY_VALUE, LogParser, ValidationRecord, to_float
+from sweeps.logs.base import KEY_VALUE, TIMING_KEYS, LogParser, ValidationRecord, to_float
 
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
 _TRAIN = re.compile(r"Epoch(?:\(train\))?\s*\[(\d+)\]\[")
@@ -40,7 +40,10 @@ class MMCVTextParser(LogParser):
     def feed(self, line: str) -> ValidationRecord | None:
         match = _VAL.search(line)
         if match:
-            metrics = {k: to_float(v) for k, v in KEY_VALUE.findall(line[match.end():])}
+            metrics = {k: to_float(v) for k, v in KEY_VALUE.findall(line[match.end():])
+                       if k not in TIMING_KEYS}
+            if not metrics:
+                return None  # a validation progress line (mmengine: "eta: ... time: ...")
             return ValidationRecord(int(match.group(1)), metrics, dict(self.diagnostics))
         if _TRAIN.search(line):
             self.diagnostics.update({k: to_float(v) for k, v in KEY_VALUE.findall(line)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from sweeps.logs.base import LogParser, ValidationRecord, to_float
+from sweeps.logs.base import TIMING_KEYS, LogParser, ValidationRecord, to_float
 
 
 class MMEngineJsonParser(LogParser):
@@ -27,7 +27,7 @@ class MMEngineJsonParser(LogParser):
             self.diagnostics.update({k: to_float(v) for k, v in row.items()
                                      if k.startswith("aqr/")})
             return None
-        if "step" not in row:
-            return None
-        metrics = {k: to_float(v) for k, v in row.items() if k not in ("step", "epoch")}
+        metrics = {k: to_float(v) for k, v in row.items() if k not in TIMING_KEYS}
+        if "step" not in row or not metrics:
+            return None  # not a validation (mmengine also logs val iteration timings)
         return ValidationRecord(int(row["step"]), metrics, dict(self.diagnostics))

@@ -86,3 +86,21 @@ def test_follower_reads_only_complete_new_lines_of_new_files(tmp_path):
 def test_missing_log_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="log file not found"):
         read_log(tmp_path / "x.log")
+
+
+def test_follower_switches_to_the_json_log_when_it_appears(tmp_path):
+    run = tmp_path / "20261124_000000"
+    run.mkdir()
+    text = run / "20261124_000000.log"
+    text.write_text("11/24 - mmengine - INFO - Epoch(val) [1][10/10]    eta: 0:00:00  "
+                    "time: 0.0496  data_time: 0.0013\n")
+    follower = LogFollower(tmp_path)
+    assert follower.poll() == []          # a validation progress line is not a validation
+    assert follower.path == text
+    scalars = run / "vis_data" / "scalars.json"
+    scalars.parent.mkdir()
+    scalars.write_text('{"data_time": 0.001, "time": 0.05, "step": 1}\n'
+                       '{"pts_bbox_NuScenes/NDS": 0.123456, "step": 1}\n')
+    records = follower.poll()
+    assert follower.path == scalars
+    assert [r.metrics for r in records] == [{"pts_bbox_NuScenes/NDS": 0.123456}]
