@@ -28,8 +28,12 @@ from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler
 from sweeps.searcher import OptunaAskTellSearcher
 from sweeps.space import SweepSpace, load_space
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.tracking import (MLflowTrialTracker, default_tracking_uri, experiment_id,
-                             start_parent_run)
+from sweeps.tracking import (
+    MLflowTrialTracker,
+    default_tracking_uri,
+    experiment_id,
+    start_parent_run,
+)
 from sweeps.trial import make_trainable
 
 logger = logging.getLogger(__name__)

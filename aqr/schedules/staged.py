@@ -33,4 +33,5 @@ class StagedSchedule(Schedule):
         return self._values[max(index, 0)]
 
     def __repr__(self) -> str:
-        return f"StagedSchedule(stages={[list(s) for s in zip(self._starts, self._values)]})"
+        pairs = [list(s) for s in zip(self._starts, self._values, strict=True)]
+        return f"StagedSchedule(stages={pairs})"

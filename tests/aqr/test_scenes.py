@@ -53,7 +53,6 @@ def test_camera_features_peak_where_objects_project():
 
 
 def test_lidar_map_has_objects_at_their_cells():
-    spec = SceneSpec()
     s = make_scene(5)
     near = np.argmin(np.hypot(s["boxes"][:, 0], s["boxes"][:, 1]))
     x, y = s["boxes"][near, :2]
