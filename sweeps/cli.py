@@ -166,6 +166,91 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
     console.print(table)
 
 
+@app.command()
+def report(name: Annotated[str, typer.Argument(help="sweep name")],
+           out: Annotated[Path | None, typer.Option(help="output folder (default "
+                                                         "reports/NAME)")] = None) -> None:
+    """Tuning matrix, trials table, quick reference, plots and an offline index.html."""
+    from reports.report import write_report
+    from reports.sweep_data import load_sweep
+
+    data = _guard(load_sweep, name, show_progress=sys.stderr.isatty())
+    files = write_report(data, out or Path("reports") / name)
+    console.print(f"wrote {len(files.pivots) // 2} pivot tables, {len(files.images)} plots, "
+                  f"{files.trials_csv} and {files.index}", highlight=False)
+
+
+@app.command("export-best")
+def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
+                output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+                fmt: Annotated[str, typer.Option("--format", help="py (config with _base_) "
+                                                                  "or yaml (bare params)")] = "py"
+                ) -> None:
+    """Write the best trial as a config that tools/train.py (or python -m aqr.train) takes."""
+    from reports.export import export_best as write_best
+    from reports.export import latest_checkpoint
+    from reports.sweep_data import load_sweep
+
+    data = _guard(load_sweep, name, show_progress=False)
+    best, options = _guard(write_best, data, output, fmt)
+    if best.tied_with:
+        err_console.print(f"note: trials {best.tied_with} tie with trial {best.number} at "
+                          f"{best.value:.4f}; exported trial {best.number}", highlight=False)
+    console.print(f"wrote {output}: trial {best.number}, {data.space.metric} = {best.value:.4f}",
+                  highlight=False)
+    console.print("as --cfg-options: " + " ".join(options), highlight=False, soft_wrap=True)
+    console.print(f"checkpoint: {latest_checkpoint(best.work_dir) or 'none kept'}",
+                  highlight=False)
+
+
+@app.command("import-log")
+def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")],
+               sweep: Annotated[str, typer.Option(help="sweep to import into")],
+               param: Annotated[list[str] | None, typer.Option(help="name=value of the run's "
+                                                                    "knobs (repeat)")] = None,
+               space: Annotated[Path | None, typer.Option(help="space to create the sweep "
+                                                               "from if it does not exist")] = None
+               ) -> None:
+    """Turn past training runs into completed trials of a sweep (MLflow and Optuna)."""
+    from reports.import_log import import_log as add_log
+    from reports.import_log import open_or_create, parse_params
+
+    _, spec, record, study = _guard(open_or_create, sweep, space)
+    params = _guard(parse_params, param or [], spec)
+    for log in logs:
+        number, run_id = _guard(add_log, log, params, spec, record, study)
+        console.print(f"{log}: trial {number}, MLflow run {run_id}", highlight=False)
+
+
+@app.command()
+def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
+       host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+       port: Annotated[int, typer.Option(help="port")] = 5000,
+       tracking_uri: Annotated[str | None, typer.Option(help="store (default: the sweep's, "
+                                                             "else ./mlflow.db)")] = None,
+       dry_run: Annotated[bool, typer.Option(help="print the command and URL only")] = False
+       ) -> None:
+    """Start the MLflow UI on the sweep's tracking store and print its parent run's URL."""
+    import subprocess
+
+    from sweeps.store import SweepDir
+    from sweeps.tracking import default_tracking_uri
+
+    url = f"http://{host}:{port}/"
+    if name is not None:
+        record = _guard(SweepDir(name).read)
+        tracking_uri = tracking_uri or record.tracking_uri
+        url += f"#/experiments/{record.experiment_id}/runs/{record.parent_run_id}"
+    tracking_uri = tracking_uri or default_tracking_uri()
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
+               "--host", host, "--port", str(port), "--workers", "1"]
+    console.print(f"MLflow UI: {url}", highlight=False, soft_wrap=True)
+    if dry_run:
+        console.print(" ".join(command), highlight=False, soft_wrap=True)
+        return
+    raise typer.Exit(subprocess.call(command))
+
+
 def _fmt(value) -> str:
     if value is None:
         return "-"

@@ -107,9 +107,11 @@ def requeue_interrupted(study: optuna.Study) -> int:
 
 
 def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
-    """The space's trial count less the trials that already ended (requeued ones excluded)."""
+    """The space's trial count less the trials that already ended (requeued and imported ones
+    excluded)."""
     done = [t for t in study.get_trials(deepcopy=False, states=FINISHED)
-            if not study.user_attrs.get(f"interrupted_{t.number}")]
+            if not study.user_attrs.get(f"interrupted_{t.number}")
+            and not t.user_attrs.get("imported")]
     return max(space.num_trials() - len(done), 0)
 
 
@@ -125,6 +127,44 @@ def build_scheduler(space: SweepSpace, ledger: TrialLedger):
             raise ValueError(f"pruner.options: {err or 'invalid ASHA arguments'} "
                              "(asha takes grace_period, reduction_factor, brackets)") from None
     return OptunaPruningScheduler(ledger, space.metric, space.max_epochs)
+
+
+def create_sweep(space_file: str | Path, name: str | None = None, check_base_config: bool = True
+                 ) -> tuple[SweepDir, SweepSpace, SweepRecord]:
+    """Validate the space and set up the sweep's folder, study storage and MLflow parent run.
+
+    A sweep that holds only imported trials (``aqr-sweep import-log``) is taken over as it is.
+
+    Args:
+        space_file: The space YAML.
+        name: Sweep name (default: the space's).
+        check_base_config: Require the base config to exist here (importing logs does not).
+
+    Raises:
+        SpaceError, FileNotFoundError: a bad space or base config.
+        SweepExistsError: a sweep of that name has already run trials.
+    """
+    space_path = Path(space_file)
+    space = load_space(space_path)
+    if check_base_config:
+        resolve_base_config(space, space_path)
+    sweep = SweepDir(name or space.name)
+    if sweep.exists():
+        study = open_study(space, sweep)
+        if any(not t.user_attrs.get("imported") for t in study.get_trials(deepcopy=False)):
+            raise SweepExistsError(
+                f"a sweep named {sweep.name!r} already exists in {sweep.path}; continue it with "
+                f"`aqr-sweep resume {sweep.name}` or pick another with --name")
+        return sweep, space, sweep.read()
+    tracking_uri = space.tracking.uri or default_tracking_uri()
+    client = MlflowClient(tracking_uri)
+    sweep.path.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(space_path, sweep.space_file)
+    experiment = experiment_id(client, space)
+    parent = start_parent_run(client, experiment, space, sweep.space_file)
+    record = SweepRecord(sweep.name, str(space_path.absolute()), tracking_uri, experiment, parent)
+    sweep.write(record)
+    return sweep, space, record
 
 
 def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
@@ -150,30 +190,16 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         sweep = SweepDir(name)
         record = sweep.read()
         space = load_space(sweep.space_file)
-        space_path = sweep.space_file
+        original = Path(record.space_file)  # relative base_config paths are relative to it
+        space_path = original if original.is_file() else sweep.space_file
     else:
+        sweep, space, record = create_sweep(space_file, name)
         space_path = Path(space_file)
-        space = load_space(space_path)
-        sweep = SweepDir(name or space.name)
-        if sweep.exists():
-            raise SweepExistsError(
-                f"a sweep named {sweep.name!r} already exists in {sweep.path}; continue it with "
-                f"`aqr-sweep resume {sweep.name}` or pick another with --name")
-        record = None
     base_config = resolve_base_config(space, space_path)
-
-    tracking_uri = record.tracking_uri if record else (space.tracking.uri or default_tracking_uri())
-    client = MlflowClient(tracking_uri)
-    if record:
-        experiment, parent = record.experiment_id, record.parent_run_id
-        client.update_run(parent, status="RUNNING")
-    else:
-        sweep.path.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(space_path, sweep.space_file)
-        experiment = experiment_id(client, space)
-        parent = start_parent_run(client, experiment, space, sweep.space_file)
-        sweep.write(SweepRecord(sweep.name, str(Path(space_path).absolute()), tracking_uri,
-                                experiment, parent))
+    client = MlflowClient(record.tracking_uri)
+    tracking_uri, experiment, parent = record.tracking_uri, record.experiment_id, \
+        record.parent_run_id
+    client.update_run(parent, status="RUNNING")
 
     study = open_study(space, sweep)
     if resume:

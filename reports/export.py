@@ -1,0 +1,101 @@
+"""``aqr-sweep export-best``: the best trial as a config file ``tools/train.py`` takes as it is."""
+
+from __future__ import annotations
+
+import math
+import os
+import pprint
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from reports.sweep_data import SweepData
+from sweeps.driver import resolve_base_config
+from sweeps.overrides import cfg_options, flat_overrides, nested
+
+
+@dataclass
+class BestTrial:
+    """The trial to export, and how it was chosen."""
+
+    number: int
+    value: float
+    params: dict[str, Any]
+    work_dir: str
+    tied_with: list[int]
+
+
+def best_trial(data: SweepData) -> BestTrial:
+    """The completed trial with the best final metric (ties: the first, the others named).
+
+    Raises:
+        ValueError: no trial completed, with what the sweep holds instead.
+    """
+    done = data.trials[(data.trials["state"] == "completed") & data.trials["value"].notna()]
+    if done.empty:
+        counts = ", ".join(f"{n} {s}" for s, n in data.trials["state"].value_counts().items())
+        raise ValueError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "
+                         f"run more with `aqr-sweep resume {data.name}` or look at "
+                         f"`aqr-sweep status {data.name}`")
+    values = done["value"].astype(float)
+    target = values.max() if data.space.mode == "max" else values.min()
+    tied = done[values.apply(lambda v: math.isclose(v, target, rel_tol=0, abs_tol=1e-12))]
+    row = tied.iloc[0]
+    params = {p: _plain(row[p]) for p in data.params if not pd.isna(row[p])}
+    return BestTrial(int(row["trial"]), float(row["value"]), params, str(row["work_dir"]),
+                     [int(t) for t in tied["trial"].iloc[1:]])
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> python, integral floats of int parameters stay as they were given."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def config_text(base_config: Path, overrides: dict[str, Any], out_file: Path,
+                header: str) -> str:
+    """A config file: ``_base_`` (relative to ``out_file``) plus the overrides as nested dicts.
+
+    Raises:
+        ValueError: an override indexes into a list (``a.0.b``), which ``_base_`` inheritance
+            cannot express; use the printed ``--cfg-options`` for it instead.
+    """
+    listy = [k for k in overrides if any(part.isdigit() for part in k.split("."))]
+    if listy:
+        raise ValueError(f"cannot write {', '.join(listy)} as a _base_ override (it indexes a "
+                         "list); pass it with --cfg-options instead")
+    base = os.path.relpath(base_config.resolve(), out_file.absolute().parent)
+    lines = [f"# {line}" for line in header.splitlines()]
+    lines += [f"_base_ = [{base!r}]", ""]
+    for key, value in nested(overrides).items():
+        lines.append(f"{key} = {pprint.pformat(value, sort_dicts=False, width=96)}")
+    return "\n".join(lines) + "\n"
+
+
+def latest_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint a trial's training left: mmengine's ``last_checkpoint`` or the newest .pth."""
+    path = Path(work_dir)
+    pointer = path / "last_checkpoint"
+    if pointer.is_file():
+        return pointer.read_text().strip()
+    checkpoints = sorted(path.glob("*.pth"), key=lambda p: p.stat().st_mtime)
+    return str(checkpoints[-1]) if checkpoints else None
+
+
+def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestTrial, list[str]]:
+    """Write the best trial's config (``py``) or bare params (``yaml``); return the trial and its
+    ``--cfg-options``."""
+    best = best_trial(data)
+    overrides = flat_overrides(data.space, best.params)
+    if fmt == "yaml":
+        out_file.write_text(yaml.safe_dump(best.params, sort_keys=False))
+    elif fmt == "py":
+        base = resolve_base_config(data.space, Path(data.record.space_file))
+        header = (f"Best trial {best.number} of sweep {data.name}: {data.space.metric} = "
+                  f"{best.value:.4f}\nparams: {best.params}")
+        out_file.write_text(config_text(base, overrides, out_file, header))
+    else:
+        raise ValueError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
+    return best, cfg_options(overrides)

@@ -1,0 +1,105 @@
+"""The report's figures as PNG files (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import optuna  # noqa: E402
+
+from reports.sweep_data import SweepData  # noqa: E402
+
+_COLOURS = {"completed": "tab:green", "pruned": "tab:orange", "failed": "tab:red",
+            "running": "tab:blue", "interrupted": "tab:gray"}
+
+
+def learning_curves(data: SweepData, path: Path) -> Path:
+    """The metric per epoch for every trial; pruned trials end in an x at the epoch they stopped."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    curves = data.curves[data.curves["metric"] == data.space.metric]
+    states = data.trials.set_index("trial")["state"]
+    for trial, curve in curves.groupby("trial"):
+        state = states.get(trial, "completed")
+        ax.plot(curve["epoch"], curve["value"], marker="o", ms=3, color=_COLOURS.get(state),
+                alpha=0.8, label=state)
+        if state == "pruned":
+            ax.plot(curve["epoch"].iloc[-1], curve["value"].iloc[-1], marker="x", ms=10,
+                    mew=2, color="black")
+    handles = {h.get_label(): h for h in ax.get_lines() if not h.get_label().startswith("_")}
+    ax.legend(handles.values(), handles.keys(), title="x = pruned here")
+    ax.set(xlabel="epoch", ylabel=data.space.metric, title=f"{data.name}: learning curves")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def parallel_coordinates(data: SweepData, path: Path) -> Path:
+    """Each trial as a line through its (range-scaled) knobs and its best metric."""
+    trials = data.trials[data.trials["best"].notna()]
+    numeric = [p for p in data.params if np.issubdtype(trials[p].dtype, np.number)]
+    columns = [*numeric, "best"]
+    fig, ax = plt.subplots(figsize=(max(6, 2 * len(columns)), 5))
+    if not trials.empty:
+        values = trials[columns].to_numpy(float)
+        lo, hi = np.nanmin(values, 0), np.nanmax(values, 0)
+        scaled = (values - lo) / np.where(hi > lo, hi - lo, 1.0)
+        best = trials["best"].to_numpy(float)
+        norm = plt.Normalize(np.nanmin(best), np.nanmax(best))
+        for row, value in zip(scaled, best, strict=True):
+            ax.plot(range(len(columns)), row, color=plt.cm.viridis(norm(value)), alpha=0.8)
+        for i, (a, b) in enumerate(zip(lo, hi, strict=True)):
+            ax.annotate(f"{a:.3g}", (i, 0), xytext=(3, -12), textcoords="offset points", fontsize=7)
+            ax.annotate(f"{b:.3g}", (i, 1), xytext=(3, 4), textcoords="offset points", fontsize=7)
+        fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax,
+                     label=data.space.metric)
+    ax.set_xticks(range(len(columns)), columns, rotation=20)
+    ax.set_yticks([])
+    ax.set_title(f"{data.name}: parallel coordinates ({len(trials)} trials)")
+    return _save(fig, path)
+
+
+def knobs_vs_metric(data: SweepData, path: Path) -> Path:
+    """One panel per knob: its value against each trial's best metric, coloured by state."""
+    params = data.params
+    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 4), squeeze=False)
+    for ax, param in zip(axes[0], params, strict=True):
+        for state, group in data.trials[data.trials["best"].notna()].groupby("state"):
+            ax.scatter(group[param].astype(str) if group[param].dtype == object else group[param],
+                       group["best"], label=state, color=_COLOURS.get(state), alpha=0.8)
+        ax.set(xlabel=param, ylabel=data.space.metric)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend()
+    fig.suptitle(f"{data.name}: knobs against {data.space.metric}")
+    return _save(fig, path)
+
+
+def importance(data: SweepData, path: Path) -> tuple[Path, dict[str, float]]:
+    """Optuna's parameter importances (its default evaluator) on the completed trials."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    try:
+        scores = optuna.importance.get_param_importances(data.study)
+    except (RuntimeError, ValueError) as err:
+        scores = {}
+        reason = str(err).splitlines()[0]
+    if scores:
+        names = list(scores)[::-1]
+        ax.barh(names, [scores[n] for n in names], color="tab:blue")
+        ax.set_xlabel("importance")
+    else:
+        completed = int((data.trials["state"] == "completed").sum())
+        ax.text(0.5, 0.5, f"parameter importance needs at least 2 completed trials\nwith "
+                f"different values; this sweep has {completed}.\n{reason if completed > 1 else ''}",
+                ha="center", va="center", wrap=True)
+        ax.set_axis_off()
+    ax.set_title(f"{data.name}: parameter importance for {data.space.metric}")
+    return _save(fig, path), scores
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,100 @@
+"""Read a sweep back from its Optuna study and its MLflow runs into pandas."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from rich.progress import Progress
+
+from sweeps.space import SweepSpace, load_space
+from sweeps.status import trial_statuses
+from sweeps.store import SweepDir, SweepRecord
+from sweeps.tracking import PARENT_TAG
+
+
+@dataclass
+class SweepData:
+    """A sweep as tables.
+
+    Attributes:
+        trials: One row per trial: ``trial``, ``label``, ``state``, ``epochs_run``,
+            ``pruned_at_epoch``, one column per parameter, ``value`` (the final metric of a
+            completed trial), ``best``, ``run_id``, ``work_dir``.
+        curves: Long form, one row per trial, metric and epoch: ``trial``, ``metric``, ``epoch``,
+            ``value``.
+    """
+
+    name: str
+    space: SweepSpace
+    record: SweepRecord
+    sweep_dir: SweepDir
+    study: optuna.Study
+    trials: pd.DataFrame
+    curves: pd.DataFrame
+
+    @property
+    def params(self) -> list[str]:
+        return list(self.space.parameters)
+
+    def tidy(self) -> pd.DataFrame:
+        """``trials`` with per-epoch metric columns ``<metric>@<epoch>`` (what ``trials.csv`` holds)."""
+        if self.curves.empty:
+            return self.trials.copy()
+        wide = self.curves.assign(column=lambda d: d["metric"] + "@" + d["epoch"].astype(str))
+        wide = wide.pivot_table(index="trial", columns="column", values="value", aggfunc="last")
+        ordered = sorted(wide.columns, key=lambda c: (c.rsplit("@", 1)[0], int(c.rsplit("@", 1)[1])))
+        return self.trials.merge(wide[ordered], left_on="trial", right_index=True, how="left")
+
+
+def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) -> SweepData:
+    """Everything ``report`` and ``export-best`` need about sweep ``name``.
+
+    Raises:
+        FileNotFoundError: there is no such sweep.
+    """
+    sweep = SweepDir(name, root)
+    record = sweep.read()
+    space = load_space(sweep.space_file)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=name, storage=sweep.study_storage)
+    rows = []
+    for status in trial_statuses(study, space):
+        row = {"trial": status.number, "label": status.label, "state": status.state,
+               "epochs_run": status.epochs_run, "pruned_at_epoch": status.pruned_at_epoch}
+        row.update({p: status.params.get(p, math.nan) for p in space.parameters})
+        row.update({"value": status.last if status.state == "completed" else math.nan,
+                    "best": status.best, "work_dir": status.work_dir})
+        rows.append(row)
+    trials = pd.DataFrame(rows, columns=["trial", "label", "state", "epochs_run",
+                                         "pruned_at_epoch", *space.parameters, "value", "best",
+                                         "work_dir"])
+    run_ids, curves = _mlflow_curves(record, space, show_progress)
+    trials["run_id"] = trials["trial"].map(run_ids)
+    return SweepData(name, space, record, sweep, study, trials, curves)
+
+
+def _mlflow_curves(record: SweepRecord, space: SweepSpace,
+                   show_progress: bool) -> tuple[dict[int, str], pd.DataFrame]:
+    client = MlflowClient(record.tracking_uri)
+    runs = client.search_runs([record.experiment_id],
+                              filter_string=f"tags.`{PARENT_TAG}` = '{record.parent_run_id}'",
+                              max_results=5000)
+    metrics = [space.metric, *[m for m in space.track if m != space.metric]]
+    run_ids, rows = {}, []
+    with Progress(disable=not show_progress, transient=True) as progress:
+        task = progress.add_task("reading MLflow runs", total=len(runs))
+        for run in runs:
+            number = int(run.data.tags.get("aqr.trial_number", -1))
+            run_ids[number] = run.info.run_id
+            for metric in metrics:
+                for m in client.get_metric_history(run.info.run_id, metric):
+                    rows.append({"trial": number, "metric": metric, "epoch": int(m.step),
+                                 "value": float(m.value)})
+            progress.advance(task)
+    curves = pd.DataFrame(rows, columns=["trial", "metric", "epoch", "value"])
+    return run_ids, curves.sort_values(["trial", "metric", "epoch"], ignore_index=True)

@@ -1,0 +1,49 @@
+"""The CLI as a user runs it: real subprocesses, exit codes, one-line errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "sweeps.cli"]
+
+
+def run(*args, cwd=REPO):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_validate_prints_count_and_first_command():
+    proc = run("validate", "search_spaces/demo.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: 10 trials" in proc.stdout
+    first = proc.stdout.split("first trial: ", 1)[1]
+    assert "-m aqr.train" in first and "max_weight_clamp=1.5" in first
+    assert "feature_modulator.lr_mult=0.5" in first
+
+
+def test_bad_space_is_file_line_field_and_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nbase_config: aqr/configs/mini_cmt_aqr.py\nmax_epochs: 2\n"
+                   "parameters:\n  r:\n    type: float\n    low: 0.1\n    high: 0.9\n"
+                   "    targets: [a.b]\n    colour: red\n")
+    proc = run("validate", str(bad))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"{bad}:10: parameters.r.colour: unknown field; remove it or "
+                                   "check its spelling (known: type, low, high, log, step, "
+                                   "choices, targets)")
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_things_are_one_line_errors(tmp_path):
+    proc = run("validate", str(tmp_path / "none.yaml"))
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    proc = run("status", "nosuch", cwd=tmp_path)
+    assert proc.returncode == 2 and "no sweep named 'nosuch'" in proc.stderr
+    proc = run("logs", str(tmp_path / "x.log"))
+    assert proc.returncode == 2 and "log file not found" in proc.stderr
+
+
+def test_ui_dry_run_binds_localhost(tmp_path):
+    proc = run("ui", "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "http://127.0.0.1:5000/" in proc.stdout and "--host 127.0.0.1" in proc.stdout
