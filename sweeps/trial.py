@@ -47,7 +47,7 @@ def make_trainable(space: SweepSpace, backend: Backend,
         work_dir = Path(config[WORK_DIR_KEY])
         resume = has_checkpoint(work_dir)
         job = backend.start(work_dir, cfg_options(flat_overrides(space, params)), resume)
-        follower = LogFollower(work_dir, space.log_format, since=job.started_at - 1.0)
+        follower = LogFollower(work_dir, space.log_format, since=job.started_at)
         seen = 0
         try:
             while True:

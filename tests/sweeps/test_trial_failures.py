@@ -1,0 +1,90 @@
+"""Trials whose training crashes, resumes, or never logs the metric, through the real driver with a
+stand-in training command (no GPU here: the command writes mmcv-1.x JSON logs like the real CMT)."""
+
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from sweeps.driver import run_sweep
+from sweeps.store import SweepDir
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+FAKE_TRAIN = r'''
+import json, sys, time
+from pathlib import Path
+work = Path(sys.argv[1]); args = sys.argv[2:]
+opts = dict(a.split("=", 1) for a in args if "=" in a)
+x, mode = float(opts["x"]), opts["mode"]
+work.mkdir(parents=True, exist_ok=True)
+log = work / f"{time.time_ns()}.log.json"
+def val(epoch, **metrics):
+    with open(log, "a") as f:
+        f.write(json.dumps({"mode": "val", "epoch": epoch, "iter": 10, **metrics}) + "\n")
+log.write_text(json.dumps({"env_info": "fake"}) + "\n")
+if mode == "crash_once":
+    if "--resume" not in args:
+        val(1, NDS=x)
+        (work / "epoch_1.pth").write_bytes(b"ckpt")
+        print("CUDA error: an illegal memory access was encountered", flush=True)
+        sys.exit(1)
+    for epoch in (2, 3):
+        val(epoch, NDS=x * epoch)
+elif mode == "wrong_metric":
+    val(1, mAP=0.5)
+'''
+
+SPACE = """\
+name: failures
+base_config: {config}
+command: ["{{python}}", "{script}", "{{work_dir}}", "{{resume}}", "{{cfg_options}}"]
+log_format: mmcv_json
+metric: NDS
+max_epochs: 3
+max_failures: 1
+parameters:
+  x: {{type: float, low: 0.1, high: 1.0, targets: [x]}}
+  mode: {{type: categorical, choices: [crash_once, wrong_metric], targets: [mode]}}
+search:
+  num_trials: 2
+  concurrency: 1
+  enqueue:
+    - {{name: crash, params: {{x: 0.5, mode: crash_once}}}}
+    - {{name: wrong, params: {{x: 0.5, mode: wrong_metric}}}}
+pruner: {{type: none}}
+tracking: {{uri: "sqlite:///{db}", experiment: failures}}
+"""
+
+
+def test_crash_resumes_from_checkpoint_and_missing_metric_fails_clearly(tmp_path, monkeypatch):
+    script = tmp_path / "fake_train.py"
+    script.write_text(FAKE_TRAIN)
+    config = tmp_path / "config.py"
+    config.write_text("x = 0\n")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE.format(config=config, script=script, db=tmp_path / "mlflow.db"))
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    monkeypatch.chdir(tmp_path)
+    summary = run_sweep(space)
+    entries = {e.label: e for e in summary.entries}
+
+    crash = entries["crash"]
+    assert crash.state == "completed" and crash.epochs == [1, 2, 3]
+    assert crash.values == [0.5, 1.0, 1.5]
+    commands = (crash.work_dir / "command.txt").read_text()
+    assert "--resume" in commands        # the second attempt resumed from epoch_1.pth
+    assert "illegal memory access" in (crash.work_dir / "train.out").read_text()
+
+    wrong = entries["wrong"]
+    assert wrong.state == "failed"
+    study = optuna.load_study(study_name="failures",
+                              storage=SweepDir("failures", tmp_path / "runs").study_storage)
+    states = {t.user_attrs["label"]: t.state for t in study.get_trials()}
+    assert states == {"crash": optuna.trial.TrialState.COMPLETE,
+                      "wrong": optuna.trial.TrialState.FAIL}
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
+                              filter_string="tags.`aqr.label` = 'wrong'")
+    error = runs[0].data.tags["aqr.error"]
+    assert "metric 'NDS' not in the validation at epoch 1; it logged: mAP" in error
