@@ -106,6 +106,15 @@ def requeue_interrupted(study: optuna.Study) -> int:
     return count
 
 
+def mark_interrupted_runs(client: MlflowClient, experiment: str, parent: str) -> None:
+    """Close the MLflow runs a dead driver left running (their trials run again as new runs)."""
+    runs = client.search_runs([experiment], filter_string=(
+        f"tags.`mlflow.parentRunId` = '{parent}' and tags.`aqr.state` = 'running'"))
+    for run in runs:
+        client.set_tag(run.info.run_id, "aqr.state", "interrupted")
+        client.set_terminated(run.info.run_id, status="KILLED")
+
+
 def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
     """The space's trial count less the trials that already ended (requeued and imported ones
     excluded)."""
@@ -204,6 +213,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     study = open_study(space, sweep)
     if resume:
         requeued = requeue_interrupted(study)
+        mark_interrupted_runs(client, experiment, parent)
         logger.info("resuming %s: %d interrupted trial(s) requeued", sweep.name, requeued)
     else:
         for point in space.search.enqueue:

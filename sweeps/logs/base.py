@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,18 @@ def to_float(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def json_row(line: str) -> dict | None:
+    """One JSON-lines log line as a dict, or None if it is not one (e.g. half written)."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 class LogParser(abc.ABC):

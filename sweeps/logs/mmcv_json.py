@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from sweeps.logs.base import LogParser, ValidationRecord, to_float
+from sweeps.logs.base import LogParser, ValidationRecord, json_row, to_float
 
 _NOT_METRICS = {"mode", "epoch", "iter", "lr", "time", "data_time", "memory"}
 
@@ -13,12 +11,8 @@ class MMCVJsonParser(LogParser):
     patterns = ("*.log.json",)
 
     def feed(self, line: str) -> ValidationRecord | None:
-        line = line.strip()
-        if not line.startswith("{"):
-            return None
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
+        row = json_row(line)
+        if row is None:
             return None
         mode = row.get("mode")
         if mode == "train":

@@ -7,21 +7,15 @@ metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
 
 from __future__ import annotations
 
-import json
-
-from sweeps.logs.base import TIMING_KEYS, LogParser, ValidationRecord, to_float
+from sweeps.logs.base import TIMING_KEYS, LogParser, ValidationRecord, json_row, to_float
 
 
 class MMEngineJsonParser(LogParser):
     patterns = ("*/vis_data/scalars.json",)
 
     def feed(self, line: str) -> ValidationRecord | None:
-        line = line.strip()
-        if not line.startswith("{"):
-            return None
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
+        row = json_row(line)
+        if row is None:
             return None
         if "iter" in row:
             self.diagnostics.update({k: to_float(v) for k, v in row.items()

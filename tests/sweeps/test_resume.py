@@ -1,0 +1,102 @@
+"""`aqr-sweep resume` after the driver was killed: finished trials stay, the interrupted one runs
+again in its work dir from its checkpoint, and the MLflow parent run is reused."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from sweeps.store import SweepDir
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+FAKE_TRAIN = r'''
+import json, sys, time
+from pathlib import Path
+work = Path(sys.argv[1]); args = sys.argv[2:]
+x = float(dict(a.split("=", 1) for a in args if "=" in a)["x"])
+work.mkdir(parents=True, exist_ok=True)
+start = 1
+if "--resume" in args and (work / "last_epoch").exists():
+    start = int((work / "last_epoch").read_text()) + 1
+log = work / f"{time.time_ns()}.log.json"
+for epoch in range(start, 4):
+    time.sleep(1.5)
+    with open(log, "a") as f:
+        f.write(json.dumps({"mode": "val", "epoch": epoch, "NDS": x * epoch}) + "\n")
+    (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
+    (work / "last_epoch").write_text(str(epoch))
+'''
+
+SPACE = """\
+name: killed
+base_config: {config}
+command: ["{{python}}", "{script}", "{{work_dir}}", "{{resume}}", "{{cfg_options}}"]
+log_format: mmcv_json
+metric: NDS
+max_epochs: 3
+parameters:
+  x: {{type: float, low: 0.1, high: 1.0, targets: [x]}}
+search:
+  num_trials: 2
+  concurrency: 1
+  enqueue:
+    - {{name: first, params: {{x: 0.3}}}}
+    - {{name: second, params: {{x: 0.6}}}}
+pruner: {{type: none}}
+tracking: {{uri: "sqlite:///{db}", experiment: killed}}
+"""
+
+
+def test_resume_after_the_driver_is_killed(tmp_path):
+    script = tmp_path / "fake_train.py"
+    script.write_text(FAKE_TRAIN)
+    config = tmp_path / "config.py"
+    config.write_text("x = 0\n")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE.format(config=config, script=script, db=tmp_path / "mlflow.db"))
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    cli = [sys.executable, "-m", "sweeps.cli"]
+    driver = subprocess.Popen([*cli, "run", str(space)], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    second = tmp_path / "runs" / "killed" / "trials" / "0001"
+    deadline = time.time() + 240
+    while not (second / "epoch_1.pth").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (second / "epoch_1.pth").exists(), "the second trial never reached its first epoch"
+    os.killpg(driver.pid, signal.SIGKILL)   # the driver dies mid-trial
+    driver.wait()
+    time.sleep(2)
+
+    proc = subprocess.run([*cli, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = optuna.load_study(study_name="killed",
+                              storage=SweepDir("killed", tmp_path / "runs").study_storage)
+    trials = study.get_trials()
+    State = optuna.trial.TrialState
+    assert [(t.user_attrs["label"], t.state) for t in trials] == [
+        ("first", State.COMPLETE), ("second", State.FAIL), ("second", State.COMPLETE)]
+    rerun = trials[2]
+    assert rerun.user_attrs["resumed_from"] == 1
+    assert rerun.user_attrs["work_dir"] == str(second)
+    assert rerun.value == pytest.approx(1.8)
+    assert "--resume" in (second / "command.txt").read_text()
+    assert min(rerun.intermediate_values) >= 2   # continued from its checkpoint, not epoch 1
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("killed").experiment_id])
+    parents = [r for r in runs if r.data.tags.get("aqr.kind") == "sweep"]
+    assert len(parents) == 1
+    states = sorted(r.data.tags["aqr.state"] for r in runs if r.data.tags.get("aqr.label"))
+    assert states == ["completed", "completed", "interrupted"]
+    status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted", "completed"]
