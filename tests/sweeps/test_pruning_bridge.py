@@ -25,9 +25,14 @@ def space(pruner: dict, xs: list[float]) -> SweepSpace:
     })
 
 
-def deterministic(config):
-    for epoch in range(1, 5):
-        tune.report({"score": config["x"] * epoch, "epoch": epoch})
+def make_deterministic():
+    """Defined in a function so that Ray ships it by value (workers cannot import ``tests``)."""
+
+    def deterministic(config):
+        for epoch in range(1, 5):
+            tune.report({"score": config["x"] * epoch, "epoch": epoch})
+
+    return deterministic
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +49,7 @@ def run(spec: SweepSpace, scheduler_factory, tmp_path):
         study.enqueue_trial(point.params, user_attrs={"label": point.name})
     ledger = TrialLedger()
     tuner = tune.Tuner(
-        deterministic,
+        make_deterministic(),
         tune_config=tune.TuneConfig(
             metric="score", mode="max", num_samples=spec.search.num_trials,
             search_alg=OptunaAskTellSearcher(spec, study, ledger, tmp_path / "trials"),
