@@ -206,8 +206,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         space_path = Path(space_file)
     base_config = resolve_base_config(space, space_path)
     client = MlflowClient(record.tracking_uri)
-    tracking_uri, experiment, parent = record.tracking_uri, record.experiment_id, \
-        record.parent_run_id
+    experiment, parent = record.experiment_id, record.parent_run_id
     client.update_run(parent, status="RUNNING")
 
     study = open_study(space, sweep)
@@ -219,7 +218,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         for point in space.search.enqueue:
             study.enqueue_trial(point.params, user_attrs={"label": point.name})
     remaining = trials_to_run(space, study)
-    summary = SweepSummary(sweep.name, sweep.path, tracking_uri, parent)
+    summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
     if remaining == 0:
         client.set_terminated(parent, status="FINISHED")
         return _summarise(summary, study, [])
@@ -236,7 +235,6 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
 
         callbacks.append(RichProgress(ledger, space, remaining, console))
 
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
