@@ -21,7 +21,8 @@ from sweeps.space import SpaceError, load_space
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Tune CMT + AQR with Ray Tune, Optuna and MLflow.")
-console = Console()
+# piped output (CI logs, files) gets a wide table instead of rich's 80-column default
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 

@@ -229,7 +229,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     trainable = tune.with_resources(make_trainable(space, backend),
                                     {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
     searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir)
-    callbacks = [MLflowTrialTracker(client, experiment, parent, ledger)]
+    callbacks = [MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)]
     if console is not None or sys.stderr.isatty():
         from sweeps.progress import RichProgress
 

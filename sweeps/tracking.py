@@ -75,11 +75,13 @@ class MLflowTrialTracker(Callback):
         experiment: Experiment id.
         parent_run_id: The sweep's run.
         ledger: The sweep's trial ledger (params, work dir, how each trial ended).
+        sweep_name: Tagged on every trial run.
     """
 
     def __init__(self, client: MlflowClient, experiment: str, parent_run_id: str,
-                 ledger: TrialLedger) -> None:
+                 ledger: TrialLedger, sweep_name: str) -> None:
         self.client = client
+        self.sweep_name = sweep_name
         self.experiment = experiment
         self.parent_run_id = parent_run_id
         self.ledger = ledger
@@ -90,8 +92,7 @@ class MLflowTrialTracker(Callback):
         if entry is None or trial.trial_id in self.run_ids:
             return
         run = self.client.create_run(self.experiment, run_name=entry.name, tags={
-            PARENT_TAG: self.parent_run_id, SWEEP_TAG: self.client.get_run(
-                self.parent_run_id).data.tags.get(SWEEP_TAG, ""),
+            PARENT_TAG: self.parent_run_id, SWEEP_TAG: self.sweep_name,
             "aqr.state": "running", "aqr.work_dir": str(entry.work_dir),
             "aqr.trial_number": str(entry.number), "aqr.label": entry.label,
             "ray.trial_id": trial.trial_id})
