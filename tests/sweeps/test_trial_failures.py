@@ -33,6 +33,9 @@ if mode == "crash_once":
         val(epoch, NDS=x * epoch)
 elif mode == "wrong_metric":
     val(1, mAP=0.5)
+elif mode == "diverge":
+    val(1, NDS=float("nan"))
+    time.sleep(30)  # still "training" when the trial gives up on it
 '''
 
 SPACE = """\
@@ -45,19 +48,20 @@ max_epochs: 3
 max_failures: 1
 parameters:
   x: {{type: float, low: 0.1, high: 1.0, targets: [x]}}
-  mode: {{type: categorical, choices: [crash_once, wrong_metric], targets: [mode]}}
+  mode: {{type: categorical, choices: [crash_once, wrong_metric, diverge], targets: [mode]}}
 search:
-  num_trials: 2
+  num_trials: 3
   concurrency: 1
   enqueue:
     - {{name: crash, params: {{x: 0.5, mode: crash_once}}}}
     - {{name: wrong, params: {{x: 0.5, mode: wrong_metric}}}}
+    - {{name: nan, params: {{x: 0.5, mode: diverge}}}}
 pruner: {{type: none}}
 tracking: {{uri: "sqlite:///{db}", experiment: failures}}
 """
 
 
-def test_crash_resumes_from_checkpoint_and_missing_metric_fails_clearly(tmp_path, monkeypatch):
+def test_crash_resumes_missing_metric_and_nan_fail_clearly(tmp_path, monkeypatch):
     script = tmp_path / "fake_train.py"
     script.write_text(FAKE_TRAIN)
     config = tmp_path / "config.py"
@@ -82,9 +86,13 @@ def test_crash_resumes_from_checkpoint_and_missing_metric_fails_clearly(tmp_path
                               storage=SweepDir("failures", tmp_path / "runs").study_storage)
     states = {t.user_attrs["label"]: t.state for t in study.get_trials()}
     assert states == {"crash": optuna.trial.TrialState.COMPLETE,
-                      "wrong": optuna.trial.TrialState.FAIL}
+                      "wrong": optuna.trial.TrialState.FAIL, "nan": optuna.trial.TrialState.FAIL}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
                               filter_string="tags.`aqr.label` = 'wrong'")
     error = runs[0].data.tags["aqr.error"]
     assert "metric 'NDS' not in the validation at epoch 1; it logged: mAP" in error
+    nan = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
+                             filter_string="tags.`aqr.label` = 'nan'")[0]
+    assert "NDS is NaN at epoch 1 (the training diverged)" in nan.data.tags["aqr.error"]
+    assert entries["nan"].state == "failed"
