@@ -38,13 +38,14 @@ def collate(batch):
     return batch[0]
 
 
-@pytest.fixture
-def runner(tmp_path: Path):
+def make_runner(work_dir: Path, max_epochs: int = 3, resume: bool = False) -> Runner:
     return Runner(
-        model=TinyAQR(), work_dir=str(tmp_path),
+        model=TinyAQR(), work_dir=str(work_dir), resume=resume,
+        # mmengine names its global visualizer/logger by experiment: keep runners apart
+        experiment_name=f"{work_dir.name}-{max_epochs}-{resume}",
         train_dataloader=dict(dataset=data(), sampler=dict(type="DefaultSampler", shuffle=False),
                               batch_size=1, collate_fn=collate),
-        train_cfg=dict(by_epoch=True, max_epochs=3),
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1),
                            paramwise_cfg=dict(custom_keys={
                                "aqr_weight_generator": dict(lr_mult=0.5)})),
@@ -56,6 +57,26 @@ def runner(tmp_path: Path):
         default_hooks=dict(logger=dict(type="LoggerHook", interval=2)),
         log_processor=dict(by_epoch=True),
     )
+
+
+@pytest.fixture
+def runner(tmp_path: Path):
+    return make_runner(tmp_path)
+
+
+def generator_lr(runner: Runner) -> float:
+    named = dict(runner.model.named_parameters())
+    group = next(g for g in runner.optim_wrapper.optimizer.param_groups
+                 if g["params"][0] is named["aqr_weight_generator.weight"])
+    return group["lr"]
+
+
+def test_resumed_run_keeps_the_scheduled_lr_mult(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    make_runner(tmp_path, max_epochs=2).train()   # epoch 1 switched lr_mult 0.5 -> 0.25
+    resumed = make_runner(tmp_path, max_epochs=3, resume=True)
+    resumed.train()
+    assert generator_lr(resumed) == pytest.approx(0.025)  # not 0.0125 (applied twice)
 
 
 def test_schedules_applied_and_diagnostics_logged(runner):
