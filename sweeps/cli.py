@@ -77,19 +77,18 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
 @app.command()
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
     """Check a space; print the number of trials and the first trial's command line."""
+    from sweeps.backends import CommandBackend
     from sweeps.driver import build_scheduler, resolve_base_config
     from sweeps.ledger import TrialLedger
+    from sweeps.overrides import cfg_options, flat_overrides
     from sweeps.pruners import build_pruner
+    from sweeps.store import SweepDir
 
     spec = _guard(load_space, space)
     config = _guard(resolve_base_config, spec, space)
     _guard(build_pruner, spec.pruner, spec.max_epochs)  # the pruner's own arguments
     _guard(build_scheduler, spec, TrialLedger())
     params = _first_params(spec)
-    from sweeps.backends import CommandBackend
-    from sweeps.overrides import cfg_options, flat_overrides
-    from sweeps.store import SweepDir
-
     backend = CommandBackend(spec.command, str(config), spec.resume_args, cwd=".",
                              num_gpus=math.ceil(spec.resources.gpu))
     work_dir = SweepDir(spec.name).trials_dir / "0000"
