@@ -105,21 +105,20 @@ class WeightRenderer(nn.Module):
         self._sigma = float(sigma)
         # The 2D kernel is the outer product of this 1D one, so the splat is a separable conv.
         self._kernel_1d = gaussian_kernel_1d(self._sigma, self.kernel_norm)
+        self._bands: dict[int, Tensor] = {}  # banded convolution matrices by map side
 
     def render_bev_weights(self, query_weights: Tensor, pts_bev: Tensor) -> Tensor:
         """Render ``[B, Q]`` weights at ``[B, Q, 2]`` (row, col) BEV cells into ``[B, H, W]``."""
         views = torch.zeros_like(pts_bev[..., :1])
         pts = torch.cat([views, pts_bev], dim=-1)
-        raw = self._splat(query_weights, pts, (1, *self.bev_feature_shape))[:, 0]
-        return self._postprocess(raw, "bev", self._dropped(pts, (1, *self.bev_feature_shape)))
+        return self._render(query_weights, pts, (1, *self.bev_feature_shape), "bev")[:, 0]
 
     def render_perspective_weights(self, query_weights: Tensor, pts_pers: Tensor) -> Tensor:
         """Render ``[B, Q]`` weights at ``[B, Q, 3]`` (view, row, col) into ``[B, V, H, W]``.
 
         ``view < 0`` (or NaN) marks a query that is in no camera view: it renders nothing.
         """
-        raw = self._splat(query_weights, pts_pers, self.pers_feature_shape)
-        return self._postprocess(raw, "pers", self._dropped(pts_pers, self.pers_feature_shape))
+        return self._render(query_weights, pts_pers, self.pers_feature_shape, "pers")
 
     def forward(self, query_weights: Tensor, pts: Tensor, modality: str = "bev") -> Tensor:
         """Dispatch to the BEV (``pts`` [B,Q,2]) or perspective (``pts`` [B,Q,3]) renderer."""
@@ -127,15 +126,20 @@ class WeightRenderer(nn.Module):
             return self.render_bev_weights(query_weights, pts)
         return self.render_perspective_weights(query_weights, pts)
 
-    def _postprocess(self, raw: Tensor, modality: str, dropped: Tensor) -> Tensor:
+    def _render(self, weights: Tensor, pts: Tensor, shape: tuple[int, int, int],
+                modality: str) -> Tensor:
+        """Splat, threshold and clamp into ``[B, V, H, W]``; record the diagnostics."""
+        on_map = self._centre_on_grid(pts.float(), shape)
+        raw = self._splat(weights, pts.float(), shape, on_map)
         out = torch.where(raw < self.min_weight_threshold, torch.zeros_like(raw), raw)
         if self.normalize_weights:
             out = out.clamp(0.0, self.max_weight_clamp)
         clamp = self.max_weight_clamp if self.normalize_weights else math.inf
-        self.last_stats[modality] = map_stats(raw, out, clamp, dropped)
+        self.last_stats[modality] = map_stats(raw, out, clamp, ~on_map)
         return out
 
-    def _splat(self, weights: Tensor, pts: Tensor, shape: tuple[int, int, int]) -> Tensor:
+    def _splat(self, weights: Tensor, pts: Tensor, shape: tuple[int, int, int],
+               on_map: Tensor) -> Tensor:
         """Sum of the queries' kernels on a ``[B, V, H, W]`` map, zero outside the map.
 
         Each query's weight goes into its cell (``'gaussian'``, ``'direct'``) or its four bilinear
@@ -148,7 +152,6 @@ class WeightRenderer(nn.Module):
         out = weights.new_zeros(batch * num_views * height * width)
         if weights.numel() == 0:
             return out.view(batch, num_views, height, width)
-        pts = pts.float()
         view = torch.nan_to_num(torch.floor(pts[..., 0]), nan=-1.0).long().unsqueeze(-1)
         if self.render_method == "bilinear":
             rows, cols, coef = _bilinear_taps(pts[..., 1], pts[..., 2])
@@ -156,8 +159,8 @@ class WeightRenderer(nn.Module):
             rows = _cell(pts[..., 1]).unsqueeze(-1)
             cols = _cell(pts[..., 2]).unsqueeze(-1)
             coef = torch.ones_like(rows, dtype=torch.float32)
-        valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
-        valid &= (view >= 0) & (view < num_views) & self._centre_on_grid(pts, shape).unsqueeze(-1)
+        valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width) \
+            & on_map.unsqueeze(-1)
         base = torch.arange(batch, device=weights.device).view(batch, 1, 1) * num_views + view
         index = torch.where(valid, (base * height + rows) * width + cols, 0)
         values = weights.unsqueeze(-1) * (coef * valid).to(weights.dtype)
@@ -170,9 +173,14 @@ class WeightRenderer(nn.Module):
     def _convolve(self, impulses: Tensor) -> Tensor:
         """Separable gaussian with zero padding, as two banded matrix products (``A X A^T``)."""
         height, width = impulses.shape[-2:]
-        a_rows = _band_matrix(self._kernel_1d, height).to(impulses.device, impulses.dtype)
-        a_cols = _band_matrix(self._kernel_1d, width).to(impulses.device, impulses.dtype)
+        a_rows = self._band(height).to(impulses.device, impulses.dtype)
+        a_cols = self._band(width).to(impulses.device, impulses.dtype)
         return a_rows @ impulses @ a_cols.T
+
+    def _band(self, size: int) -> Tensor:
+        if size not in self._bands:
+            self._bands[size] = _band_matrix(self._kernel_1d, size)
+        return self._bands[size]
 
     @staticmethod
     def _centre_on_grid(pts: Tensor, shape: tuple[int, int, int]) -> Tensor:
@@ -181,9 +189,6 @@ class WeightRenderer(nn.Module):
         num_views, height, width = shape
         return ((view >= 0) & (view < num_views) & (row >= 0) & (row < height)
                 & (col >= 0) & (col < width))
-
-    def _dropped(self, pts: Tensor, shape: tuple[int, int, int]) -> Tensor:
-        return ~self._centre_on_grid(pts, shape)
 
     def extra_repr(self) -> str:
         return (f"render_method={self.render_method!r}, gaussian_sigma={self.gaussian_sigma}, "

@@ -45,8 +45,5 @@ class TrialLedger:
     def get(self, trial_id: str) -> TrialEntry | None:
         return self._entries.get(trial_id)
 
-    def __getitem__(self, trial_id: str) -> TrialEntry:
-        return self._entries[trial_id]
-
     def entries(self) -> list[TrialEntry]:
         return sorted(self._entries.values(), key=lambda e: e.number)
