@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from reports.sweep_data import SweepData
@@ -44,14 +43,9 @@ def best_trial(data: SweepData) -> BestTrial:
     target = values.max() if data.space.mode == "max" else values.min()
     tied = done[values.apply(lambda v: math.isclose(v, target, rel_tol=0, abs_tol=1e-12))]
     row = tied.iloc[0]
-    params = {p: _plain(row[p]) for p in data.params if not pd.isna(row[p])}
+    params = dict(data.study.trials[int(row["trial"])].params)  # as Optuna holds them (types kept)
     return BestTrial(int(row["trial"]), float(row["value"]), params, str(row["work_dir"]),
                      [int(t) for t in tied["trial"].iloc[1:]])
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> python, integral floats of int parameters stay as they were given."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def config_text(base_config: Path, overrides: dict[str, Any], out_file: Path,
