@@ -17,7 +17,7 @@ from sweeps.logs import read_log
 from sweeps.samplers import distributions
 from sweeps.space import SweepSpace, out_of_range
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.tracking import PARENT_TAG, SWEEP_TAG
+from sweeps.tracking import PARENT_TAG, SWEEP_TAG, log_metrics
 
 
 def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
@@ -80,8 +80,7 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, r.epoch) for r in records
                for k, v in {**r.metrics, **r.diagnostics}.items()]
-    for start in range(0, len(metrics), 900):
-        client.log_batch(run.info.run_id, metrics=metrics[start:start + 900])
+    log_metrics(client, run.info.run_id, metrics)
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
     client.log_artifact(run.info.run_id, str(log))
     client.set_terminated(run.info.run_id, "FINISHED")

@@ -67,6 +67,12 @@ def numeric_metrics(result: dict, step: int, timestamp: int) -> list[Metric]:
     return out
 
 
+def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
+    """Log metrics in batches MLflow accepts (at most 1000 entries a call)."""
+    for start in range(0, len(metrics), 900):
+        client.log_batch(run_id, metrics=metrics[start:start + 900])
+
+
 class MLflowTrialTracker(Callback):
     """Ray Tune callback that records each trial as a nested MLflow run of the sweep's run.
 
@@ -104,9 +110,8 @@ class MLflowTrialTracker(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is None or "epoch" not in result:
             return
-        metrics = numeric_metrics(result, int(result["epoch"]), int(time.time() * 1000))
-        for start in range(0, len(metrics), 900):
-            self.client.log_batch(run_id, metrics=metrics[start:start + 900])
+        log_metrics(self.client, run_id,
+                    numeric_metrics(result, int(result["epoch"]), int(time.time() * 1000)))
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
         self._finish(trial)
