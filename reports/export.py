@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import pprint
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +10,11 @@ from typing import Any
 import yaml
 
 from reports.sweep_data import SweepData
-from sweeps.driver import resolve_base_config
-from sweeps.overrides import cfg_options, flat_overrides, nested
+from sweeps.base_config import resolve_base_config
+from sweeps.config_file import config_text
+from sweeps.constants import TrialState
+from sweeps.errors import BadOptionError, NoResultError
+from sweeps.overrides import cfg_options, flat_overrides
 
 
 @dataclass
@@ -31,12 +32,13 @@ def best_trial(data: SweepData) -> BestTrial:
     """The completed trial with the best final metric (ties: the first, the others named).
 
     Raises:
-        ValueError: no trial completed, with what the sweep holds instead.
+        NoResultError: no trial completed, with what the sweep holds instead.
     """
-    done = data.trials[(data.trials["state"] == "completed") & data.trials["value"].notna()]
+    done = data.trials[(data.trials["state"] == TrialState.COMPLETED)
+                       & data.trials["value"].notna()]
     if done.empty:
         counts = ", ".join(f"{n} {s}" for s, n in data.trials["state"].value_counts().items())
-        raise ValueError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "
+        raise NoResultError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "
                          f"run more with `aqr-sweep resume {data.name}` or look at "
                          f"`aqr-sweep status {data.name}`")
     values = done["value"].astype(float)
@@ -46,26 +48,6 @@ def best_trial(data: SweepData) -> BestTrial:
     params = dict(data.study.trials[int(row["trial"])].params)  # as Optuna holds them (types kept)
     return BestTrial(int(row["trial"]), float(row["value"]), params, str(row["work_dir"]),
                      [int(t) for t in tied["trial"].iloc[1:]])
-
-
-def config_text(base_config: Path, overrides: dict[str, Any], out_file: Path,
-                header: str) -> str:
-    """A config file: ``_base_`` (relative to ``out_file``) plus the overrides as nested dicts.
-
-    Raises:
-        ValueError: an override indexes into a list (``a.0.b``), which ``_base_`` inheritance
-            cannot express; use the printed ``--cfg-options`` for it instead.
-    """
-    listy = [k for k in overrides if any(part.isdigit() for part in k.split("."))]
-    if listy:
-        raise ValueError(f"cannot write {', '.join(listy)} as a _base_ override (it indexes a "
-                         "list); pass it with --cfg-options instead")
-    base = os.path.relpath(base_config.resolve(), out_file.absolute().parent)
-    lines = [f"# {line}" for line in header.splitlines()]
-    lines += [f"_base_ = [{base!r}]", ""]
-    for key, value in nested(overrides).items():
-        lines.append(f"{key} = {pprint.pformat(value, sort_dicts=False, width=96)}")
-    return "\n".join(lines) + "\n"
 
 
 def latest_checkpoint(work_dir: str) -> str | None:
@@ -91,5 +73,5 @@ def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestT
                   f"{best.value:.4f}\nparams: {best.params}")
         out_file.write_text(config_text(base, overrides, out_file, header))
     else:
-        raise ValueError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
+        raise BadOptionError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
     return best, cfg_options(overrides)

@@ -12,9 +12,11 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
 from reports.sweep_data import SweepData  # noqa: E402
+from sweeps.constants import TrialState  # noqa: E402
 
-_COLOURS = {"completed": "tab:green", "pruned": "tab:orange", "failed": "tab:red",
-            "running": "tab:blue", "interrupted": "tab:gray"}
+_COLOURS = {TrialState.COMPLETED: "tab:green", TrialState.PRUNED: "tab:orange",
+            TrialState.FAILED: "tab:red", TrialState.RUNNING: "tab:blue",
+            TrialState.INTERRUPTED: "tab:gray", TrialState.QUEUED: "tab:gray"}
 
 
 def learning_curves(data: SweepData, path: Path) -> Path:
@@ -23,10 +25,10 @@ def learning_curves(data: SweepData, path: Path) -> Path:
     curves = data.curves[data.curves["metric"] == data.space.metric]
     states = data.trials.set_index("trial")["state"]
     for trial, curve in curves.groupby("trial"):
-        state = states.get(trial, "completed")
+        state = states.get(trial, TrialState.COMPLETED)
         ax.plot(curve["epoch"], curve["value"], marker="o", ms=3, color=_COLOURS.get(state),
                 alpha=0.8, label=state)
-        if state == "pruned":
+        if state == TrialState.PRUNED:
             ax.plot(curve["epoch"].iloc[-1], curve["value"].iloc[-1], marker="x", ms=10,
                     mew=2, color="black")
     handles = {h.get_label(): h for h in ax.get_lines() if not h.get_label().startswith("_")}
@@ -89,7 +91,7 @@ def importance(data: SweepData, path: Path) -> tuple[Path, dict[str, float]]:
         ax.barh(names, [scores[n] for n in names], color="tab:blue")
         ax.set_xlabel("importance")
     else:
-        completed = int((data.trials["state"] == "completed").sum())
+        completed = int((data.trials["state"] == TrialState.COMPLETED).sum())
         ax.text(0.5, 0.5, f"parameter importance needs at least 2 completed trials\nwith "
                 f"different values; this sweep has {completed}.\n{reason if completed > 1 else ''}",
                 ha="center", va="center", wrap=True)

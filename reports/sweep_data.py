@@ -11,10 +11,11 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from rich.progress import Progress
 
+from sweeps.constants import Tag, TrialState
 from sweeps.space import SweepSpace, load_space
 from sweeps.status import trial_statuses
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.tracking import PARENT_TAG
+from sweeps.study import load_study
 
 
 @dataclass
@@ -55,19 +56,18 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
     """Everything ``report`` and ``export-best`` need about sweep ``name``.
 
     Raises:
-        FileNotFoundError: there is no such sweep.
+        SweepNotFoundError: there is no such sweep.
     """
     sweep = SweepDir(name, root)
     record = sweep.read()
     space = load_space(sweep.space_file)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=name, storage=sweep.study_storage)
+    study = load_study(sweep)
     rows = []
     for status in trial_statuses(study, space):
-        row = {"trial": status.number, "label": status.label, "state": status.state,
+        row = {"trial": status.number, "label": status.label, "state": str(status.state),
                "epochs_run": status.epochs_run, "pruned_at_epoch": status.pruned_at_epoch}
         row.update({p: status.params.get(p, math.nan) for p in space.parameters})
-        row.update({"value": status.last if status.state == "completed" else math.nan,
+        row.update({"value": status.last if status.state == TrialState.COMPLETED else math.nan,
                     "best": status.best, "work_dir": status.work_dir})
         rows.append(row)
     trials = pd.DataFrame(rows, columns=["trial", "label", "state", "epochs_run",
@@ -82,14 +82,14 @@ def _mlflow_curves(record: SweepRecord, space: SweepSpace,
                    show_progress: bool) -> tuple[dict[int, str], pd.DataFrame]:
     client = MlflowClient(record.tracking_uri)
     runs = client.search_runs([record.experiment_id],
-                              filter_string=f"tags.`{PARENT_TAG}` = '{record.parent_run_id}'",
+                              filter_string=f"tags.`{Tag.PARENT}` = '{record.parent_run_id}'",
                               max_results=5000)
     metrics = [space.metric, *[m for m in space.track if m != space.metric]]
     run_ids, rows = {}, []
     with Progress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task("reading MLflow runs", total=len(runs))
         for run in runs:
-            number = int(run.data.tags.get("aqr.trial_number", -1))
+            number = int(run.data.tags.get(Tag.TRIAL_NUMBER, -1))
             run_ids[number] = run.info.run_id
             for metric in metrics:
                 for m in client.get_metric_history(run.info.run_id, metric):

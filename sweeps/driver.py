@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,30 +18,21 @@ import optuna
 from mlflow.tracking import MlflowClient
 from rich.console import Console
 
-import aqr
-from sweeps.backends import CommandBackend
+from sweeps.backends import Backend, CommandBackend
+from sweeps.base_config import resolve_base_config
+from sweeps.constants import TrialAttr, TrialState
+from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
-from sweeps.pruners import build_pruner, first_prunable_epoch
-from sweeps.samplers import build_sampler
-from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler
+from sweeps.mlflow_runs import mark_interrupted_runs
+from sweeps.scheduler import build_scheduler
 from sweeps.searcher import OptunaAskTellSearcher
-from sweeps.space import SweepSpace, load_space
-from sweeps.store import SweepDir, SweepRecord
-from sweeps.tracking import (
-    MLflowTrialTracker,
-    default_tracking_uri,
-    experiment_id,
-    start_parent_run,
-)
+from sweeps.space import load_space
+from sweeps.store import SweepDir
+from sweeps.study import open_study, requeue_interrupted, trials_to_run
+from sweeps.tracking import MLflowTrialTracker
 from sweeps.trial import make_trainable
 
 logger = logging.getLogger(__name__)
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-            optuna.trial.TrialState.FAIL)
-
-
-class SweepExistsError(RuntimeError):
-    """A sweep of that name already exists."""
 
 
 @dataclass
@@ -58,127 +48,16 @@ class SweepSummary:
     best_value: float | None = None
     best_params: dict = field(default_factory=dict)
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
+    def counts(self) -> dict[TrialState, int]:
+        out: dict[TrialState, int] = {}
         for e in self.entries:
             out[e.state] = out.get(e.state, 0) + 1
         return out
 
 
-def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
-    """The base config as an absolute path: relative to the working dir, the space file, or the
-    installed ``aqr`` package (for the embedded task's ``aqr/configs/...``).
-
-    Raises:
-        FileNotFoundError: naming the places looked in.
-    """
-    given = Path(space.base_config).expanduser()
-    candidates = [given] if given.is_absolute() else [
-        Path.cwd() / given, space_file.parent / given, Path(aqr.__file__).parent.parent / given]
-    for path in candidates:
-        if path.is_file():
-            return path.resolve()
-    raise FileNotFoundError(f"{space_file}: base_config: file not found: {space.base_config} "
-                            f"(looked in {', '.join(str(c.parent) for c in candidates)})")
-
-
-def open_study(space: SweepSpace, sweep: SweepDir) -> optuna.Study:
-    """The sweep's study, persisted in its folder (created on first use)."""
-    sweep.path.mkdir(parents=True, exist_ok=True)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
-        study_name=sweep.name, storage=sweep.study_storage, load_if_exists=True,
-        direction="maximize" if space.mode == "max" else "minimize",
-        sampler=build_sampler(space), pruner=build_pruner(space.pruner, space.max_epochs))
-
-
-def requeue_interrupted(study: optuna.Study) -> int:
-    """Mark trials a dead driver left RUNNING as FAIL and enqueue them again with their work dir,
-    so they resume from their checkpoints. Returns how many were requeued."""
-    count = 0
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-        study.set_user_attr(f"interrupted_{t.number}", True)
-        study.enqueue_trial(t.params, user_attrs={
-            "work_dir": t.user_attrs.get("work_dir", ""), "label": t.user_attrs.get("label", ""),
-            "resumed_from": t.number}, skip_if_exists=False)
-        count += 1
-    return count
-
-
-def mark_interrupted_runs(client: MlflowClient, experiment: str, parent: str) -> None:
-    """Close the MLflow runs a dead driver left running (their trials run again as new runs)."""
-    runs = client.search_runs([experiment], filter_string=(
-        f"tags.`mlflow.parentRunId` = '{parent}' and tags.`aqr.state` = 'running'"))
-    for run in runs:
-        client.set_tag(run.info.run_id, "aqr.state", "interrupted")
-        client.set_terminated(run.info.run_id, status="KILLED")
-
-
-def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
-    """The space's trial count less the trials that already ended (requeued and imported ones
-    excluded)."""
-    done = [t for t in study.get_trials(deepcopy=False, states=FINISHED)
-            if not study.user_attrs.get(f"interrupted_{t.number}")
-            and not t.user_attrs.get("imported")]
-    return max(space.num_trials() - len(done), 0)
-
-
-def build_scheduler(space: SweepSpace, ledger: TrialLedger):
-    """Our Optuna pruning bridge, or Ray's ASHA for ``pruner.type: asha``."""
-    if space.pruner.type == "asha":
-        options = dict(space.pruner.options)
-        options.setdefault("grace_period", first_prunable_epoch(space.pruner))
-        try:
-            return RecordingASHAScheduler(ledger, space.metric, space.max_epochs,
-                                          **options)
-        except (TypeError, AssertionError) as err:
-            raise ValueError(f"pruner.options: {err or 'invalid ASHA arguments'} "
-                             "(asha takes grace_period, reduction_factor, brackets)") from None
-    return OptunaPruningScheduler(ledger, space.metric, space.max_epochs)
-
-
-def create_sweep(space_file: str | Path, name: str | None = None, check_base_config: bool = True
-                 ) -> tuple[SweepDir, SweepSpace, SweepRecord]:
-    """Validate the space and set up the sweep's folder, study storage and MLflow parent run.
-
-    A sweep that holds only imported trials (``aqr-sweep import-log``) is taken over as it is.
-
-    Args:
-        space_file: The space YAML.
-        name: Sweep name (default: the space's).
-        check_base_config: Require the base config to exist here (importing logs does not).
-
-    Raises:
-        SpaceError, FileNotFoundError: a bad space or base config.
-        SweepExistsError: a sweep of that name has already run trials.
-    """
-    space_path = Path(space_file)
-    space = load_space(space_path)
-    if check_base_config:
-        resolve_base_config(space, space_path)
-    sweep = SweepDir(name or space.name)
-    if sweep.exists():
-        study = open_study(space, sweep)
-        if any(not t.user_attrs.get("imported") for t in study.get_trials(deepcopy=False)):
-            raise SweepExistsError(
-                f"a sweep named {sweep.name!r} already exists in {sweep.path}; continue it with "
-                f"`aqr-sweep resume {sweep.name}` or pick another with --name")
-        return sweep, space, sweep.read()
-    tracking_uri = space.tracking.uri or default_tracking_uri()
-    client = MlflowClient(tracking_uri)
-    sweep.path.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(space_path, sweep.space_file)
-    experiment = experiment_id(client, space)
-    parent = start_parent_run(client, experiment, space, sweep.space_file)
-    record = SweepRecord(sweep.name, str(space_path.absolute()), tracking_uri, experiment, parent)
-    sweep.write(record)
-    return sweep, space, record
-
-
 def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
               address: str | None = None, resume: bool = False,
-              console: Console | None = None) -> SweepSummary:
+              console: Console | None = None, backend: Backend | None = None) -> SweepSummary:
     """Run (or resume) a sweep to the end and return how it went.
 
     Args:
@@ -187,10 +66,12 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         address: Ray cluster address (default: a local Ray).
         resume: Continue the sweep ``name`` after its driver died.
         console: Where the live table goes.
+        backend: What launches the trainings (default: the space's command line).
 
     Raises:
-        SpaceError: a bad space file. SweepExistsError: ``name`` is taken (and not resuming).
-        FileNotFoundError: the space, the base config or (resuming) the sweep is missing.
+        SpaceError: a bad space file or a missing base config.
+        SweepExistsError: ``name`` is taken (and not resuming).
+        SweepNotFoundError: resuming a sweep that does not exist.
     """
     import ray
     from ray import tune
@@ -216,7 +97,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         logger.info("resuming %s: %d interrupted trial(s) requeued", sweep.name, requeued)
     else:
         for point in space.search.enqueue:
-            study.enqueue_trial(point.params, user_attrs={"label": point.name})
+            study.enqueue_trial(point.params, user_attrs={TrialAttr.LABEL: point.name})
     remaining = trials_to_run(space, study)
     summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
     if remaining == 0:
@@ -224,8 +105,9 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         return _summarise(summary, study, [])
 
     ledger = TrialLedger()
-    backend = CommandBackend(space.command, str(base_config), space.resume_args, cwd=os.getcwd(),
-                             env=space.env, num_gpus=math.ceil(space.resources.gpu))
+    backend = backend or CommandBackend(space.command, str(base_config), space.resume_args,
+                                        cwd=os.getcwd(), env=space.env,
+                                        num_gpus=math.ceil(space.resources.gpu))
     trainable = tune.with_resources(make_trainable(space, backend),
                                     {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
     searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir)
@@ -254,7 +136,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     finally:
         if started_ray:
             ray.shutdown()
-        status = "FINISHED" if all(e.state != "running" for e in ledger.entries()) else "KILLED"
+        status = "FINISHED" if all(e.state.finished for e in ledger.entries()) else "KILLED"
         client.set_terminated(parent, status=status)
     return _summarise(summary, study, ledger.entries())
 

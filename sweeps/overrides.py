@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sweeps.errors import ParameterValueError
 from sweeps.space import SweepSpace
 
 
@@ -12,12 +13,12 @@ def flat_overrides(space: SweepSpace, params: Mapping[str, Any]) -> dict[str, An
     """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter on its targets.
 
     Raises:
-        KeyError: a parameter of the space has no value in ``params``.
+        ParameterValueError: a parameter of the space has no value in ``params``.
     """
     out = dict(space.fixed)
     for name, param in space.parameters.items():
         if name not in params:
-            raise KeyError(f"no value for parameter {name!r}; given: {sorted(params)}")
+            raise ParameterValueError(f"no value for parameter {name!r}; given: {sorted(params)}")
         for key in param.targets:
             out[key] = params[name]
     return out

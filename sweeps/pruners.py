@@ -9,7 +9,7 @@ from typing import Any
 import optuna
 from optuna import pruners
 
-from sweeps.space import PrunerSpec
+from sweeps.space import PrunerSpec, SweepSpace
 
 
 def first_prunable_epoch(spec: PrunerSpec) -> int:
@@ -69,15 +69,17 @@ PRUNERS: dict[str, Callable[..., pruners.BasePruner]] = {
 }
 
 
-def build_pruner(spec: PrunerSpec, max_epochs: int) -> optuna.pruners.BasePruner:
-    """The Optuna pruner that ``spec.type`` names, with ``spec.options`` as its arguments.
+def build_pruner(space: SweepSpace) -> optuna.pruners.BasePruner:
+    """The Optuna pruner that ``space.pruner.type`` names, with ``space.pruner.options`` as its
+    arguments.
 
     Raises:
-        ValueError: arguments the pruner does not take or values it refuses, naming the field.
+        SpaceError: arguments the pruner does not take or values it refuses, at their line.
     """
+    spec = space.pruner
     if spec.type == "asha":  # Ray's ASHA scheduler decides; the study itself never prunes
         return pruners.NopPruner()
     try:
-        return PRUNERS[spec.type](spec, max_epochs, **spec.options)
+        return PRUNERS[spec.type](spec, space.max_epochs, **spec.options)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"pruner.options: {err} (pruner type {spec.type!r})") from None
+        raise space.problem("pruner.options", f"{err} (pruner type {spec.type!r})") from None

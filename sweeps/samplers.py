@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import numpy as np
 import optuna
 from optuna.distributions import (
     BaseDistribution,
@@ -30,25 +28,11 @@ def distributions(space: SweepSpace) -> dict[str, BaseDistribution]:
     return out
 
 
-def grid_points(space: SweepSpace) -> dict[str, list[Any]]:
-    """Every value of every parameter on the grid (floats need a ``step``)."""
-    out: dict[str, list[Any]] = {}
-    for name, p in space.parameters.items():
-        if isinstance(p, CategoricalParameter):
-            out[name] = list(p.choices)
-        else:
-            count = int(round((p.high - p.low) / p.step)) + 1
-            values = [p.low + i * p.step for i in range(count)]
-            out[name] = [int(v) if not isinstance(p, FloatParameter) else float(np.round(v, 10))
-                         for v in values]
-    return out
-
-
 SAMPLERS: dict[str, Callable[[SweepSpace], optuna.samplers.BaseSampler]] = {
     "tpe": lambda s: optuna.samplers.TPESampler(seed=s.search.seed,
                                                 n_startup_trials=min(5, s.search.num_trials)),
     "random": lambda s: optuna.samplers.RandomSampler(seed=s.search.seed),
-    "grid": lambda s: optuna.samplers.GridSampler(grid_points(s), seed=s.search.seed),
+    "grid": lambda s: optuna.samplers.GridSampler(s.grid_points(), seed=s.search.seed),
     "cmaes": lambda s: optuna.samplers.CmaEsSampler(seed=s.search.seed),
     "gp": lambda s: optuna.samplers.GPSampler(seed=s.search.seed),
     "qmc": lambda s: optuna.samplers.QMCSampler(seed=s.search.seed),

@@ -9,6 +9,8 @@ import math
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
 from sweeps.ledger import TrialLedger
+from sweeps.pruners import first_prunable_epoch
+from sweeps.space import SweepSpace
 
 
 class _ReportsToOptuna:
@@ -22,11 +24,8 @@ class _ReportsToOptuna:
         if entry is None or "epoch" not in result:
             return None
         epoch, value = int(result["epoch"]), float(result[self._metric_name])
-        if epoch not in entry.epochs:
-            entry.epochs.append(epoch)
-            entry.values.append(value)
-            if not math.isnan(value):
-                entry.optuna_trial.report(value, step=epoch)
+        if entry.record(epoch, value) and not math.isnan(value):
+            entry.optuna_trial.report(value, step=epoch)
         return entry
 
 
@@ -76,3 +75,20 @@ class RecordingASHAScheduler(_ReportsToOptuna, ASHAScheduler):
                 and entry.epochs[-1] < self.max_epochs:
             entry.pruned_at = entry.epochs[-1]
         return decision
+
+
+def build_scheduler(space: SweepSpace, ledger: TrialLedger) -> TrialScheduler:
+    """Our Optuna pruning bridge, or Ray's ASHA for ``pruner.type: asha``.
+
+    Raises:
+        SpaceError: ASHA options it does not take, at the line of ``pruner.options``.
+    """
+    if space.pruner.type == "asha":
+        options = dict(space.pruner.options)
+        options.setdefault("grace_period", first_prunable_epoch(space.pruner))
+        try:
+            return RecordingASHAScheduler(ledger, space.metric, space.max_epochs, **options)
+        except (TypeError, AssertionError, ValueError) as err:
+            raise space.problem("pruner.options", f"{err or 'invalid ASHA arguments'} (asha "
+                                "takes grace_period, reduction_factor, brackets)") from None
+    return OptunaPruningScheduler(ledger, space.metric, space.max_epochs)

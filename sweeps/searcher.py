@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 from ray.tune.search import Searcher
 
+from sweeps.constants import TrialAttr, TrialState
 from sweeps.ledger import TrialEntry, TrialLedger
 from sweeps.samplers import distributions
 from sweeps.space import SweepSpace
@@ -42,11 +43,11 @@ class OptunaAskTellSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict | None:
         trial = self.study.ask(self._distributions)
         attrs = trial.user_attrs
-        work_dir = Path(attrs.get("work_dir") or self.trials_dir / f"{trial.number:04d}")
-        trial.set_user_attr("work_dir", str(work_dir))
+        work_dir = Path(attrs.get(TrialAttr.WORK_DIR) or self.trials_dir / f"{trial.number:04d}")
+        trial.set_user_attr(TrialAttr.WORK_DIR, str(work_dir))
         self.ledger.add(trial_id, TrialEntry(number=trial.number, optuna_trial=trial,
                                              params=dict(trial.params), work_dir=work_dir,
-                                             label=attrs.get("label", "")))
+                                             label=attrs.get(TrialAttr.LABEL, "")))
         return {**trial.params, WORK_DIR_KEY: str(work_dir)}
 
     def save(self, checkpoint_path: str) -> None:
@@ -61,16 +62,15 @@ class OptunaAskTellSearcher(Searcher):
         if entry is None:
             return
         if error:
-            entry.state = "failed"
+            entry.end(TrialState.FAILED)
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
         elif entry.pruned_at is not None:
-            entry.state = "pruned"
-            entry.optuna_trial.set_user_attr("pruned_at_epoch", entry.pruned_at)
+            entry.end(TrialState.PRUNED)
+            entry.optuna_trial.set_user_attr(TrialAttr.PRUNED_AT_EPOCH, entry.pruned_at)
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.PRUNED)
         elif entry.values and not math.isnan(entry.values[-1]):
-            entry.state = "completed"
+            entry.end(TrialState.COMPLETED)
             self.study.tell(entry.optuna_trial, entry.values[-1])
         else:
-            entry.state = "failed"
-            entry.error = entry.error or f"{self.space.metric} was never a number"
+            entry.end(TrialState.FAILED, f"{self.space.metric} was never a number")
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)

@@ -8,13 +8,24 @@ prune, the resources per trial and where to track. Every problem is reported as
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sweeps.errors import UserError
 
 DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
                    "{resume}", "--cfg-options", "{cfg_options}"]
@@ -42,6 +53,14 @@ class FloatParameter(_Strict):
         _check_bounds(self.low, self.high, self.log, self.step)
         return self
 
+    def grid(self) -> list[float]:
+        """``low, low + step, ..., high`` (the bounds checks made sure ``step`` divides the
+        range)."""
+        if self.step is None:
+            raise ValueError("a float parameter needs a step to be put on a grid")
+        count = round((self.high - self.low) / self.step) + 1
+        return [float(round(self.low + i * self.step, 10)) for i in range(count)]
+
 
 class IntParameter(_Strict):
     """An integer knob in ``[low, high]``."""
@@ -58,6 +77,10 @@ class IntParameter(_Strict):
         _check_bounds(self.low, self.high, self.log, None if self.step == 1 else self.step)
         return self
 
+    def grid(self) -> list[int]:
+        """``low, low + step, ..., high``."""
+        return list(range(self.low, self.high + 1, self.step))
+
 
 class CategoricalParameter(_Strict):
     """A knob that takes one of ``choices``."""
@@ -65,6 +88,10 @@ class CategoricalParameter(_Strict):
     type: Literal["categorical"]
     choices: list[Any] = Field(min_length=1)
     targets: list[str]
+
+    def grid(self) -> list[Any]:
+        """Every choice."""
+        return list(self.choices)
 
 
 Parameter = Annotated[FloatParameter | IntParameter | CategoricalParameter,
@@ -82,6 +109,12 @@ def _check_bounds(low: float, high: float, log: bool, step: float | None) -> Non
         if log:
             raise ValueError("step and log=true cannot be combined (Optuna's constraint); "
                              "drop one of them")
+        steps = (high - low) / step
+        if not math.isclose(steps, round(steps), rel_tol=0, abs_tol=1e-9):
+            fitted = low + math.floor(steps) * step
+            raise ValueError(f"step must divide high - low, but got low={low}, high={high}, "
+                             f"step={step}; use high={fitted:.10g} or a step that divides "
+                             f"{high - low:.10g}")
 
 
 class EnqueuedPoint(_Strict):
@@ -131,7 +164,8 @@ class TrackingSpec(_Strict):
 
 
 class SweepSpace(_Strict):
-    """A validated search space."""
+    """A validated search space; :func:`load_space` remembers the file it came from, so later
+    checks (pruner options, base config keys) can name its lines too."""
 
     name: str = Field(pattern=r"^[\w.-]+$")
     base_config: str
@@ -150,6 +184,7 @@ class SweepSpace(_Strict):
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
     max_failures: int = Field(0, ge=0)
+    _source: str | None = PrivateAttr(None)
 
     @field_validator("command")
     @classmethod
@@ -197,16 +232,27 @@ class SweepSpace(_Strict):
                                      "parameters (or make it categorical)")
         return self
 
+    def grid_points(self) -> dict[str, list[Any]]:
+        """Every value of every parameter on the grid (floats need a ``step``)."""
+        return {name: p.grid() for name, p in self.parameters.items()}
+
     def num_trials(self) -> int:
         """Trials the sweep runs: ``search.num_trials``, or the grid's size for ``grid``."""
         if self.search.sampler != "grid":
             return self.search.num_trials
-        from sweeps.samplers import grid_points
+        return math.prod(len(values) for values in self.grid_points().values())
 
-        total = 1
-        for values in grid_points(self).values():
-            total *= len(values)
-        return total
+    def problem(self, field: str, message: str) -> SpaceError:
+        """A :class:`SpaceError` for ``field`` (dotted, e.g. ``pruner.options``) at its line in
+        the file this space was loaded from."""
+        source = self._source or "<space>"
+        root = None
+        if self._source is not None:
+            try:
+                root = yaml.compose(Path(self._source).read_text())
+            except (OSError, yaml.YAMLError):
+                root = None
+        return SpaceError([Problem(source, _line_of(root, field.split(".")), field, message)])
 
 
 def out_of_range(param: Any, value: Any) -> str | None:
@@ -236,7 +282,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
 
-class SpaceError(ValueError):
+class SpaceError(UserError):
     """A space file that cannot be used; ``problems`` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -266,9 +312,11 @@ def load_space(path: str | Path) -> SweepSpace:
         raise SpaceError([Problem(str(path), 1, "file", "must be a mapping of fields "
                                   "(name, base_config, metric, parameters, ...)")])
     try:
-        return SweepSpace.model_validate(data)
+        space = SweepSpace.model_validate(data)
     except ValidationError as err:
         raise SpaceError([_problem(path, root, e) for e in err.errors()]) from None
+    space._source = str(path)
+    return space
 
 
 def _problem(path: Path, root: yaml.Node, error: dict) -> Problem:

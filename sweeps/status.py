@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
+from sweeps.constants import TrialAttr, TrialState, interrupted_key
 
-from sweeps.space import SweepSpace
+if TYPE_CHECKING:
+    import optuna
 
-_STATE = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed", "RUNNING": "running",
-          "WAITING": "queued"}
+    from sweeps.space import SweepSpace
 
 
 @dataclass
@@ -20,7 +20,7 @@ class TrialStatus:
 
     number: int
     label: str
-    state: str
+    state: TrialState
     epochs_run: int
     params: dict[str, Any]
     last: float | None
@@ -29,7 +29,7 @@ class TrialStatus:
     work_dir: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "state": str(self.state)}
 
 
 def trial_statuses(study: optuna.Study, space: SweepSpace) -> list[TrialStatus]:
@@ -40,14 +40,14 @@ def trial_statuses(study: optuna.Study, space: SweepSpace) -> list[TrialStatus]:
         steps = sorted(t.intermediate_values)
         values = [t.intermediate_values[s] for s in steps]
         finite = [v for v in values if not math.isnan(v)]
-        state = _STATE.get(t.state.name, t.state.name.lower())
-        if study.user_attrs.get(f"interrupted_{t.number}"):
-            state = "interrupted"
+        state = TrialState.of_optuna(t.state.name)
+        if study.user_attrs.get(interrupted_key(t.number)):
+            state = TrialState.INTERRUPTED
         out.append(TrialStatus(
-            number=t.number, label=t.user_attrs.get("label", ""), state=state,
+            number=t.number, label=t.user_attrs.get(TrialAttr.LABEL, ""), state=state,
             epochs_run=steps[-1] if steps else 0, params=dict(t.params),
             last=t.value if t.value is not None else (values[-1] if values else None),
             best=pick(finite) if finite else t.value,
-            pruned_at_epoch=t.user_attrs.get("pruned_at_epoch"),
-            work_dir=t.user_attrs.get("work_dir", "")))
+            pruned_at_epoch=t.user_attrs.get(TrialAttr.PRUNED_AT_EPOCH),
+            work_dir=t.user_attrs.get(TrialAttr.WORK_DIR, "")))
     return out

@@ -8,6 +8,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sweeps.errors import SweepNotFoundError
+
 DEFAULT_ROOT = "sweep_runs"
 
 
@@ -47,8 +49,12 @@ class SweepDir:
         return self.path / "ray"
 
     @property
+    def study_file(self) -> Path:
+        return self.path / "optuna.db"
+
+    @property
     def study_storage(self) -> str:
-        return f"sqlite:///{self.path / 'optuna.db'}"
+        return f"sqlite:///{self.study_file}"
 
     @property
     def record_file(self) -> Path:
@@ -58,8 +64,13 @@ class SweepDir:
         return self.record_file.is_file()
 
     def read(self) -> SweepRecord:
+        """The sweep's record.
+
+        Raises:
+            SweepNotFoundError: there is no sweep of that name under the root.
+        """
         if not self.exists():
-            raise FileNotFoundError(
+            raise SweepNotFoundError(
                 f"no sweep named {self.name!r} under {self.path.parent} (no {self.record_file}); "
                 "run `aqr-sweep run SPACE` first, or set AQR_SWEEP_ROOT")
         return SweepRecord(**json.loads(self.record_file.read_text()))

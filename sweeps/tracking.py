@@ -1,4 +1,4 @@
-"""MLflow: one parent run per sweep, one nested run per trial, logged from the driver.
+"""MLflow: one nested run per trial under the sweep's parent run, logged from the driver.
 
 The nested run gets the trial's params, every validation's metrics at its epoch, the AQR
 diagnostics, and tags: ``aqr.state`` (running, completed, pruned, failed), ``aqr.pruned_at_epoch``,
@@ -11,66 +11,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Param, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
+from sweeps.constants import MAX_TAG_CHARS, Tag, TrialState
 from sweeps.ledger import TrialLedger
-from sweeps.space import SweepSpace
-
-PARENT_TAG = "mlflow.parentRunId"
-SWEEP_TAG = "aqr.sweep"
-_MAX_TAG = 4900
-
-
-def default_tracking_uri() -> str:
-    """``sqlite:///<cwd>/mlflow.db`` (MLflow 3's file store needs an opt-in; sqlite does not)."""
-    return f"sqlite:///{Path('mlflow.db').absolute()}"
-
-
-def experiment_id(client: MlflowClient, space: SweepSpace) -> str:
-    """The space's experiment (default ``aqr-sweep``), created with an explicit artifact location
-    (else artifacts land relative to whichever process logs them)."""
-    name = space.tracking.experiment or "aqr-sweep"
-    experiment = client.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    location = space.tracking.artifact_location or Path("mlartifacts").absolute().as_uri()
-    return client.create_experiment(name, artifact_location=location)
-
-
-def start_parent_run(client: MlflowClient, experiment: str, space: SweepSpace,
-                     space_file: Path) -> str:
-    """Create the sweep's parent run, with the space as params, tags and an artifact."""
-    run = client.create_run(experiment, run_name=space.name,
-                            tags={SWEEP_TAG: space.name, "aqr.kind": "sweep",
-                                  "aqr.metric": space.metric, "aqr.mode": space.mode})
-    run_id = run.info.run_id
-    client.log_batch(run_id, params=[
-        Param("base_config", space.base_config), Param("sampler", space.search.sampler),
-        Param("pruner", space.pruner.type), Param("num_trials", str(space.num_trials())),
-        Param("max_epochs", str(space.max_epochs)),
-    ])
-    client.log_artifact(run_id, str(space_file))
-    return run_id
-
-
-def numeric_metrics(result: dict, step: int, timestamp: int) -> list[Metric]:
-    """The validation's numbers as MLflow metrics (Ray's bookkeeping keys left out)."""
-    skip = {"epoch", "training_iteration", "time_this_iter_s", "time_total_s", "timestamp",
-            "time_since_restore", "iterations_since_restore", "pid", "done", "trial_id"}
-    out = []
-    for key, value in result.items():
-        if key in skip or isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        out.append(Metric(key, float(value), timestamp, step))
-    return out
-
-
-def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> None:
-    """Log metrics in batches MLflow accepts (at most 1000 entries a call)."""
-    for start in range(0, len(metrics), 900):
-        client.log_batch(run_id, metrics=metrics[start:start + 900])
+from sweeps.mlflow_runs import log_metrics, numeric_metrics
 
 
 class MLflowTrialTracker(Callback):
@@ -98,10 +45,10 @@ class MLflowTrialTracker(Callback):
         if entry is None or trial.trial_id in self.run_ids:
             return
         run = self.client.create_run(self.experiment, run_name=entry.name, tags={
-            PARENT_TAG: self.parent_run_id, SWEEP_TAG: self.sweep_name,
-            "aqr.state": "running", "aqr.work_dir": str(entry.work_dir),
-            "aqr.trial_number": str(entry.number), "aqr.label": entry.label,
-            "ray.trial_id": trial.trial_id})
+            Tag.PARENT: self.parent_run_id, Tag.SWEEP: self.sweep_name,
+            Tag.STATE: str(TrialState.RUNNING), Tag.WORK_DIR: str(entry.work_dir),
+            Tag.TRIAL_NUMBER: str(entry.number), Tag.LABEL: entry.label,
+            Tag.RAY_TRIAL_ID: trial.trial_id})
         self.run_ids[trial.trial_id] = run.info.run_id
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v))
                                                        for k, v in entry.params.items()])
@@ -118,9 +65,8 @@ class MLflowTrialTracker(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         entry = self.ledger.get(trial.trial_id)
-        if entry is not None:
-            entry.state = "failed"
-            entry.error = entry.error or _error_text(trial)
+        if entry is not None:  # the searcher ended it FAILED already; add why
+            entry.explain(_error_text(trial))
         self._finish(trial)
 
     def _finish(self, trial) -> None:
@@ -128,14 +74,14 @@ class MLflowTrialTracker(Callback):
         entry = self.ledger.get(trial.trial_id)
         if run_id is None or entry is None:
             return
-        tags = [RunTag("aqr.state", entry.state),
-                RunTag("aqr.epochs_run", str(len(entry.epochs)))]
+        tags = [RunTag(Tag.STATE, str(entry.state)),
+                RunTag(Tag.EPOCHS_RUN, str(len(entry.epochs)))]
         if entry.pruned_at is not None:
-            tags.append(RunTag("aqr.pruned_at_epoch", str(entry.pruned_at)))
+            tags.append(RunTag(Tag.PRUNED_AT_EPOCH, str(entry.pruned_at)))
         if entry.error:
-            tags.append(RunTag("aqr.error", entry.error[-_MAX_TAG:]))
+            tags.append(RunTag(Tag.ERROR, entry.error[-MAX_TAG_CHARS:]))
         self.client.log_batch(run_id, tags=tags)
-        status = "FAILED" if entry.state == "failed" else "FINISHED"
+        status = "FAILED" if entry.state == TrialState.FAILED else "FINISHED"
         self.client.set_terminated(run_id, status=status)
 
 
@@ -144,5 +90,5 @@ def _error_text(trial) -> str:
     path = getattr(trial, "error_file", None) or getattr(getattr(trial, "run_metadata", None),
                                                          "error_filename", None)
     if path and Path(path).is_file():
-        return Path(path).read_text(errors="replace")[-_MAX_TAG:]
+        return Path(path).read_text(errors="replace")[-MAX_TAG_CHARS:]
     return str(getattr(trial, "error_msg", "") or "failed")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+
+from tests.kit.spaces import MINI_CONFIG
 
 MINI_SWEEP = """\
 name: mini
-base_config: aqr/configs/mini_cmt_aqr.py
+base_config: {config}
 metric: pts_bbox_NuScenes/NDS
 mode: max
 max_epochs: 3
@@ -49,27 +48,24 @@ pruner:
 tracking:
   uri: {uri}
   experiment: tests
+  artifact_location: {artifacts}
 """
 
 
 @pytest.fixture(scope="session")
 def mini_sweep(tmp_path_factory):
-    """Run the 4-trial, 3-epoch sweep once; yield its summary, space file and tracking URI."""
+    """Run the 4-trial, 3-epoch sweep once; return its summary, space file and tracking URI.
+
+    The sweep root is set only while the sweep runs: later tests see their own environment.
+    """
     from sweeps.driver import run_sweep
 
     root = tmp_path_factory.mktemp("sweep")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     space_file = root / "mini.yaml"
-    space_file.write_text(MINI_SWEEP.format(uri=uri))
-    old_cwd, old_root = Path.cwd(), os.environ.get("AQR_SWEEP_ROOT")
-    os.environ["AQR_SWEEP_ROOT"] = str(root / "runs")
-    os.chdir(root)
-    try:
+    space_file.write_text(MINI_SWEEP.format(config=MINI_CONFIG, uri=uri,
+                                            artifacts=(root / "mlartifacts").as_uri()))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AQR_SWEEP_ROOT", str(root / "runs"))
         summary = run_sweep(space_file)
-        yield {"summary": summary, "space_file": space_file, "uri": uri, "root": root}
-    finally:
-        os.chdir(old_cwd)
-        if old_root is None:
-            os.environ.pop("AQR_SWEEP_ROOT", None)
-        else:
-            os.environ["AQR_SWEEP_ROOT"] = old_root
+    return {"summary": summary, "space_file": space_file, "uri": uri, "root": root}

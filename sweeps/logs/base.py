@@ -25,10 +25,6 @@ class ValidationRecord:
         return {"epoch": self.epoch, "metrics": self.metrics, "diagnostics": self.diagnostics}
 
 
-#: keys of progress lines (timings), never validation metrics
-TIMING_KEYS = frozenset({"step", "epoch", "iter", "data_time", "time", "memory", "lr", "eta"})
-
-
 def to_float(value) -> float:
     """A log value as a float; ``nan``/``NaN``/``inf`` as the IEEE values."""
     try:

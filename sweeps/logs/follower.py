@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sweeps.logs.base import LogParser, ValidationRecord
+from sweeps.logs.formats import LOG_FORMATS
 
 
 class LogFollower:
@@ -17,14 +18,12 @@ class LogFollower:
 
     Args:
         work_dir: The run's work dir.
-        log_format: ``'auto'`` or a name in :data:`sweeps.logs.LOG_FORMATS`.
+        log_format: ``'auto'`` or a name in :data:`sweeps.logs.formats.LOG_FORMATS`.
         since: Ignore files last modified before this time (``time.time()``), e.g. the logs of an
             earlier attempt that this run resumes.
     """
 
     def __init__(self, work_dir: str | Path, log_format: str = "auto", since: float = 0.0) -> None:
-        from sweeps.logs import LOG_FORMATS
-
         self.work_dir = Path(work_dir)
         self.since = since
         self._formats = list(LOG_FORMATS) if log_format == "auto" else [log_format]

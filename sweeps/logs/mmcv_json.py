@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from sweeps.constants import NON_METRIC_KEYS
 from sweeps.logs.base import LogParser, ValidationRecord, json_row, to_float
-
-_NOT_METRICS = {"mode", "epoch", "iter", "lr", "time", "data_time", "memory"}
 
 
 class MMCVJsonParser(LogParser):
@@ -21,5 +20,5 @@ class MMCVJsonParser(LogParser):
             return None
         if mode != "val" or "epoch" not in row:
             return None
-        metrics = {k: to_float(v) for k, v in row.items() if k not in _NOT_METRICS}
+        metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
         return ValidationRecord(int(row["epoch"]), metrics, dict(self.diagnostics))

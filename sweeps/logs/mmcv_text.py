@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from sweeps.logs.base import KEY_VALUE, TIMING_KEYS, LogParser, ValidationRecord, to_float
+from sweeps.constants import NON_METRIC_KEYS
+from sweeps.logs.base import KEY_VALUE, LogParser, ValidationRecord, to_float
 
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
 _TRAIN = re.compile(r"Epoch(?:\(train\))?\s*\[(\d+)\]\[")
@@ -41,7 +42,7 @@ class MMCVTextParser(LogParser):
         match = _VAL.search(line)
         if match:
             metrics = {k: to_float(v) for k, v in KEY_VALUE.findall(line[match.end():])
-                       if k not in TIMING_KEYS}
+                       if k not in NON_METRIC_KEYS}
             if not metrics:
                 return None  # a validation progress line (mmengine: "eta: ... time: ...")
             return ValidationRecord(int(match.group(1)), metrics, dict(self.diagnostics))

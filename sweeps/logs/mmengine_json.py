@@ -7,7 +7,8 @@ metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
 
 from __future__ import annotations
 
-from sweeps.logs.base import TIMING_KEYS, LogParser, ValidationRecord, json_row, to_float
+from sweeps.constants import NON_METRIC_KEYS
+from sweeps.logs.base import LogParser, ValidationRecord, json_row, to_float
 
 
 class MMEngineJsonParser(LogParser):
@@ -21,7 +22,7 @@ class MMEngineJsonParser(LogParser):
             self.diagnostics.update({k: to_float(v) for k, v in row.items()
                                      if k.startswith("aqr/")})
             return None
-        metrics = {k: to_float(v) for k, v in row.items() if k not in TIMING_KEYS}
+        metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
         if "step" not in row or not metrics:
             return None  # not a validation (mmengine also logs val iteration timings)
         return ValidationRecord(int(row["step"]), metrics, dict(self.diagnostics))

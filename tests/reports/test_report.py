@@ -10,10 +10,12 @@ import pytest
 from mlflow.tracking import MlflowClient
 from mmengine.config import Config
 
-from reports.export import best_trial, config_text, export_best
+from reports.export import best_trial, export_best
 from reports.matrix import pivot, quick_reference
 from reports.report import write_report
 from reports.sweep_data import load_sweep
+from sweeps.config_file import config_text
+from sweeps.errors import ConfigWriteError, NoResultError
 from sweeps.overrides import flat_overrides
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -96,11 +98,11 @@ def test_export_best_loads_and_equals_the_overrides(data, tmp_path):
 
 
 def test_export_refuses_list_keys_and_sweeps_without_completed_trials(data, tmp_path):
-    with pytest.raises(ValueError, match="indexes a list"):
+    with pytest.raises(ConfigWriteError, match="indexes a list"):
         config_text(Path("a.py"), {"custom_hooks.0.interval": 1}, tmp_path / "x.py", "")
     empty = data.trials.copy()
     empty["state"] = "pruned"
-    with pytest.raises(ValueError, match="no completed trial .*4 pruned"):
+    with pytest.raises(NoResultError, match="no completed trial .*4 pruned"):
         best_trial(type(data)(data.name, data.space, data.record, data.sweep_dir, data.study,
                               empty, data.curves))
 
@@ -111,7 +113,7 @@ def test_import_real_logs(tmp_path):
     space.write_text((REPO / "search_spaces" / "cmt_aqr_r50.yaml").read_text()
                      + f"  uri: {uri}\n")
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
-    cli = [sys.executable, "-m", "sweeps.cli", "import-log"]
+    cli = [sys.executable, "-m", "cli", "import-log"]
     for log, params in [("cmt_r50_baseline_1ep.log", []),
                         ("cmt_aqr_r50_clamp2.5_res0.6_1ep.log",
                          ["--param", "max_weight_clamp=2.5", "--param", "residual_weight=0.6"])]:

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "sweeps.cli"]
+CLI = [sys.executable, "-m", "cli"]
 
 
 def run(*args, cwd=REPO):
@@ -47,3 +47,25 @@ def test_ui_dry_run_binds_localhost(tmp_path):
     proc = run("ui", "--dry-run", cwd=tmp_path)
     assert proc.returncode == 0
     assert "http://127.0.0.1:5000/" in proc.stdout and "--host 127.0.0.1" in proc.stdout
+
+
+def test_debug_shows_the_traceback_of_a_user_error(tmp_path):
+    proc = run("--debug", "validate", str(tmp_path / "none.yaml"))
+    assert proc.returncode != 0
+    assert "Traceback" in proc.stderr and "SpaceError" in proc.stderr
+
+
+def test_a_bug_is_not_dressed_as_a_user_error(tmp_path, monkeypatch):
+    """An exception that is not a UserError keeps its traceback (exit 1), not a one-liner."""
+    from typer.testing import CliRunner
+
+    import sweeps.logs
+    from cli.app import app
+
+    def bug(path, log_format="auto"):
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(sweeps.logs, "read_log", bug)
+    result = CliRunner().invoke(app, ["logs", str(tmp_path / "x.log")])
+    assert result.exit_code == 1 and isinstance(result.exception, ValueError)
+    assert "error: an internal bug" not in result.output

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from sweeps.errors import MissingFileError
 from sweeps.logs import LogFollower, detect_format, read_log
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "cmt_logs"  # copies of shared/data/cmt_logs
@@ -82,7 +83,7 @@ def test_follower_reads_only_complete_new_lines_of_new_files(tmp_path):
 
 
 def test_missing_log_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="log file not found"):
+    with pytest.raises(MissingFileError, match="log file not found"):
         read_log(tmp_path / "x.log")
 
 

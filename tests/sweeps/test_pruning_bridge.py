@@ -44,7 +44,7 @@ def local_ray():
 
 def run(spec: SweepSpace, scheduler_factory, tmp_path):
     study = optuna.create_study(direction="maximize",
-                                pruner=build_pruner(spec.pruner, spec.max_epochs))
+                                pruner=build_pruner(spec))
     for point in spec.search.enqueue:
         study.enqueue_trial(point.params, user_attrs={"label": point.name})
     ledger = TrialLedger()

@@ -13,56 +13,16 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from sweeps.store import SweepDir
+from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-FAKE_TRAIN = r'''
-import json, sys, time
-from pathlib import Path
-work = Path(sys.argv[1]); args = sys.argv[2:]
-x = float(dict(a.split("=", 1) for a in args if "=" in a)["x"])
-work.mkdir(parents=True, exist_ok=True)
-start = 1
-if "--resume" in args and (work / "last_epoch").exists():
-    start = int((work / "last_epoch").read_text()) + 1
-log = work / f"{time.time_ns()}.log.json"
-for epoch in range(start, 4):
-    time.sleep(1.5)
-    with open(log, "a") as f:
-        f.write(json.dumps({"mode": "val", "epoch": epoch, "NDS": x * epoch}) + "\n")
-    (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
-    (work / "last_epoch").write_text(str(epoch))
-'''
-
-SPACE = """\
-name: killed
-base_config: {config}
-command: ["{{python}}", "{script}", "{{work_dir}}", "{{resume}}", "{{cfg_options}}"]
-log_format: mmcv_json
-metric: NDS
-max_epochs: 3
-parameters:
-  x: {{type: float, low: 0.1, high: 1.0, targets: [x]}}
-search:
-  num_trials: 2
-  concurrency: 1
-  enqueue:
-    - {{name: first, params: {{x: 0.3}}}}
-    - {{name: second, params: {{x: 0.6}}}}
-pruner: {{type: none}}
-tracking: {{uri: "sqlite:///{db}", experiment: killed}}
-"""
-
 
 def test_resume_after_the_driver_is_killed(tmp_path):
-    script = tmp_path / "fake_train.py"
-    script.write_text(FAKE_TRAIN)
-    config = tmp_path / "config.py"
-    config.write_text("x = 0\n")
-    space = tmp_path / "space.yaml"
-    space.write_text(SPACE.format(config=config, script=script, db=tmp_path / "mlflow.db"))
-    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
-    cli = [sys.executable, "-m", "sweeps.cli"]
+    space = write_space(tmp_path, "killed", search={"enqueue": [
+        {"name": "first", "params": {"x": 0.3}}, {"name": "second", "params": {"x": 0.6}}]})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
+    cli = [sys.executable, "-m", "cli"]
     driver = subprocess.Popen([*cli, "run", str(space)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)

@@ -105,3 +105,25 @@ def test_missing_file_and_bad_yaml(tmp_path):
         load_space(tmp_path / "nope.yaml")
     (msg,) = problems(tmp_path, "name: [unclosed\n")
     assert msg.startswith(f"{tmp_path / 'space.yaml'}:") and "yaml" in msg
+
+
+@pytest.mark.parametrize(("low", "high", "step"), [(0, 1, 0.6), (1.0, 3.0, 0.75)])
+def test_a_step_that_does_not_divide_the_range_is_refused(tmp_path, low, high, step):
+    text = BASE.replace("low: 1.0\n    high: 3.0", f"low: {low}\n    high: {high}\n    step: {step}")
+    [line] = problems(tmp_path, text)
+    assert "parameters.clamp: step must divide high - low" in line and f"step={step}" in line
+    assert line.startswith(f"{tmp_path / 'space.yaml'}:")
+
+
+def test_grid_values_stay_in_their_range(tmp_path):
+    text = BASE.replace("high: 3.0", "high: 3.0\n    step: 0.4") + "search: {sampler: grid}\n"
+    space = load_space(write(tmp_path, text))
+    assert space.grid_points() == {"clamp": [1.0, 1.4, 1.8, 2.2, 2.6, 3.0]}
+    assert space.num_trials() == 6
+
+
+def test_a_later_check_names_the_fields_line(tmp_path):
+    text = BASE + "pruner:\n  type: median\n  options: {x: 1}\n"
+    space = load_space(write(tmp_path, text))
+    assert str(space.problem("pruner.options", "bad")) == \
+        f"{tmp_path / 'space.yaml'}:12: pruner.options: bad"

@@ -64,7 +64,7 @@ def test_mlflow_run_tree(mini_sweep):
 
 def test_status_and_resume_cli(mini_sweep):
     env = {**os.environ, "AQR_SWEEP_ROOT": str(mini_sweep["root"] / "runs")}
-    cli = [sys.executable, "-m", "sweeps.cli"]
+    cli = [sys.executable, "-m", "cli"]
     out = subprocess.run([*cli, "status", "mini", "--json"], capture_output=True, text=True,
                          env=env, cwd=mini_sweep["root"], check=True).stdout
     rows = {r["label"]: r for r in json.loads(out)}

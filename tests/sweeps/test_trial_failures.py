@@ -8,68 +8,25 @@ from mlflow.tracking import MlflowClient
 
 from sweeps.driver import run_sweep
 from sweeps.store import SweepDir
+from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
-FAKE_TRAIN = r'''
-import json, sys, time
-from pathlib import Path
-work = Path(sys.argv[1]); args = sys.argv[2:]
-opts = dict(a.split("=", 1) for a in args if "=" in a)
-x, mode = float(opts["x"]), opts["mode"]
-work.mkdir(parents=True, exist_ok=True)
-log = work / f"{time.time_ns()}.log.json"
-def val(epoch, **metrics):
-    with open(log, "a") as f:
-        f.write(json.dumps({"mode": "val", "epoch": epoch, "iter": 10, **metrics}) + "\n")
-log.write_text(json.dumps({"env_info": "fake"}) + "\n")
-if mode == "crash_once":
-    if "--resume" not in args:
-        val(1, NDS=x)
-        (work / "epoch_1.pth").write_bytes(b"ckpt")
-        print("CUDA error: an illegal memory access was encountered", flush=True)
-        sys.exit(1)
-    for epoch in (2, 3):
-        val(epoch, NDS=x * epoch)
-elif mode == "wrong_metric":
-    val(1, mAP=0.5)
-elif mode == "diverge":
-    val(1, NDS=float("nan"))
-    time.sleep(30)  # still "training" when the trial gives up on it
-'''
-
-SPACE = """\
-name: failures
-base_config: {config}
-command: ["{{python}}", "{script}", "{{work_dir}}", "{{resume}}", "{{cfg_options}}"]
-log_format: mmcv_json
-metric: NDS
-max_epochs: 3
-max_failures: 1
-parameters:
-  x: {{type: float, low: 0.1, high: 1.0, targets: [x]}}
-  mode: {{type: categorical, choices: [crash_once, wrong_metric, diverge], targets: [mode]}}
-search:
-  num_trials: 3
-  concurrency: 1
-  enqueue:
-    - {{name: crash, params: {{x: 0.5, mode: crash_once}}}}
-    - {{name: wrong, params: {{x: 0.5, mode: wrong_metric}}}}
-    - {{name: nan, params: {{x: 0.5, mode: diverge}}}}
-pruner: {{type: none}}
-tracking: {{uri: "sqlite:///{db}", experiment: failures}}
-"""
+PARAMETERS = {
+    "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
+    "mode": {"type": "categorical", "choices": ["crash_once", "wrong_metric", "diverge"],
+             "targets": ["mode"]},
+}
+SEARCH = {"num_trials": 3, "concurrency": 1, "enqueue": [
+    {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
+    {"name": "wrong", "params": {"x": 0.5, "mode": "wrong_metric"}},
+    {"name": "nan", "params": {"x": 0.5, "mode": "diverge"}}]}
 
 
 def test_crash_resumes_missing_metric_and_nan_fail_clearly(tmp_path, monkeypatch):
-    script = tmp_path / "fake_train.py"
-    script.write_text(FAKE_TRAIN)
-    config = tmp_path / "config.py"
-    config.write_text("x = 0\n")
-    space = tmp_path / "space.yaml"
-    space.write_text(SPACE.format(config=config, script=script, db=tmp_path / "mlflow.db"))
+    space = write_space(tmp_path, "failures", parameters=PARAMETERS, search=SEARCH,
+                        max_failures=1)
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
-    monkeypatch.chdir(tmp_path)
     summary = run_sweep(space)
     entries = {e.label: e for e in summary.entries}
 

@@ -1,7 +1,10 @@
 """``aqr-sweep``: run, validate, resume and inspect sweeps; read logs; report and export.
 
-Bad input ends with a one-line ``error: ...`` (a bad space: ``file:line: field: message`` lines)
-and exit code 2, never a traceback.
+The command line sits above ``reports/`` and ``sweeps/`` and is the only place that imports both.
+A user error (:class:`sweeps.errors.UserError`) ends with a one-line ``error: ...`` (a bad space:
+``file:line: field: message`` lines) and exit code 2; anything else is a bug and keeps its
+traceback. ``--debug`` shows the traceback of user errors too. Heavy libraries (Ray, MLflow,
+Optuna, torch) are imported by the commands that need them, so ``--help`` and errors stay fast.
 """
 
 from __future__ import annotations
@@ -10,20 +13,31 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from sweeps.errors import UserError
 from sweeps.space import SpaceError, load_space
+from sweeps.store import SweepDir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Tune CMT + AQR with Ray Tune, Optuna and MLflow.")
 # piped output (CI logs, files) gets a wide table instead of rich's 80-column default
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
+_options = {"debug": False}
+T = TypeVar("T")
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of user "
+                                                             "errors too")] = False) -> None:
+    """Tune CMT + AQR with Ray Tune, Optuna and MLflow."""
+    _options["debug"] = debug
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -31,18 +45,18 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _guard(fn, *args, **kwargs):
-    """Call ``fn``; turn user errors into one clear message and exit code 2."""
-    from sweeps.driver import SweepExistsError
-
+def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn``; print a user error as one clear message and exit with code 2."""
     try:
         return fn(*args, **kwargs)
-    except SpaceError as err:
-        for problem in err.problems:
-            err_console.print(str(problem), highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except (FileNotFoundError, SweepExistsError, ValueError, KeyError) as err:
-        _fail(str(err).strip("'\""))
+    except UserError as err:
+        if _options["debug"]:
+            raise
+        if isinstance(err, SpaceError):
+            for problem in err.problems:
+                err_console.print(str(problem), highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        _fail(str(err))
 
 
 def _setup_logging() -> None:
@@ -77,16 +91,18 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
 @app.command()
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
     """Check a space; print the number of trials and the first trial's command line."""
-    from sweeps.backends import CommandBackend
-    from sweeps.driver import build_scheduler, resolve_base_config
-    from sweeps.ledger import TrialLedger
-    from sweeps.overrides import cfg_options, flat_overrides
-    from sweeps.pruners import build_pruner
-    from sweeps.store import SweepDir
+    from sweeps.base_config import resolve_base_config
 
     spec = _guard(load_space, space)
     config = _guard(resolve_base_config, spec, space)
-    _guard(build_pruner, spec.pruner, spec.max_epochs)  # the pruner's own arguments
+
+    from sweeps.backends import CommandBackend
+    from sweeps.ledger import TrialLedger
+    from sweeps.overrides import cfg_options, flat_overrides
+    from sweeps.pruners import build_pruner
+    from sweeps.scheduler import build_scheduler
+
+    _guard(build_pruner, spec)  # the pruner's own arguments
     _guard(build_scheduler, spec, TrialLedger())
     params = _first_params(spec)
     backend = CommandBackend(spec.command, str(config), spec.resume_args, cwd=".",
@@ -117,30 +133,18 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
     """Per trial: state, epochs run, params, last and best metric."""
-    import optuna
-
-    from sweeps.status import trial_statuses
-    from sweeps.store import SweepDir
-
     sweep = SweepDir(name)
     _guard(sweep.read)
     spec = _guard(load_space, sweep.space_file)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=name, storage=sweep.study_storage)
-    rows = trial_statuses(study, spec)
+    from sweeps.status import trial_statuses
+    from sweeps.study import load_study
+    from sweeps.table import trials_table
+
+    rows = trial_statuses(_guard(load_study, sweep), spec)
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
-    table = Table(title=f"{name}: {spec.metric} ({spec.mode})")
-    for column in ("trial", "state", "epochs", *spec.parameters, "last", "best"):
-        table.add_column(column)
-    for r in rows:
-        state = r.state + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch else "")
-        table.add_row(f"{r.number}" + (f" {r.label}" if r.label else ""), state,
-                      f"{r.epochs_run}/{spec.max_epochs}",
-                      *(_fmt(r.params.get(p)) for p in spec.parameters), _fmt(r.last),
-                      _fmt(r.best))
-    console.print(table)
+    console.print(trials_table(rows, spec))
 
 
 @app.command()
@@ -151,6 +155,7 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
          ) -> None:
     """Print the validation records of a training log."""
     from sweeps.logs import read_log
+    from sweeps.table import format_value
 
     records = _guard(read_log, file)
     if as_json:
@@ -159,6 +164,8 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
     if not records:
         _fail(f"{file}: no validation records found (is it a training log of mmengine or "
               "mmcv 1.x?)", code=1)
+    from rich.table import Table
+
     shown = metric or [k for k in ("pts_bbox_NuScenes/NDS", "pts_bbox_NuScenes/mAP")
                        if k in records[0].metrics] or sorted(records[0].metrics)[:4]
     table = Table(title=str(file))
@@ -166,7 +173,7 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
     for key in shown:
         table.add_column(key)
     for r in records:
-        table.add_row(str(r.epoch), *(_fmt(r.metrics.get(k)) for k in shown))
+        table.add_row(str(r.epoch), *(format_value(r.metrics.get(k)) for k in shown))
     console.print(table)
 
 
@@ -175,6 +182,7 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
            out: Annotated[Path | None, typer.Option(help="output folder (default "
                                                          "reports/NAME)")] = None) -> None:
     """Tuning matrix, trials table, quick reference, plots and an offline index.html."""
+    _guard(SweepDir(name).read)
     from reports.report import write_report
     from reports.sweep_data import load_sweep
 
@@ -191,6 +199,7 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
                                                                   "or yaml (bare params)")] = "py"
                 ) -> None:
     """Write the best trial as a config that tools/train.py (or python -m aqr.train) takes."""
+    _guard(SweepDir(name).read)
     from reports.export import export_best as write_best
     from reports.export import latest_checkpoint
     from reports.sweep_data import load_sweep
@@ -216,8 +225,8 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
                                                                "from if it does not exist")] = None
                ) -> None:
     """Turn past training runs into completed trials of a sweep (MLflow and Optuna)."""
-    from reports.import_log import import_log as add_log
-    from reports.import_log import open_or_create, parse_params
+    from sweeps.import_log import import_log as add_log
+    from sweeps.import_log import open_or_create, parse_params
 
     _, spec, record, study = _guard(open_or_create, sweep, space)
     params = _guard(parse_params, param or [], spec)
@@ -237,8 +246,7 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
     """Start the MLflow UI on the sweep's tracking store and print its parent run's URL."""
     import subprocess
 
-    from sweeps.store import SweepDir
-    from sweeps.tracking import default_tracking_uri
+    from sweeps.mlflow_runs import default_tracking_uri
 
     url = f"http://{host}:{port}/"
     if name is not None:
@@ -255,19 +263,15 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
     raise typer.Exit(subprocess.call(command))
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
 def _print_summary(summary) -> None:
+    from sweeps.table import format_value
+
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no new trials"
     console.print(f"\nsweep [bold]{summary.name}[/bold]: {counts}", highlight=False)
     if summary.best_number is None:
         console.print("no completed trial yet.")
     else:
-        params = ", ".join(f"{k}={_fmt(v)}" for k, v in summary.best_params.items())
+        params = ", ".join(f"{k}={format_value(v)}" for k, v in summary.best_params.items())
         console.print(f"best: trial {summary.best_number}, value {summary.best_value:.4f} "
                       f"({params})", highlight=False)
     console.print("next:", highlight=False)
@@ -275,11 +279,3 @@ def _print_summary(summary) -> None:
                  f"aqr-sweep export-best {summary.name} -o best.py",
                  f"aqr-sweep ui {summary.name}"):
         console.print(f"  {line}", highlight=False)
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

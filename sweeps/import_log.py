@@ -13,31 +13,35 @@ import yaml
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
+from sweeps.constants import Tag, TrialAttr, TrialState
+from sweeps.create import create_sweep
+from sweeps.errors import BadOptionError, MissingFileError, NoResultError
 from sweeps.logs import read_log
+from sweeps.mlflow_runs import log_metrics
 from sweeps.samplers import distributions
-from sweeps.space import SweepSpace, out_of_range
+from sweeps.space import SweepSpace, load_space, out_of_range
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.tracking import PARENT_TAG, SWEEP_TAG, log_metrics
+from sweeps.study import open_study
 
 
 def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
     """``['k=v', ...]`` -> checked values (numbers and lists parsed as YAML).
 
     Raises:
-        ValueError: a malformed pair, an unknown parameter, or a value the space cannot hold.
+        BadOptionError: a malformed pair, an unknown parameter, or a value the space cannot hold.
     """
     params: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--param must look like name=value, but got {pair!r}")
+            raise BadOptionError(f"--param must look like name=value, but got {pair!r}")
         if key not in space.parameters:
-            raise ValueError(f"--param {key}: not a parameter of the sweep; known: "
+            raise BadOptionError(f"--param {key}: not a parameter of the sweep; known: "
                              f"{', '.join(space.parameters)}")
         value = yaml.safe_load(raw)
         problem = out_of_range(space.parameters[key], value)
         if problem:
-            raise ValueError(f"--param {key}: {problem}")
+            raise BadOptionError(f"--param {key}: {problem}")
         params[key] = value
     return params
 
@@ -50,33 +54,33 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
         The new trial's number and MLflow run id.
 
     Raises:
-        FileNotFoundError: no such log. ValueError: it holds no validation with the metric.
+        MissingFileError: no such log. NoResultError: it holds no validation with the metric.
     """
     records = read_log(log)
     scored = [r for r in records if space.metric in r.metrics]
     if not scored:
         keys = sorted({k for r in records for k in r.metrics})[:15]
-        raise ValueError(f"{log}: no validation with {space.metric!r}"
+        raise NoResultError(f"{log}: no validation with {space.metric!r}"
                          + (f"; it logged: {', '.join(keys)}" if keys else
                             " (no validation records at all)"))
     curve = {r.epoch: r.metrics[space.metric] for r in scored}
     final = scored[-1].metrics[space.metric]
     if math.isnan(final):
-        raise ValueError(f"{log}: the last {space.metric} is NaN; nothing to import")
+        raise NoResultError(f"{log}: the last {space.metric} is NaN; nothing to import")
     dists = distributions(space)
     study.add_trial(optuna.trial.create_trial(
         params=params, distributions={k: dists[k] for k in params}, value=final,
         intermediate_values={e: v for e, v in curve.items() if not math.isnan(v)},
-        user_attrs={"label": f"imported:{log.stem}", "imported": True,
-                    "source": str(log.absolute())}))
+        user_attrs={TrialAttr.LABEL: f"imported:{log.stem}", TrialAttr.IMPORTED: True,
+                    TrialAttr.SOURCE: str(log.absolute())}))
     number = study.get_trials(deepcopy=False)[-1].number
 
     client = MlflowClient(record.tracking_uri)
     run = client.create_run(record.experiment_id, run_name=f"imported_{log.stem}", tags={
-        PARENT_TAG: record.parent_run_id, SWEEP_TAG: record.name, "aqr.state": "completed",
-        "aqr.imported": "true", "aqr.label": f"imported:{log.stem}",
-        "aqr.trial_number": str(number), "aqr.source": str(log.absolute()),
-        "aqr.epochs_run": str(max(curve))})
+        Tag.PARENT: record.parent_run_id, Tag.SWEEP: record.name,
+        Tag.STATE: str(TrialState.COMPLETED), Tag.IMPORTED: "true",
+        Tag.LABEL: f"imported:{log.stem}", Tag.TRIAL_NUMBER: str(number),
+        Tag.SOURCE: str(log.absolute()), Tag.EPOCHS_RUN: str(max(curve))})
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, r.epoch) for r in records
                for k, v in {**r.metrics, **r.diagnostics}.items()]
@@ -90,16 +94,13 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
 def open_or_create(name: str, space_file: Path | None) -> tuple[SweepDir, SweepSpace,
                                                                 SweepRecord, optuna.Study]:
     """The sweep to import into; created from ``space_file`` when it does not exist yet."""
-    from sweeps.driver import create_sweep, open_study
-    from sweeps.space import load_space
-
     sweep = SweepDir(name)
     if sweep.exists():
         record = sweep.read()
         space = load_space(sweep.space_file)
     else:
         if space_file is None:
-            raise FileNotFoundError(f"no sweep named {name!r} yet; give --space SPACE.yaml to "
+            raise MissingFileError(f"no sweep named {name!r} yet; give --space SPACE.yaml to "
                                     "create it")
         sweep, space, record = create_sweep(space_file, name, check_base_config=False)
     return sweep, space, record, open_study(space, sweep)

@@ -1,0 +1,1 @@
+"""The ``aqr-sweep`` command line: the top layer, above ``reports/`` and ``sweeps/``."""

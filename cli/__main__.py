@@ -1,0 +1,5 @@
+"""``python -m cli``: the same as ``aqr-sweep``."""
+
+from cli.app import app
+
+app(prog_name="aqr-sweep")

@@ -1,0 +1,84 @@
+"""The saved vocabulary of a sweep, named once: trial states, Optuna user-attr keys, MLflow tags,
+and the log keys that are never metrics (as Syne Tune's ``constants.py`` and
+``backend/trial_status.py`` do)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TrialState(StrEnum):
+    """How a trial stands, as ``status``, the live table, the reports and the ``aqr.state`` tag
+    spell it."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    PRUNED = "pruned"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the trial will not run again."""
+        return self in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+
+    @classmethod
+    def of_optuna(cls, state_name: str) -> TrialState:
+        """The state that Optuna's ``TrialState`` name stands for."""
+        return _OPTUNA_STATES[state_name]
+
+
+_OPTUNA_STATES = {"COMPLETE": TrialState.COMPLETED, "PRUNED": TrialState.PRUNED,
+                  "FAIL": TrialState.FAILED, "RUNNING": TrialState.RUNNING,
+                  "WAITING": TrialState.QUEUED}
+
+
+class TrialAttr:
+    """Keys of an Optuna trial's ``user_attrs``."""
+
+    WORK_DIR = "work_dir"
+    LABEL = "label"
+    IMPORTED = "imported"
+    SOURCE = "source"
+    RESUMED_FROM = "resumed_from"
+    PRUNED_AT_EPOCH = "pruned_at_epoch"
+
+
+def interrupted_key(number: int) -> str:
+    """The study's ``user_attrs`` key that marks trial ``number`` as interrupted (its trial is
+    FAIL in Optuna and runs again as a new trial)."""
+    return f"interrupted_{number}"
+
+
+class Tag:
+    """MLflow tag names of the sweep's runs."""
+
+    PARENT = "mlflow.parentRunId"
+    SWEEP = "aqr.sweep"
+    KIND = "aqr.kind"
+    METRIC = "aqr.metric"
+    MODE = "aqr.mode"
+    STATE = "aqr.state"
+    WORK_DIR = "aqr.work_dir"
+    TRIAL_NUMBER = "aqr.trial_number"
+    LABEL = "aqr.label"
+    EPOCHS_RUN = "aqr.epochs_run"
+    PRUNED_AT_EPOCH = "aqr.pruned_at_epoch"
+    ERROR = "aqr.error"
+    IMPORTED = "aqr.imported"
+    SOURCE = "aqr.source"
+    RAY_TRIAL_ID = "ray.trial_id"
+
+
+#: the longest tag value written (MLflow refuses values over 5000 characters)
+MAX_TAG_CHARS = 4900
+
+#: keys of log lines and Tune results that are bookkeeping, never metrics
+NON_METRIC_KEYS = frozenset({
+    # training logs (mmcv 1.x and mmengine)
+    "mode", "step", "epoch", "iter", "lr", "time", "data_time", "memory", "eta",
+    # Ray Tune's own result fields
+    "training_iteration", "time_this_iter_s", "time_total_s", "timestamp", "time_since_restore",
+    "iterations_since_restore", "pid", "done", "trial_id",
+})
