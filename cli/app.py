@@ -90,42 +90,56 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
 
 @app.command()
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
-    """Check a space; print the number of trials and the first trial's command line."""
-    from sweeps.base_config import resolve_base_config
+    """Check a space against its base config; show each knob's current value and the first
+    trial's config file, environment and command line."""
+    import shlex
+
+    from sweeps.base_config import MISSING, enqueued_points, load_base_config
 
     spec = _guard(load_space, space)
-    config = _guard(resolve_base_config, spec, space)
+    base = _guard(load_base_config, spec, space)
+    points = _guard(enqueued_points, spec, base)
 
     from sweeps.backends import CommandBackend
+    from sweeps.config_file import config_text
+    from sweeps.constants import TRIAL_CONFIG_FILE
     from sweeps.ledger import TrialLedger
-    from sweeps.overrides import cfg_options, flat_overrides
+    from sweeps.overrides import flat_overrides
     from sweeps.pruners import build_pruner
     from sweeps.scheduler import build_scheduler
 
     _guard(build_pruner, spec)  # the pruner's own arguments
     _guard(build_scheduler, spec, TrialLedger())
-    params = _first_params(spec)
-    backend = CommandBackend(spec.command, str(config), spec.resume_args, cwd=".",
-                             num_gpus=math.ceil(spec.resources.gpu))
+    out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
+    out(f"{space}: ok: {spec.num_trials()} trials, {spec.search.sampler} sampler, "
+        f"{spec.pruner.type} pruner, {spec.search.concurrency} at a time")
+    out(f"base config: {base.path}")
+    for name, param in spec.parameters.items():
+        for key in param.targets:
+            value = base.get(key)
+            out(f"  {name}: {key} = " + ("(created: not in the base config)" if value is MISSING
+                                         else repr(value)))
+    label, params = points[0] if points else ("", _first_params(spec))
     work_dir = SweepDir(spec.name).trials_dir / "0000"
-    argv = backend.argv(work_dir, cfg_options(flat_overrides(spec, params)), False, "<port>")
-    console.print(f"{space}: ok: {spec.num_trials()} trials, {spec.search.sampler} sampler, "
-                  f"{spec.pruner.type} pruner, {spec.search.concurrency} at a time",
-                  highlight=False)
-    console.print("first trial: " + " ".join(argv), highlight=False, soft_wrap=True)
+    config = work_dir / TRIAL_CONFIG_FILE
+    backend = CommandBackend(spec.command, spec.resume_args, cwd=str(Path.cwd()), env=spec.env,
+                             num_gpus=math.ceil(spec.resources.gpu))
+    out(f"first trial{f' ({label})' if label else ''}: {config}:")
+    for line in config_text(base.path, flat_overrides(spec, params), config, "").splitlines():
+        out(f"  {line}")
+    env = backend.environment(work_dir, "<port>")
+    out("environment: " + (" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) or "-"))
+    out("command: " + shlex.join(backend.argv(work_dir, config, False, "<port>")))
 
 
 def _first_params(spec) -> dict:
-    """The first trial's params: the first enqueued point, else the sampler's first proposal."""
+    """The sampler's first proposal (when nothing is enqueued)."""
     import optuna
 
     from sweeps.samplers import build_sampler, distributions
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=build_sampler(spec))
-    if spec.search.enqueue:
-        study.enqueue_trial(spec.search.enqueue[0].params)
-    return study.ask(distributions(spec)).params
+    return optuna.create_study(sampler=build_sampler(spec)).ask(distributions(spec)).params
 
 
 @app.command()

@@ -1,11 +1,15 @@
-"""Where a space's ``base_config`` is: absolute, or relative to the space file (as mmengine
-resolves ``_base_``), or to the working directory."""
+"""The space's base config: where it is (absolute, or relative to the space file as mmengine
+resolves ``_base_``, or to the working directory), what it holds, and whether every key the
+space sets is there (a merge creates a missing key silently: a dead knob)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sweeps.space import SweepSpace
+from sweeps.config_keys import MISSING, format_key, lookup, nearest_keys, parse_key
+from sweeps.space import BASE_CONFIG_POINT, SweepSpace, out_of_range
 
 
 def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
@@ -22,3 +26,103 @@ def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
     looked = ", ".join(str(c.parent.absolute()) for c in candidates)
     raise space.problem("base_config", f"file not found: {space.base_config} (looked in "
                                        f"{looked}); give a path relative to the space file")
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """A loaded base config (``_base_`` chains merged, as the training will see it)."""
+
+    path: Path
+    values: dict[str, Any]
+
+    def get(self, key: str) -> Any:
+        """The value at a space's key, or :data:`sweeps.config_keys.MISSING`."""
+        return lookup(self.values, parse_key(key))
+
+
+def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
+    """Read the base config with mmengine's ``Config`` (it reads mmcv-1.x configs too) and check
+    every key the space sets against it.
+
+    Raises:
+        SpaceError: a missing or unreadable base config, or keys it does not have, each at the
+            line of the parameter that names it, with the nearest keys it does have.
+    """
+    from mmengine.config import Config
+
+    path = resolve_base_config(space, space_file)
+    try:
+        values = Config.fromfile(str(path), import_custom_modules=False).to_dict()
+    except Exception as err:  # noqa: BLE001 - any error of the user's config file is reported
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise space.problem("base_config", f"{path} cannot be read as a config: "
+                                           f"{type(err).__name__}: {first}") from None
+    base = BaseConfig(path, values)
+    problems = missing_keys(space, base)
+    if problems:
+        raise space.problems(problems)
+    return base
+
+
+def missing_keys(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for every key the space sets that the base config lacks (except
+    parameters with ``create: true`` and ``create_fixed`` keys)."""
+    where = f"not in the base config {base.path.name}"
+    out = []
+    for name, param in space.parameters.items():
+        if param.create:
+            continue
+        for i, key in enumerate(param.targets):
+            parts = parse_key(key)
+            if lookup(base.values, parts) is MISSING:
+                out.append((f"parameters.{name}.targets.{i}", _dead(key, parts, base, where,
+                                                                    "set create: true")))
+    for key in space.fixed:
+        parts = parse_key(key)
+        if key not in space.create_fixed and lookup(base.values, parts) is MISSING:
+            out.append(("fixed", _dead(key, parts, base, where, "list it in create_fixed")))
+    return out
+
+
+def _dead(key: str, parts: tuple[str, ...], base: BaseConfig, where: str, opt_in: str) -> str:
+    near = nearest_keys(base.values, parts)
+    return (f"{key} is {where}: a merge would create it and the training would never read it "
+            f"(a dead knob); nearest keys: {', '.join(near) or 'none'}. Fix the key, or {opt_in} "
+            "if the training does read it")
+
+
+def current_params(space: SweepSpace, base: BaseConfig) -> dict[str, Any]:
+    """Each parameter's value in the base config (at its first target), where it has one."""
+    out = {}
+    for name, param in space.parameters.items():
+        value = base.get(param.targets[0])
+        if value is not MISSING:
+            out[name] = value
+    return out
+
+
+def enqueued_points(space: SweepSpace, base: BaseConfig) -> list[tuple[str, dict[str, Any]]]:
+    """The space's enqueued points, ``params: base_config`` read from the base config.
+
+    Raises:
+        SpaceError: the base config lacks a parameter's value, or has one the space's range
+            cannot hold.
+    """
+    current = current_params(space, base)
+    points, problems = [], []
+    for i, point in enumerate(space.search.enqueue):
+        if point.params != BASE_CONFIG_POINT:
+            points.append((point.name, dict(point.params)))
+            continue
+        for name, param in space.parameters.items():
+            if name not in current:
+                problems.append((f"search.enqueue.{i}.params", f"the base config has no value for "
+                                 f"{name} ({format_key(parse_key(param.targets[0]))}); give "
+                                 "the point's params explicitly"))
+            elif problem := out_of_range(param, current[name]):
+                problems.append((f"search.enqueue.{i}.params", f"{name} in the base config "
+                                 f"{problem}; widen the parameter's range"))
+        points.append((point.name, {k: current.get(k) for k in space.parameters}))
+    if problems:
+        raise space.problems(problems)
+    return points

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sweeps.config_keys import parse_key
 from sweeps.errors import ConfigWriteError
 from sweeps.overrides import nested
 
@@ -21,7 +22,7 @@ def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,
         ConfigWriteError: an override indexes into a list (``a.0.b``), which ``_base_``
             inheritance cannot express; use the printed ``--cfg-options`` for it instead.
     """
-    listy = [k for k in overrides if any(part.isdigit() for part in k.split("."))]
+    listy = [k for k in overrides if any(part.isdigit() for part in parse_key(k))]
     if listy:
         raise ConfigWriteError(f"cannot write {', '.join(listy)} as a _base_ override (it indexes "
                                "a list); pass it with --cfg-options instead")

@@ -71,6 +71,13 @@ class Tag:
     RAY_TRIAL_ID = "ray.trial_id"
 
 
+#: a trial's own config file, relative to its work dir (the base config as ``_base_`` plus its
+#: overrides); in a subfolder, because mmdet3d's train.py dumps the merged config into
+#: ``<work_dir>/<basename of the config>`` from every rank while the ranks read it
+TRIAL_CONFIG_FILE = "aqr_sweep/trial_config.py"
+#: the command line a trial ran, shell-quoted, in its work dir
+COMMAND_FILE = "command.txt"
+
 #: the longest tag value written (MLflow refuses values over 5000 characters)
 MAX_TAG_CHARS = 4900
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from sweeps.base_config import resolve_base_config
+from sweeps.base_config import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr
 from sweeps.errors import SweepExistsError
 from sweeps.mlflow_runs import default_tracking_uri, experiment_id, start_parent_run
@@ -28,13 +28,13 @@ def create_sweep(space_file: str | Path, name: str | None = None, check_base_con
         check_base_config: Require the base config to exist here (importing logs does not).
 
     Raises:
-        SpaceError: a bad space or a missing base config.
+        SpaceError: a bad space, a missing base config or a key it does not have.
         SweepExistsError: a sweep of that name has already run trials.
     """
     space_path = Path(space_file)
     space = load_space(space_path)
-    if check_base_config:
-        resolve_base_config(space, space_path)
+    if check_base_config:  # every key it sets exists, every enqueued point fits: else no sweep
+        enqueued_points(space, load_base_config(space, space_path))
     sweep = SweepDir(name or space.name)
     if sweep.exists():
         study = open_study(space, sweep)

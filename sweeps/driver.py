@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
-from sweeps.base_config import resolve_base_config
+from sweeps.base_config import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr, TrialState
 from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
@@ -85,7 +85,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     else:
         sweep, space, record = create_sweep(space_file, name)
         space_path = Path(space_file)
-    base_config = resolve_base_config(space, space_path)
+    base = load_base_config(space, space_path)
+    points = enqueued_points(space, base)
     client = MlflowClient(record.tracking_uri)
     experiment, parent = record.experiment_id, record.parent_run_id
     client.update_run(parent, status="RUNNING")
@@ -96,8 +97,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         mark_interrupted_runs(client, experiment, parent)
         logger.info("resuming %s: %d interrupted trial(s) requeued", sweep.name, requeued)
     else:
-        for point in space.search.enqueue:
-            study.enqueue_trial(point.params, user_attrs={TrialAttr.LABEL: point.name})
+        for label, params in points:
+            study.enqueue_trial(params, user_attrs={TrialAttr.LABEL: label})
     remaining = trials_to_run(space, study)
     summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
     if remaining == 0:
@@ -105,10 +106,10 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         return _summarise(summary, study, [])
 
     ledger = TrialLedger()
-    backend = backend or CommandBackend(space.command, str(base_config), space.resume_args,
-                                        cwd=os.getcwd(), env=space.env,
-                                        num_gpus=math.ceil(space.resources.gpu))
-    trainable = tune.with_resources(make_trainable(space, backend),
+    backend = backend or CommandBackend(space.command, space.resume_args, cwd=os.getcwd(),
+                                        env=space.env, num_gpus=math.ceil(space.resources.gpu),
+                                        grace=space.stop_grace_seconds)
+    trainable = tune.with_resources(make_trainable(space, backend, base.path),
                                     {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
     searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir)
     callbacks = [MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)]

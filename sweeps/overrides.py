@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sweeps.config_keys import parse_key
 from sweeps.errors import ParameterValueError
 from sweeps.space import SweepSpace
 
@@ -36,17 +37,20 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def cfg_options(overrides: Mapping[str, Any]) -> list[str]:
-    """``['key=value', ...]``, one argv element each (never through a shell)."""
+def cfg_options(overrides: Mapping[str, Any]) -> list[str] | None:
+    """``['key=value', ...]`` as ``--cfg-options`` takes them, one argv element each, or None
+    when a key has a quoted part (a dot inside a key), which ``--cfg-options`` cannot reach."""
+    if any(any("." in part for part in parse_key(key)) for key in overrides):
+        return None
     return [f"{key}={format_value(value)}" for key, value in overrides.items()]
 
 
 def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``{'a.b.c': 1}`` -> ``{'a': {'b': {'c': 1}}}`` (integer parts index into lists)."""
+    """``{"a.b['c.d']": 1}`` -> ``{'a': {'b': {'c.d': 1}}}``."""
     root: dict[str, Any] = {}
     for key, value in overrides.items():
         node = root
-        *parents, leaf = key.split(".")
+        *parents, leaf = parse_key(key)
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value

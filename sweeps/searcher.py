@@ -1,8 +1,9 @@
 """Optuna as Ray Tune's searcher, through Optuna's ask/tell interface.
 
 Unlike Ray's ``OptunaSearch``, a trial that the scheduler stopped is told to Optuna as PRUNED (its
-intermediate values are already in the study), a failed trial as FAIL, and only a trial that ran its
-full schedule as COMPLETE with its last value.
+intermediate values are already in the study), a failed or diverged (NaN) trial as FAIL, and only a
+trial that validated at ``max_epochs`` as COMPLETE with its last value. The searcher is the one
+owner of a trial's end state.
 """
 
 from __future__ import annotations
@@ -68,9 +69,15 @@ class OptunaAskTellSearcher(Searcher):
             entry.end(TrialState.PRUNED)
             entry.optuna_trial.set_user_attr(TrialAttr.PRUNED_AT_EPOCH, entry.pruned_at)
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.PRUNED)
-        elif entry.values and not math.isnan(entry.values[-1]):
+        elif entry.values and math.isnan(entry.values[-1]):
+            entry.end(TrialState.FAILED, f"{self.space.metric} is NaN at epoch {entry.epochs[-1]} "
+                      "(the training diverged); the training was stopped and not restarted")
+            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
+        elif entry.epochs and entry.epochs[-1] >= self.space.max_epochs:
             entry.end(TrialState.COMPLETED)
             self.study.tell(entry.optuna_trial, entry.values[-1])
         else:
-            entry.end(TrialState.FAILED, f"{self.space.metric} was never a number")
+            last = entry.epochs[-1] if entry.epochs else 0
+            entry.end(TrialState.FAILED, f"ended after epoch {last} of {self.space.max_epochs} "
+                      "without being pruned (a COMPLETE trial validated at max_epochs)")
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)

@@ -25,13 +25,17 @@ from pydantic import (
     model_validator,
 )
 
+from sweeps.config_keys import parse_key
 from sweeps.errors import UserError
 
 DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
-                   "{resume}", "--cfg-options", "{cfg_options}"]
-PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{cfg_options}", "{port}",
-                "{num_gpus}"}
-_DOTTED_KEY = re.compile(r"^[A-Za-z_][\w]*(\.[\w]+)*$")
+                   "{resume}"]
+#: placeholders of ``command``: ``{config}`` is the trial's own config file (the base config as
+#: ``_base_`` plus the trial's overrides), ``{resume}`` the ``resume_args`` when resuming
+PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{num_gpus}"}
+#: placeholders of ``env`` values
+ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Strict(BaseModel):
@@ -47,6 +51,7 @@ class FloatParameter(_Strict):
     log: bool = False
     step: float | None = None
     targets: list[str]
+    create: bool = False
 
     @model_validator(mode="after")
     def _check_range(self) -> FloatParameter:
@@ -71,6 +76,7 @@ class IntParameter(_Strict):
     log: bool = False
     step: int = 1
     targets: list[str]
+    create: bool = False
 
     @model_validator(mode="after")
     def _check_range(self) -> IntParameter:
@@ -88,6 +94,7 @@ class CategoricalParameter(_Strict):
     type: Literal["categorical"]
     choices: list[Any] = Field(min_length=1)
     targets: list[str]
+    create: bool = False
 
     def grid(self) -> list[Any]:
         """Every choice."""
@@ -117,11 +124,16 @@ def _check_bounds(low: float, high: float, log: bool, step: float | None) -> Non
                              f"{high - low:.10g}")
 
 
+#: ``params: base_config`` enqueues the base config's own values (read from its first targets)
+BASE_CONFIG_POINT = "base_config"
+
+
 class EnqueuedPoint(_Strict):
-    """A named configuration to run before the sampler proposes its own."""
+    """A named configuration to run before the sampler proposes its own; ``params:
+    base_config`` takes the values the base config has now."""
 
     name: str
-    params: dict[str, Any]
+    params: dict[str, Any] | Literal["base_config"]
 
 
 class SearchSpec(_Strict):
@@ -184,6 +196,8 @@ class SweepSpace(_Strict):
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
     max_failures: int = Field(0, ge=0)
+    stop_grace_seconds: float = Field(30.0, ge=0)
+    create_fixed: list[str] = []
     _source: str | None = PrivateAttr(None)
 
     @field_validator("command")
@@ -191,32 +205,63 @@ class SweepSpace(_Strict):
     def _check_command(cls, command: list[str]) -> list[str]:
         if not command:
             raise ValueError("command must not be empty")
-        unknown = {t for t in re.findall(r"\{\w+\}", " ".join(command))} - PLACEHOLDERS
-        if unknown:
-            raise ValueError(f"unknown placeholder(s) {sorted(unknown)}; "
+        found = set(re.findall(r"\{\w+\}", " ".join(command)))
+        if "{cfg_options}" in found:
+            raise ValueError("'{cfg_options}' is gone: each trial's overrides are in its own "
+                             "config file, '{config}'; remove '--cfg-options {cfg_options}'")
+        if found - PLACEHOLDERS:
+            raise ValueError(f"unknown placeholder(s) {sorted(found - PLACEHOLDERS)}; "
                              f"known: {sorted(PLACEHOLDERS)}")
-        if "{cfg_options}" not in command:
-            raise ValueError("command must contain '{cfg_options}' (where the trial's "
-                             "--cfg-options go)")
+        for needed, why in (("{config}", "the trial's config file"),
+                            ("{work_dir}", "the trial's own work dir")):
+            if needed not in found:
+                raise ValueError(f"command must contain '{needed}' ({why}), or trials would "
+                                 "share one")
         return command
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name (letters, "
+                                 "digits and _, not starting with a digit)")
+            unknown = set(re.findall(r"\{\w+\}", value)) - ENV_PLACEHOLDERS
+            if unknown:
+                raise ValueError(f"{name}: unknown placeholder(s) {sorted(unknown)}; known: "
+                                 f"{sorted(ENV_PLACEHOLDERS)}")
+        return env
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> SweepSpace:
-        claimed: dict[str, str] = {}
+        fixed = {}
+        for key in self.fixed:
+            try:
+                fixed[parse_key(key)] = key
+            except ValueError as err:
+                raise ValueError(f"fixed: {err}") from None
+        claimed: dict[tuple[str, ...], str] = {}
         for name, param in self.parameters.items():
             if not param.targets:
-                raise ValueError(f"parameters.{name}.targets: give at least one dotted config key")
-            for key in param.targets:
-                if not _DOTTED_KEY.match(key):
-                    raise ValueError(f"parameters.{name}.targets: {key!r} is not a dotted config "
-                                     "key like model.pts_bbox_head.renderer_config.max_weight_clamp")
-                if key in claimed:
-                    raise ValueError(f"parameters.{name}.targets: {key!r} is already set by "
-                                     f"parameter {claimed[key]!r}")
-                if key in self.fixed:
-                    raise ValueError(f"parameters.{name}.targets: {key!r} is also in fixed")
-                claimed[key] = name
+                raise ValueError(f"parameters.{name}.targets: give at least one config key")
+            for i, key in enumerate(param.targets):
+                try:
+                    parts = parse_key(key)
+                except ValueError as err:
+                    raise ValueError(f"parameters.{name}.targets.{i}: {err}") from None
+                if parts in claimed:
+                    raise ValueError(f"parameters.{name}.targets.{i}: {key!r} is already set by "
+                                     f"parameter {claimed[parts]!r}")
+                if parts in fixed:
+                    raise ValueError(f"parameters.{name}.targets.{i}: {key!r} is also in fixed")
+                claimed[parts] = name
         for i, point in enumerate(self.search.enqueue):
+            if point.params == BASE_CONFIG_POINT:
+                continue
+            missing = sorted(set(self.parameters) - set(point.params))
+            if missing:
+                raise ValueError(f"search.enqueue.{i}.params: no value for {', '.join(missing)}; "
+                                 "give every parameter (or params: base_config)")
             for pname, value in point.params.items():
                 where = f"search.enqueue.{i}.params.{pname}"
                 if pname not in self.parameters:
@@ -245,6 +290,10 @@ class SweepSpace(_Strict):
     def problem(self, field: str, message: str) -> SpaceError:
         """A :class:`SpaceError` for ``field`` (dotted, e.g. ``pruner.options``) at its line in
         the file this space was loaded from."""
+        return self.problems([(field, message)])
+
+    def problems(self, found: list[tuple[str, str]]) -> SpaceError:
+        """One :class:`SpaceError` for several ``(field, message)`` pairs."""
         source = self._source or "<space>"
         root = None
         if self._source is not None:
@@ -252,7 +301,8 @@ class SweepSpace(_Strict):
                 root = yaml.compose(Path(self._source).read_text())
             except (OSError, yaml.YAMLError):
                 root = None
-        return SpaceError([Problem(source, _line_of(root, field.split(".")), field, message)])
+        return SpaceError([Problem(source, _line_of(root, field.split(".")), field, message)
+                           for field, message in found])
 
 
 def out_of_range(param: Any, value: Any) -> str | None:
@@ -266,6 +316,10 @@ def out_of_range(param: Any, value: Any) -> str | None:
         return f"must be an integer, but got {value!r}"
     if not param.low <= value <= param.high:
         return f"must be in [{param.low}, {param.high}], but got {value}"
+    step = getattr(param, "step", None)
+    if step not in (None, 1) and not math.isclose((value - param.low) / step,
+                                                  round((value - param.low) / step), abs_tol=1e-9):
+        return f"must be on the grid {param.low} + k * {step}, but got {value}"
     return None
 
 

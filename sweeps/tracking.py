@@ -15,7 +15,7 @@ from mlflow.entities import Param, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
-from sweeps.constants import MAX_TAG_CHARS, Tag, TrialState
+from sweeps.constants import COMMAND_FILE, MAX_TAG_CHARS, TRIAL_CONFIG_FILE, Tag, TrialState
 from sweeps.ledger import TrialLedger
 from sweeps.mlflow_runs import log_metrics, numeric_metrics
 
@@ -39,6 +39,7 @@ class MLflowTrialTracker(Callback):
         self.parent_run_id = parent_run_id
         self.ledger = ledger
         self.run_ids: dict[str, str] = {}
+        self._files_logged: set[str] = set()
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
         entry = self.ledger.get(trial.trial_id)
@@ -57,6 +58,7 @@ class MLflowTrialTracker(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is None or "epoch" not in result:
             return
+        self._log_files(trial.trial_id, run_id)
         log_metrics(self.client, run_id,
                     numeric_metrics(result, int(result["epoch"]), int(time.time() * 1000)))
 
@@ -74,6 +76,7 @@ class MLflowTrialTracker(Callback):
         entry = self.ledger.get(trial.trial_id)
         if run_id is None or entry is None:
             return
+        self._log_files(trial.trial_id, run_id)
         tags = [RunTag(Tag.STATE, str(entry.state)),
                 RunTag(Tag.EPOCHS_RUN, str(len(entry.epochs)))]
         if entry.pruned_at is not None:
@@ -83,6 +86,18 @@ class MLflowTrialTracker(Callback):
         self.client.log_batch(run_id, tags=tags)
         status = "FAILED" if entry.state == TrialState.FAILED else "FINISHED"
         self.client.set_terminated(run_id, status=status)
+
+
+    def _log_files(self, trial_id: str, run_id: str) -> None:
+        """The trial's config file and command line, once: its run alone reproduces it."""
+        entry = self.ledger.get(trial_id)
+        if trial_id in self._files_logged or entry is None:
+            return
+        files = [entry.work_dir / n for n in (TRIAL_CONFIG_FILE, COMMAND_FILE)]
+        if all(f.is_file() for f in files):
+            for file in files:
+                self.client.log_artifact(run_id, str(file))
+            self._files_logged.add(trial_id)
 
 
 def _error_text(trial) -> str:

@@ -1,8 +1,11 @@
-"""One trial: launch the training run, follow its log, report each validation to Ray Tune.
+"""One trial: write its config file, launch the training, follow its log, report each validation
+to Ray Tune.
 
-This function runs inside a Ray actor. Each validation becomes one ``tune.report`` with the epoch;
-the scheduler may stop the trial after any of them, and then the training's whole process group
-ends. A restarted trial (``max_failures``) resumes from its work dir's latest checkpoint.
+This function runs inside a Ray actor. Each new validation becomes one ``tune.report`` with the
+epoch; the scheduler may stop the trial after any of them. A trial is complete only when it
+validated at ``max_epochs``: a training that ends earlier fails the trial with the reason (Ray may
+then restart it, and it resumes from its work dir's latest checkpoint). A NaN metric ends the
+training at once; the trial then ends FAILED without a restart (the checkpoint diverged too).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from pathlib import Path
 from ray import tune
 
 from sweeps.backends import Backend, has_checkpoint
+from sweeps.config_file import config_text
+from sweeps.constants import TRIAL_CONFIG_FILE
 from sweeps.logs import LogFollower, ValidationRecord
-from sweeps.overrides import cfg_options, flat_overrides
+from sweeps.overrides import flat_overrides
 from sweeps.searcher import WORK_DIR_KEY
 from sweeps.space import SweepSpace
 
@@ -38,39 +43,69 @@ def report_of(record: ValidationRecord, space: SweepSpace) -> dict:
     return {**record.metrics, **record.diagnostics, "epoch": record.epoch}
 
 
-def make_trainable(space: SweepSpace, backend: Backend,
+def write_trial_config(space: SweepSpace, base_config: Path, params: dict,
+                       work_dir: Path) -> Path:
+    """``<work_dir>/aqr_sweep/trial_config.py``: what the trial trains, reproducible from this
+    file alone."""
+    path = work_dir / TRIAL_CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
+              f"overrides.\nparams: {params}")
+    path.write_text(config_text(base_config, flat_overrides(space, params), path, header))
+    return path
+
+
+def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int, tail: str) -> str:
+    """Why a training that exited 0 before validating ``max_epochs`` does not complete its trial."""
+    final = work_dir / f"epoch_{space.max_epochs}.pth"
+    if final.exists():
+        return (f"the training exited 0, but epoch {space.max_epochs} (max_epochs) was never "
+                f"validated: its checkpoint {final} exists, so it crashed between saving and "
+                "validating, and a resumed run has nothing left to train. Evaluate that "
+                "checkpoint with the training's test script, or rerun the trial from scratch. "
+                f"Last lines:\n{tail}")
+    got = f"its last validation was epoch {last_epoch}" if last_epoch else "it logged no validation"
+    return (f"the training exited 0 but {got}, not max_epochs={space.max_epochs}; check that "
+            f"max_epochs matches the config's schedule and that validation runs every epoch "
+            f"(log_format: {space.log_format}). Last lines:\n{tail}")
+
+
+def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
                    poll_seconds: float = 1.0) -> Callable[[dict], None]:
     """The Ray Tune function trainable of a sweep."""
 
     def run_trial(config: dict) -> None:
         params = {name: config[name] for name in space.parameters}
         work_dir = Path(config[WORK_DIR_KEY])
+        work_dir.mkdir(parents=True, exist_ok=True)
         resume = has_checkpoint(work_dir)
-        job = backend.start(work_dir, cfg_options(flat_overrides(space, params)), resume)
+        job = backend.start(work_dir, write_trial_config(space, base_config, params, work_dir),
+                            resume)
         follower = LogFollower(work_dir, space.log_format, since=job.started_at)
-        seen = 0
+        last_epoch, diverged = 0, False
         try:
-            while True:
+            while not diverged:
                 code = job.poll()
                 for record in follower.poll():
-                    seen += 1
+                    if record.epoch <= last_epoch:
+                        continue  # a restarted launcher repeating epochs: reported already
+                    last_epoch = record.epoch
                     result = report_of(record, space)
                     tune.report(result)
                     if math.isnan(result[space.metric]):
-                        raise TrialError(f"{space.metric} is NaN at epoch {record.epoch} (the "
-                                         "training diverged); see " + str(job.output))
+                        diverged = True  # the searcher fails it, naming the epoch
+                        break
                 if code is not None:
                     break
                 time.sleep(poll_seconds)
         finally:
             job.stop()
+        if diverged:
+            return
         if code != 0:
             raise TrialError(f"training exited with code {code}; last lines of {job.output}:\n"
                              + job.tail())
-        if seen == 0:
-            where = follower.path or f"{work_dir} (no log file found)"
-            raise TrialError(f"training finished but logged no validation in {where}; "
-                             f"check log_format ({space.log_format}) and that validation runs. "
-                             f"Last lines:\n{job.tail()}")
+        if last_epoch < space.max_epochs:
+            raise TrialError(_unfinished(space, work_dir, last_epoch, job.tail()))
 
     return run_trial

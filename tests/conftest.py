@@ -28,6 +28,7 @@ parameters:
     type: categorical
     choices: [0.05, 0.99]
     targets: [model.score_threshold]
+    create: true             # MiniCMTAQR(score_threshold=...) reads it; the config omits it
   num_queries:               # 10 is not a square: that trial's training fails at once
     type: categorical
     choices: [64, 10]

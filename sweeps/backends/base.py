@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -19,7 +18,7 @@ class RunningJob(abc.ABC):
 
     @abc.abstractmethod
     def stop(self) -> None:
-        """End the run and everything it started; safe to call more than once."""
+        """End the run and every process it started; safe to call more than once."""
 
     @abc.abstractmethod
     def tail(self, lines: int = 30) -> str:
@@ -30,6 +29,6 @@ class Backend(abc.ABC):
     """Starts training runs."""
 
     @abc.abstractmethod
-    def start(self, work_dir: Path, cfg_options: Sequence[str], resume: bool) -> RunningJob:
-        """Launch training in ``work_dir`` with ``cfg_options`` (``key=value`` strings), resuming
+    def start(self, work_dir: Path, config: Path, resume: bool) -> RunningJob:
+        """Launch training of ``config`` (the trial's own config file) in ``work_dir``, resuming
         from the work dir's latest checkpoint when ``resume``."""

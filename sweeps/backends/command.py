@@ -1,21 +1,30 @@
-"""Run any ``train.py``-like command line as a trial: own work dir, process group and port."""
+"""Run any ``train.py``-like command line as a trial: own work dir, process group and port, and a
+stop that ends every process the run started, whatever its session."""
 
 from __future__ import annotations
 
 import ctypes
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 from sweeps.backends.base import Backend, RunningJob
+from sweeps.constants import COMMAND_FILE
 
 _PR_SET_PDEATHSIG = 1
+#: set in a training's environment; every process it starts inherits it, so stop finds them all
+#: (ranks that a launcher put in sessions of their own, or that lost their parent)
+JOB_MARKER = "AQR_SWEEP_JOB"
 
 
 def free_port() -> int:
@@ -30,24 +39,26 @@ def has_checkpoint(work_dir: Path) -> bool:
     return (work_dir / "last_checkpoint").is_file() or any(work_dir.glob("*.pth"))
 
 
-def render_argv(template: Sequence[str], *, config: str, work_dir: Path, cfg_options: Sequence[str],
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """``text`` with each ``{name}`` of ``values`` replaced."""
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", str(value))
+    return text
+
+
+def render_argv(template: Sequence[str], *, config: Path | str, work_dir: Path,
                 resume_args: Sequence[str], resume: bool, port: int | str, num_gpus: int,
                 python: str = sys.executable) -> list[str]:
-    """Fill a command template. ``{cfg_options}`` and ``{resume}`` expand to zero or more argv
-    elements; ``{python}``, ``{config}``, ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced
-    inside elements."""
+    """Fill a command template: ``{resume}`` expands to zero or more argv elements; ``{python}``,
+    ``{config}``, ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced inside elements."""
+    values = {"python": python, "config": config, "work_dir": work_dir, "port": port,
+              "num_gpus": num_gpus}
     argv: list[str] = []
     for part in template:
-        if part == "{cfg_options}":
-            argv.extend(cfg_options)
-        elif part == "{resume}":
+        if part == "{resume}":
             argv.extend(resume_args if resume else [])
         else:
-            argv.append(part.replace("{python}", python).replace("{config}", config)
-                        .replace("{work_dir}", str(work_dir)).replace("{port}", str(port))
-                        .replace("{num_gpus}", str(num_gpus)))
-    if argv and argv[-1] == "--cfg-options" and not cfg_options:
-        argv.pop()
+            argv.append(fill(part, values))
     return argv
 
 
@@ -58,36 +69,98 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
-class CommandJob(RunningJob):
-    """A command in its own process group, its output in ``<work_dir>/train.out``."""
+def job_processes(marker: str) -> list[psutil.Process]:
+    """Every live process that carries a job's marker (this one excepted)."""
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            if proc.environ().get(JOB_MARKER) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            continue
+    return found
 
-    def __init__(self, argv: list[str], work_dir: Path, env: Mapping[str, str], cwd: str) -> None:
+
+def end_job(marker: str, grace: float) -> None:
+    """SIGTERM every process of a job, SIGKILL what is left after ``grace`` seconds, and look
+    again until none remains (a dying launcher may start another)."""
+    deadline = time.time() + grace
+    sig = signal.SIGTERM
+    for _ in range(20):
+        procs = job_processes(marker)
+        if not procs:
+            return
+        for proc in procs:
+            try:
+                proc.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        until = deadline if sig == signal.SIGTERM else time.time() + 5.0
+        while any(_alive(p) for p in procs) and time.time() < until:
+            time.sleep(0.05)
+        if any(_alive(p) for p in procs):
+            sig = signal.SIGKILL  # the grace is over
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running, and not a zombie (an orphan's zombie may wait long for its reaper)."""
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class CommandJob(RunningJob):
+    """A command run under :mod:`sweeps.backends.supervisor` in its own session, its output in
+    ``<work_dir>/train.out``. The supervisor dies with the process that started it (the trial's
+    Ray actor) and then ends every process of the job, so no rank outlives its trial.
+
+    Args:
+        argv: The command.
+        work_dir: The trial's work dir.
+        env: Its whole environment.
+        cwd: Where it runs.
+        grace: Seconds between SIGTERM and SIGKILL when it is stopped.
+    """
+
+    def __init__(self, argv: list[str], work_dir: Path, env: Mapping[str, str], cwd: str,
+                 grace: float = 30.0) -> None:
         self.argv = argv
+        self.grace = grace
         self.output = work_dir / "train.out"
         self.started_at = time.time()
+        self.marker = uuid.uuid4().hex
+        # the supervisor also watches the parent of the process that starts it: in a Ray worker, the
+        # node's raylet (workers outlive a driver that took its local Ray down with it)
+        supervised = [sys.executable, "-m", "sweeps.backends.supervisor", "--marker",
+                      self.marker, "--grace", str(grace), "--watch", str(os.getppid()), "--",
+                      *argv]
         with open(self.output, "ab") as out:
-            self.proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(supervised, cwd=cwd, env={**env, JOB_MARKER: self.marker},
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
 
     def poll(self) -> int | None:
         return self.proc.poll()
 
-    def stop(self, grace: float = 10.0) -> None:
-        if self.proc.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        self._signal(signal.SIGKILL)  # whatever the run started and left behind
-        self.proc.wait()
+    def processes(self) -> list[psutil.Process]:
+        """The job's live processes, the supervisor included (empty once it is stopped)."""
+        return job_processes(self.marker)
 
-    def _signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def stop(self) -> None:
+        """Have the supervisor end the job (SIGTERM, the grace, SIGKILL); if it does not, do it
+        from here."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(self.grace + 10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        end_job(self.marker, 0.0)
 
     def tail(self, lines: int = 30) -> str:
         try:
@@ -102,33 +175,40 @@ class CommandBackend(Backend):
 
     Args:
         command: The argv template.
-        config: The base config path, for ``{config}``.
         resume_args: What ``{resume}`` becomes when resuming (``--resume`` for mmengine,
             ``--auto-resume`` for mmdet3d 1.0.x's ``tools/train.py``).
         cwd: Where the command runs (the driver's working dir, so relative paths work).
-        env: Extra environment variables.
+        env: Extra environment variables; values may hold ``{cwd}``, ``{work_dir}``, ``{port}``
+            and ``{num_gpus}``.
         num_gpus: GPUs per trial, for ``{num_gpus}``.
+        grace: Seconds a stopped training gets between SIGTERM and SIGKILL.
     """
 
-    def __init__(self, command: Sequence[str], config: str, resume_args: Sequence[str],
-                 cwd: str, env: Mapping[str, str] | None = None, num_gpus: int = 0) -> None:
+    def __init__(self, command: Sequence[str], resume_args: Sequence[str], cwd: str,
+                 env: Mapping[str, str] | None = None, num_gpus: int = 0,
+                 grace: float = 30.0) -> None:
         self.command = list(command)
-        self.config = config
         self.resume_args = list(resume_args)
         self.cwd = cwd
         self.env = dict(env or {})
         self.num_gpus = num_gpus
+        self.grace = grace
 
-    def argv(self, work_dir: Path, cfg_options: Sequence[str], resume: bool,
-             port: int | str) -> list[str]:
-        return render_argv(self.command, config=self.config, work_dir=work_dir,
-                           cfg_options=cfg_options, resume_args=self.resume_args, resume=resume,
-                           port=port, num_gpus=self.num_gpus)
+    def argv(self, work_dir: Path, config: Path | str, resume: bool, port: int | str) -> list[str]:
+        return render_argv(self.command, config=config, work_dir=work_dir,
+                           resume_args=self.resume_args, resume=resume, port=port,
+                           num_gpus=self.num_gpus)
 
-    def start(self, work_dir: Path, cfg_options: Sequence[str], resume: bool) -> CommandJob:
+    def environment(self, work_dir: Path, port: int | str) -> dict[str, str]:
+        """The space's ``env`` with its placeholders filled."""
+        values = {"cwd": self.cwd, "work_dir": work_dir, "port": port, "num_gpus": self.num_gpus}
+        return {name: fill(value, values) for name, value in self.env.items()}
+
+    def start(self, work_dir: Path, config: Path, resume: bool) -> CommandJob:
         work_dir.mkdir(parents=True, exist_ok=True)
         port = free_port()
-        env = {**os.environ, **self.env, "PORT": str(port), "MASTER_PORT": str(port)}
-        argv = self.argv(work_dir, cfg_options, resume, port)
-        (work_dir / "command.txt").write_text(" ".join(argv) + "\n")
-        return CommandJob(argv, work_dir, env, self.cwd)
+        env = {**os.environ, **self.environment(work_dir, port), "PORT": str(port),
+               "MASTER_PORT": str(port)}
+        argv = self.argv(work_dir, config, resume, port)
+        (work_dir / COMMAND_FILE).write_text(shlex.join(argv) + "\n")
+        return CommandJob(argv, work_dir, env, self.cwd, self.grace)

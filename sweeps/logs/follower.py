@@ -14,7 +14,9 @@ class LogFollower:
     With ``log_format='auto'`` the most preferred format present wins, in the order of
     ``LOG_FORMATS`` (mmengine ``scalars.json`` before mmcv ``.log.json`` before text logs); until
     a record was read, a preferred file that appears later (they are created in turn) takes over.
-    Only complete lines are parsed; a line being written is kept for the next poll.
+    Only complete lines are parsed; a line being written is kept for the next poll. A log of the
+    same format that appears later (the run restarted into a new timestamped log) is followed
+    from then on, after the rest of the current one is read.
 
     Args:
         work_dir: The run's work dir.
@@ -34,6 +36,7 @@ class LogFollower:
         self._partial = ""
         self._format: str | None = None
         self._emitted = 0
+        self._seen: set[Path] = set()
 
     def poll(self) -> list[ValidationRecord]:
         """New validation records since the last poll."""
@@ -41,6 +44,14 @@ class LogFollower:
             self._find()  # a preferred format may have appeared since (files appear in turn)
         if self.path is None:
             return []
+        records = self._read()
+        newer = self._newer()
+        if newer is not None:  # the run restarted into a new log (a launcher's own restart)
+            self._follow(newer, self._format)
+            records += self._read()
+        return records
+
+    def _read(self) -> list[ValidationRecord]:
         with open(self.path, "rb") as f:
             f.seek(self._offset)
             chunk = f.read()
@@ -54,15 +65,29 @@ class LogFollower:
 
     def _find(self) -> bool:
         for fmt in self._formats:
-            candidates = [p for pattern in self._parsers[fmt].patterns
-                          for p in self.work_dir.glob(pattern)
-                          if p.is_file() and p.stat().st_mtime >= self.since]
+            candidates = self._candidates(fmt)
             if candidates:
                 path = max(candidates, key=lambda p: p.stat().st_mtime)
                 if path != self.path:
-                    self.path, self._format, self._parser = path, fmt, self._parsers[fmt]()
-                    self._offset, self._partial = 0, ""
+                    self._seen = set(candidates)
+                    self._follow(path, fmt)
                 return True
             if fmt == self._format:
                 return True  # nothing better than what we follow
         return False
+
+    def _candidates(self, fmt: str) -> list[Path]:
+        return [p for pattern in self._parsers[fmt].patterns for p in self.work_dir.glob(pattern)
+                if p.is_file() and p.stat().st_mtime >= self.since]
+
+    def _newer(self) -> Path | None:
+        """A log of the followed format that appeared after the one followed was chosen."""
+        fresh = [p for p in self._candidates(self._format) if p not in self._seen]
+        if not fresh:
+            return None
+        self._seen.update(fresh)
+        return max(fresh, key=lambda p: p.stat().st_mtime)
+
+    def _follow(self, path: Path, fmt: str) -> None:
+        self.path, self._format, self._parser = path, fmt, self._parsers[fmt]()
+        self._offset, self._partial = 0, ""

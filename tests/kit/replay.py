@@ -48,15 +48,17 @@ class ReplayJob(RunningJob):
 
 
 class ReplayBackend(Backend):
-    """Replays ``metric = x * epoch`` for ``epochs`` epochs, ``x`` read from the trial's
-    ``--cfg-options`` (``x=...``)."""
+    """Replays ``metric = x * epoch`` for ``epochs`` epochs, ``x`` read from the trial's config
+    file."""
 
     def __init__(self, metric: str = "NDS", epochs: int = 3, seconds: float = 0.05) -> None:
         self.metric, self.epochs, self.seconds = metric, epochs, seconds
 
-    def start(self, work_dir: Path, cfg_options: Sequence[str], resume: bool) -> ReplayJob:
+    def start(self, work_dir: Path, config: Path, resume: bool) -> ReplayJob:
+        from mmengine.config import Config
+
         work_dir.mkdir(parents=True, exist_ok=True)
-        x = float(dict(o.split("=", 1) for o in cfg_options)["x"])
+        x = float(Config.fromfile(str(config)).x)
         values = [x * epoch for epoch in range(1, self.epochs + 1)]
         return ReplayJob(work_dir, self.metric, values, self.seconds)
 

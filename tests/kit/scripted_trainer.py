@@ -1,13 +1,18 @@
 """A stand-in training command that writes mmcv-1.x ``.log.json`` validations like the real CMT.
 
-Run as ``python scripted_trainer.py WORK_DIR [--resume] key=value ...`` (the spaces built by
-:mod:`tests.kit.spaces` do). Options: ``x`` (NDS = x * epoch), ``mode``, ``epochs`` (default 3);
-``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes. Modes:
+Run as ``python scripted_trainer.py CONFIG WORK_DIR [--resume]`` (the spaces built by
+:mod:`tests.kit.spaces` do). Config keys: ``x`` (NDS = x * epoch), ``mode``, ``epochs`` (default 3);
+``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes; with ``SCRIPTED_RECORD_ENV`` set, each
+start writes ``env_<ns>.json`` (pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first epoch). Modes:
 
 - ``normal``: trains ``epochs`` epochs, a checkpoint each; ``--resume`` goes on after the last one.
 - ``crash_once``: validates epoch 1, leaves ``epoch_1.pth``, dies; resumed, runs epochs 2 and 3.
 - ``wrong_metric``: logs ``mAP`` only.
 - ``diverge``: logs a NaN NDS, then keeps "training".
+- ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
+  last one; resumed, has nothing left to train and exits 0.
+
+Each start appends a line to ``starts.txt`` in the work dir.
 """
 
 import json
@@ -16,13 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-work = Path(sys.argv[1])
-args = sys.argv[2:]
-opts = dict(a.split("=", 1) for a in args if "=" in a)
-x, mode, epochs = float(opts.get("x", 0.5)), opts.get("mode", "normal"), int(opts.get("epochs", 3))
+from mmengine.config import Config
+
+cfg = Config.fromfile(sys.argv[1])
+work = Path(sys.argv[2])
+args = sys.argv[3:]
+x, mode, epochs = float(cfg.get("x", 0.5)), cfg.get("mode", "normal"), int(cfg.get("epochs", 3))
 resume = "--resume" in args
 pause = float(os.environ.get("SCRIPTED_EPOCH_SECONDS", "0"))
 work.mkdir(parents=True, exist_ok=True)
+with open(work / "starts.txt", "a") as starts:
+    starts.write(" ".join(args) + "\n")
 log = work / f"{time.time_ns()}.log.json"
 log.write_text(json.dumps({"env_info": "scripted"}) + "\n")
 
@@ -33,6 +42,10 @@ def validate(epoch: int, **metrics: float) -> None:
 
 
 def train(first: int, last: int) -> None:
+    if os.environ.get("SCRIPTED_RECORD_ENV"):
+        (work / f"env_{time.time_ns()}.json").write_text(json.dumps({
+            "pid": os.getpid(), "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
+            "PORT": os.environ.get("PORT"), "start_epoch": first}))
     for epoch in range(first, last + 1):
         time.sleep(pause)
         validate(epoch, NDS=x * epoch)
@@ -50,6 +63,14 @@ elif mode == "crash_once":
         print("CUDA error: an illegal memory access was encountered", flush=True)
         sys.exit(1)
     train(2, epochs)
+elif mode == "crash_after_last_checkpoint":
+    last = work / "last_epoch"
+    done = int(last.read_text()) if last.exists() else 0
+    if done < epochs:
+        train(done + 1, epochs - 1)
+        (work / f"epoch_{epochs}.pth").write_bytes(b"ckpt")
+        (work / "last_epoch").write_text(str(epochs))
+        sys.exit("killed after saving the last checkpoint")
 elif mode == "wrong_metric":
     validate(1, mAP=0.5)
 elif mode == "diverge":

@@ -25,12 +25,11 @@ def space_dict(folder: Path, name: str = "scripted", **fields: Any) -> dict:
     its MLflow store in ``folder``; ``fields`` replace or (for mappings) update the defaults."""
     config = folder / "config.py"
     if not config.exists():
-        config.write_text("x = 0\nmode = 'normal'\n")
+        config.write_text("x = 0.5\nmode = 'normal'\nepochs = 3\n")
     base = {
         "name": name,
         "base_config": str(config),
-        "command": [sys.executable, str(SCRIPTED_TRAINER), "{work_dir}", "{resume}",
-                    "{cfg_options}"],
+        "command": [sys.executable, str(SCRIPTED_TRAINER), "{config}", "{work_dir}", "{resume}"],
         "log_format": "mmcv_json",
         "metric": "NDS",
         "max_epochs": 3,

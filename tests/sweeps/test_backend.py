@@ -1,30 +1,42 @@
-"""The command backend with real subprocesses."""
+"""The command backend with real subprocesses: ports, env templates, and stops that leave no
+process of the trial behind (ranks in sessions of their own, a killed parent)."""
 
-import os
+import json
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from sweeps.backends import CommandBackend, has_checkpoint
+import psutil
 
+from sweeps.backends import CommandBackend, has_checkpoint
+from sweeps.backends.command import JOB_MARKER, job_processes
+
+# A "launcher" that starts two "ranks" in sessions of their own (as newer torch launchers do),
+# ignores SIGTERM itself for a while (as a launcher forwarding slowly would), and records pids.
 SCRIPT = """
-import os, subprocess, sys, time
+import json, os, subprocess, sys, time, signal
 from pathlib import Path
 wd = Path(sys.argv[1])
-(wd / "env.txt").write_text(os.environ["PORT"] + " " + os.environ["MASTER_PORT"] + " " + " ".join(sys.argv[2:]))
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-(wd / "child.pid").write_text(str(child.pid))
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+ranks = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          start_new_session=True) for _ in range(2)]
+(wd / "env.json").write_text(json.dumps({k: os.environ.get(k) for k in
+                                         ("PORT", "MASTER_PORT", "PYTHONPATH", "OMP_NUM_THREADS")}
+                                        | {"argv": sys.argv[2:], "cwd": os.getcwd()}))
+(wd / "ranks.json").write_text(json.dumps([r.pid for r in ranks]))
 print("line one"); print("line two", flush=True)
 if "--fail" in sys.argv: sys.exit(3)
-time.sleep(60)
+time.sleep(120)
 """
 
 
-def backend(tmp_path: Path) -> CommandBackend:
-    script = tmp_path / "fake_train.py"
+def backend(tmp_path: Path, **kw) -> CommandBackend:
+    script = tmp_path / "fake_launcher.py"
     script.write_text(SCRIPT)
-    return CommandBackend([sys.executable, str(script), "{work_dir}", "{resume}", "{cfg_options}"],
-                          config="c.py", resume_args=["--resume"], cwd=str(tmp_path))
+    return CommandBackend([sys.executable, str(script), "{work_dir}", "{config}", "{resume}"],
+                          resume_args=["--resume"], cwd=str(tmp_path), **kw)
 
 
 def wait_for(path: Path, seconds: float = 20) -> None:
@@ -35,34 +47,66 @@ def wait_for(path: Path, seconds: float = 20) -> None:
 
 def alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    # a zombie is dead too
-    stat = Path(f"/proc/{pid}/stat")
-    return stat.exists() and stat.read_text().split()[2] != "Z"
 
 
-def test_stop_ends_the_whole_process_group_and_port_is_set(tmp_path):
+def test_stop_ends_every_process_whatever_its_session(tmp_path):
     work = tmp_path / "trial"
-    job = backend(tmp_path).start(work, ["a=1"], resume=True)
-    wait_for(work / "child.pid")
-    port, master, *args = (work / "env.txt").read_text().split()
-    assert port == master and int(port) > 0 and args == ["--resume", "a=1"]
-    child = int((work / "child.pid").read_text())
-    assert job.poll() is None and alive(child)
-    job.stop(grace=2)
-    assert job.poll() is not None
-    time.sleep(0.2)
-    assert not alive(child)
+    job = backend(tmp_path, env={"PYTHONPATH": "{cwd}", "OMP_NUM_THREADS": "1"},
+                  grace=1).start(work, tmp_path / "trial_config.py", resume=True)
+    wait_for(work / "ranks.json")
+    env = json.loads((work / "env.json").read_text())
+    assert env["PORT"] == env["MASTER_PORT"] and int(env["PORT"]) > 0
+    assert env["PYTHONPATH"] == str(tmp_path) and env["OMP_NUM_THREADS"] == "1"
+    assert env["argv"] == [str(tmp_path / "trial_config.py"), "--resume"]
+    ranks = json.loads((work / "ranks.json").read_text())
+    assert job.poll() is None and all(alive(p) for p in ranks)
+    assert len(job.processes()) == 4          # supervisor, launcher, two ranks
+    started = time.time()
+    job.stop()
+    assert job.poll() is not None and time.time() - started < 8
+    assert not any(alive(p) for p in ranks) and job.processes() == []
 
 
-def test_failure_keeps_the_tail(tmp_path):
-    job = backend(tmp_path).start(tmp_path / "t", ["--fail"], resume=False)
+def test_a_killed_trial_process_takes_its_training_with_it(tmp_path):
+    """The process that started the job (a Ray actor) is SIGKILLed: nothing of the job stays."""
+    script = tmp_path / "starter.py"
+    script.write_text(
+        "import sys, time\nfrom pathlib import Path\nfrom sweeps.backends import CommandBackend\n"
+        f"b = CommandBackend([sys.executable, {str(tmp_path / 'fake_launcher.py')!r}, "
+        "'{work_dir}', '{config}'], [], cwd='.', grace=1)\n"
+        f"job = b.start(Path({str(tmp_path / 'w')!r}), Path('c.py'), False)\n"
+        "print(job.marker, flush=True)\ntime.sleep(120)\n")
+    backend(tmp_path)  # writes the fake launcher
+    starter = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    marker = starter.stdout.readline().strip()
+    wait_for(tmp_path / "w" / "ranks.json")
+    ranks = json.loads((tmp_path / "w" / "ranks.json").read_text())
+    starter.send_signal(signal.SIGKILL)
+    starter.wait()
+    end = time.time() + 15
+    while job_processes(marker) and time.time() < end:
+        time.sleep(0.2)
+    assert job_processes(marker) == [] and not any(alive(p) for p in ranks)
+
+
+def test_failure_keeps_the_tail_and_the_code(tmp_path):
+    job = backend(tmp_path, grace=0.5).start(tmp_path / "t", Path("--fail"), resume=False)
     while job.poll() is None:
         time.sleep(0.05)
     assert job.poll() == 3
     assert job.tail().splitlines()[-2:] == ["line one", "line two"]
+    job.stop()
+    assert job.processes() == []       # the ranks the failed launcher left were ended too
+
+
+def test_the_marker_is_in_the_training_environment(tmp_path):
+    job = backend(tmp_path, grace=0.5).start(tmp_path / "t", Path("c.py"), resume=False)
+    wait_for(tmp_path / "t" / "ranks.json")
+    rank = psutil.Process(json.loads((tmp_path / "t" / "ranks.json").read_text())[0])
+    assert rank.environ()[JOB_MARKER] == job.marker
     job.stop()
 
 

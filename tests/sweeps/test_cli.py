@@ -16,9 +16,12 @@ def test_validate_prints_count_and_first_command():
     proc = run("validate", "search_spaces/demo.yaml")
     assert proc.returncode == 0, proc.stderr
     assert "ok: 10 trials" in proc.stdout
-    first = proc.stdout.split("first trial: ", 1)[1]
-    assert "-m aqr.train" in first and "max_weight_clamp=1.5" in first
-    assert "feature_modulator.lr_mult=0.5" in first
+    assert "max_weight_clamp: model.pts_bbox_head.renderer_config.max_weight_clamp = 1.5" \
+        in proc.stdout                                   # the base config's current value
+    first = proc.stdout.split("first trial (current): ", 1)[1]
+    assert "'max_weight_clamp': 1.5" in first and "'feature_modulator': {'lr_mult': 0.5}" in first
+    command = proc.stdout.split("command: ", 1)[1]
+    assert "-m aqr.train" in command and "trials/0000/aqr_sweep/trial_config.py" in command
 
 
 def test_bad_space_is_file_line_field_and_exit_2(tmp_path):

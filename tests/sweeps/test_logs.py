@@ -103,3 +103,22 @@ def test_follower_switches_to_the_json_log_when_it_appears(tmp_path):
     records = follower.poll()
     assert follower.path == scalars
     assert [r.metrics for r in records] == [{"pts_bbox_NuScenes/NDS": 0.123456}]
+
+
+def test_follower_moves_to_the_new_log_of_a_restarted_run(tmp_path):
+    """A launcher restart (or mmcv resuming) writes a new timestamped log: the rest of the old one
+    is read, then the new one is followed."""
+    first = tmp_path / "20261125_100000.log.json"
+    first.write_text('{"env_info": "x"}\n{"mode": "val", "epoch": 1, "NDS": 0.5}\n')
+    follower = LogFollower(tmp_path, log_format="mmcv_json")
+    assert [r.epoch for r in follower.poll()] == [1]
+    with open(first, "a") as f:
+        f.write('{"mode": "val", "epoch": 2, "NDS": 0.6}\n')    # written before it died
+    second = tmp_path / "20261125_100500.log.json"
+    second.write_text('{"env_info": "x"}\n{"mode": "val", "epoch": 1, "NDS": 0.4}\n'
+                      '{"mode": "val", "epoch": 2, "NDS": 0.55}\n')
+    assert [(r.epoch, r.metrics["NDS"]) for r in follower.poll()] == [(2, 0.6), (1, 0.4), (2, 0.55)]
+    assert follower.path == second
+    with open(second, "a") as f:
+        f.write('{"mode": "val", "epoch": 3, "NDS": 0.7}\n')
+    assert [r.epoch for r in follower.poll()] == [3]

@@ -40,14 +40,35 @@ def test_values_round_trip_through_mmengine_dict_action():
 
 def test_argv_template_expansion_without_shell():
     argv = render_argv(["{python}", "train.py", "{config}", "--work-dir", "{work_dir}",
-                        "{resume}", "--launcher", "pytorch", "--port={port}", "--cfg-options",
-                        "{cfg_options}"],
-                       config="c.py", work_dir="/w d", cfg_options=["a=1", "b=x y"],
-                       resume_args=["--auto-resume"], resume=True, port=29501, num_gpus=8,
-                       python="py")
+                        "{resume}", "--launcher", "pytorch", "--port={port}"],
+                       config="c.py", work_dir="/w d", resume_args=["--auto-resume"],
+                       resume=True, port=29501, num_gpus=8, python="py")
     assert argv == ["py", "train.py", "c.py", "--work-dir", "/w d", "--auto-resume",
-                    "--launcher", "pytorch", "--port=29501", "--cfg-options", "a=1", "b=x y"]
-    plain = render_argv(["t", "{resume}", "--cfg-options", "{cfg_options}"], config="c",
-                        work_dir="w", cfg_options=[], resume_args=["--resume"], resume=False,
-                        port=1, num_gpus=0)
-    assert plain == ["t"]
+                    "--launcher", "pytorch", "--port=29501"]
+    plain = render_argv(["t", "{config}", "{resume}"], config="c", work_dir="w",
+                        resume_args=["--resume"], resume=False, port=1, num_gpus=0)
+    assert plain == ["t", "c"]
+
+
+def test_keys_with_dots_reach_the_config_through_the_trial_config_file(tmp_path):
+    """``custom_keys['a.b'].lr_mult`` cannot be a --cfg-options key; the trial's config file
+    (the export-best writer) sets it, as mmengine's Config reads it back."""
+
+    from sweeps.config_file import config_text
+
+    base = tmp_path / "base.py"
+    base.write_text("optimizer = dict(paramwise_cfg=dict(custom_keys={\n"
+                    "    'attention_bias_generator': dict(lr_mult=1.0),\n"
+                    "    'attention_bias_generator.bias_scale': dict(lr_mult=0.1)}))\n"
+                    "model = dict(head=dict(x=1, y=2))\n")
+    overrides = {"optimizer.paramwise_cfg.custom_keys['attention_bias_generator.bias_scale']"
+                 ".lr_mult": 0.5, "model.head.x": 3}
+    assert cfg_options(overrides) is None   # not expressible as --cfg-options
+    trial = tmp_path / "trial" / "trial_config.py"
+    trial.parent.mkdir()
+    trial.write_text(config_text(base, overrides, trial, "trial"))
+    cfg = Config.fromfile(str(trial))
+    keys = cfg.optimizer.paramwise_cfg.custom_keys
+    assert keys["attention_bias_generator.bias_scale"] == {"lr_mult": 0.5}
+    assert keys["attention_bias_generator"] == {"lr_mult": 1.0}
+    assert cfg.model.head == {"x": 3, "y": 2}

@@ -34,7 +34,7 @@ def test_defaults(tmp_path):
     assert space.metric == "pts_bbox_NuScenes/NDS" and space.mode == "max"
     assert space.search.sampler == "tpe" and space.pruner.type == "median"
     assert space.num_trials() == 10
-    assert "{cfg_options}" in space.command
+    assert "{config}" in space.command and "{work_dir}" in space.command
 
 
 def test_every_shipped_space_validates():
@@ -76,7 +76,7 @@ def test_duplicate_target_and_bad_key(tmp_path):
     (msg,) = problems(tmp_path, text)
     assert "parameters.other.targets" in msg and "already set by parameter 'clamp'" in msg
     (msg,) = problems(tmp_path, BASE.replace("targets: [model", "targets: [bad key, model"))
-    assert "is not a dotted config key" in msg
+    assert "parameters.clamp.targets.0: 'bad key' is not a config key" in msg and ":9:" in msg
 
 
 def test_enqueued_point_out_of_range(tmp_path):
@@ -89,8 +89,38 @@ def test_enqueued_point_out_of_range(tmp_path):
 def test_unknown_pruner_and_placeholder(tmp_path):
     (msg,) = problems(tmp_path, BASE + "pruner: {type: medain}\n")
     assert "pruner.type" in msg and "'median'" in msg
-    (msg,) = problems(tmp_path, BASE + "command: [python, train.py, '{cfg}', '{cfg_options}']\n")
+    (msg,) = problems(tmp_path, BASE + "command: [python, train.py, '{cfg}', '{work_dir}']\n")
     assert "unknown placeholder" in msg and "{cfg}" in msg
+
+
+@pytest.mark.parametrize(("command", "says"), [
+    ("[t, '{config}', '{work_dir}', --cfg-options, '{cfg_options}']", "'{cfg_options}' is gone"),
+    ("[t, '{work_dir}']", "must contain '{config}'"),
+    ("[t, '{config}']", "must contain '{work_dir}'"),
+])
+def test_command_needs_its_config_and_work_dir(tmp_path, command, says):
+    (msg,) = problems(tmp_path, BASE + f"command: {command}\n")
+    assert "command: " in msg and says in msg
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ("{1BAD: x}", "'1BAD' is not an environment variable name"),
+    ("{PYTHONPATH: '{root}'}", "unknown placeholder(s) ['{root}']"),
+])
+def test_env_names_and_templates(tmp_path, env, says):
+    (msg,) = problems(tmp_path, BASE + f"env: {env}\n")
+    assert "env: " in msg and says in msg
+    ok = load_space(write(tmp_path, BASE + "env: {PYTHONPATH: '{cwd}', MASTER: '{port}'}\n"))
+    assert ok.env == {"PYTHONPATH": "{cwd}", "MASTER": "{port}"}
+
+
+def test_an_enqueued_point_needs_every_parameter_or_the_base_config(tmp_path):
+    text = BASE.replace("parameters:\n", "parameters:\n  r: {type: float, low: 0, high: 1, "
+                        "targets: [a.r]}\n") + "search:\n  enqueue:\n    - {name: a, params: {clamp: 2}}\n"
+    (msg,) = problems(tmp_path, text)
+    assert "search.enqueue.0.params: no value for r" in msg
+    ok = text.replace("params: {clamp: 2}", "params: base_config")
+    assert load_space(write(tmp_path, ok)).search.enqueue[0].params == "base_config"
 
 
 def test_grid_counts_trials_and_needs_steps(tmp_path):

@@ -1,0 +1,76 @@
+"""``python -m sweeps.backends.supervisor --marker M --grace G [--watch PID] -- COMMAND...``: run
+a training command and make sure that none of its processes outlives it.
+
+The supervisor runs the command with ``AQR_SWEEP_JOB=M`` in its environment (every process it
+starts inherits it, whatever session a launcher puts it in). When the supervisor is told to stop
+(SIGTERM, SIGINT, SIGHUP; its parent's death sends SIGTERM), or when the watched process dies (the
+Ray node's raylet: a driver that dies with its local Ray leaves its workers orphaned but alive), it
+ends every process that carries the marker: SIGTERM, ``G`` seconds of grace, SIGKILL; an orphaned
+parent (the trial's Ray worker) goes too. When the command exits by itself, whatever it left running
+is ended the same way. Its exit code is the command's (128 + N for signal N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+
+from sweeps.backends.command import JOB_MARKER, end_job
+
+#: exit code when the watched process died
+LIFELINE_LOST = 75
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweeps.backends.supervisor")
+    parser.add_argument("--marker", required=True)
+    parser.add_argument("--grace", type=float, default=30.0)
+    parser.add_argument("--watch", type=int, help="end the job when this process dies")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+
+    def stop(signum: int, frame: object) -> None:
+        end_job(args.marker, args.grace)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    try:
+        child = subprocess.Popen(command, env={**os.environ, JOB_MARKER: args.marker})
+    except OSError as err:
+        print(f"aqr-sweep: cannot start {command[0]}: {err}", flush=True)
+        return 127
+    while True:
+        try:
+            code = child.wait(timeout=1.0)
+            break
+        except subprocess.TimeoutExpired:
+            if args.watch is not None and not _alive(args.watch):
+                print(f"aqr-sweep: process {args.watch} (the trial's Ray node) is gone: ending "
+                      "the training", flush=True)
+                end_job(args.marker, args.grace)
+                parent = psutil.Process(os.getppid())
+                if parent.ppid() != args.watch:  # the trial's Ray worker, orphaned
+                    parent.kill()
+                return LIFELINE_LOST
+    end_job(args.marker, min(args.grace, 5.0))  # what the command left behind
+    return 128 - code if code < 0 else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

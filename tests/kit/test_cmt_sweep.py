@@ -1,0 +1,127 @@
+"""A sweep over the CMT stand-in (tests/kit/cmt_repo) through the real launch path: the CLI from
+the CMT root, the real attention-bias space (its keys checked against the fork's config tree),
+``torch.distributed.launch`` with 2 CPU ranks each (gloo), Ray, Optuna and MLflow on sqlite.
+
+Every trial that reaches epoch 2 has its rank 1 SIGKILLed mid-epoch once: with the launcher's
+restarts off, Ray restarts the trial and it resumes from its checkpoint (``--auto-resume``).
+Afterwards no process of any trial remains. (A launcher's own restart, into a new log, is the log
+follower's test: torch 2.13's restarted gloo group fails to rendezvous on CPU here.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import psutil
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from sweeps.backends.command import JOB_MARKER
+from sweeps.store import SweepDir
+
+CMT = Path(__file__).parent / "cmt_repo"
+SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "cmt_aqr_attention_bias.yaml"
+NDS = "pts_bbox_NuScenes/NDS"
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failures: int,
+                  enqueue: list[dict]) -> Path:
+    """The real space, run here: this python, 2 ranks, 3 epochs, a pretrained checkpoint."""
+    import torch
+
+    ckpt = tmp_path / "epoch_20.pth"
+    torch.save({"meta": {"epoch": 20}, "state_dict": {
+        "pts_bbox_head.reference_points.weight": torch.rand(4, 3)}}, ckpt)
+    space = yaml.safe_load(SPACE.read_text())
+    command = space["command"]
+    command[0] = sys.executable
+    command[command.index("--nproc_per_node={num_gpus}")] = "--nproc_per_node=2"
+    command[command.index("--max_restarts=0")] = f"--max_restarts={launcher_restarts}"
+    space.update(name=name, base_config=str(CMT / space["base_config"]), max_epochs=3,
+                 max_failures=max_failures, stop_grace_seconds=5,
+                 resources={"cpu": 1, "gpu": 0},
+                 tracking={"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": name})
+    space["fixed"].update({"load_from": str(ckpt), "total_epochs": 3})
+    space["env"].update(CMT_STANDIN_EPOCH_SECONDS="0.3", CMT_STANDIN_CRASH_AT_EPOCH="2",
+                        CMT_STANDIN_CRASH_RANK="1")
+    space["search"].update(num_trials=len(enqueue), concurrency=1, enqueue=enqueue)
+    space["pruner"] = {"type": "median", "warmup_epochs": 0, "startup_trials": 1}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(space, sort_keys=False))
+    return path
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["AQR_SWEEP_ROOT"] = str(tmp_path / "runs")
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=CMT, env=env,
+                          capture_output=True, text=True, timeout=280)
+
+
+def leftovers() -> list[str]:
+    """Processes of any trial still alive: a supervisor's marker or the stand-in's train.py."""
+    out = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if JOB_MARKER in proc.environ() or str(CMT / "tools") in " ".join(
+                    proc.info["cmdline"] or []) or "tools/train.py" in (proc.info["cmdline"] or []):
+                out.append(f"{proc.pid} {proc.info['cmdline']}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out
+
+
+def point(name: str, bias_scale: float) -> dict:
+    return {"name": name, "params": {"bias_scale": bias_scale, "window_size": 7, "bias_sigma": 1.75,
+                                     "aqr_lr_mult": 0.5, "bias_scale_lr_mult": 0.5}}
+
+
+def test_crash_resume_prune_and_nothing_left(tmp_path):
+    space = standin_space(tmp_path, "standin", launcher_restarts=0, max_failures=1,
+                          enqueue=[point("good", 1.8), point("bad", 4.0)])
+    proc = run_cli(tmp_path, "run", str(space))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    study = optuna.load_study(study_name="standin",
+                              storage=SweepDir("standin", tmp_path / "runs").study_storage)
+    good, bad = study.get_trials()
+    assert good.state == optuna.trial.TrialState.COMPLETE and sorted(good.intermediate_values) \
+        == [1, 2, 3]
+    assert bad.state == optuna.trial.TrialState.PRUNED and bad.user_attrs["pruned_at_epoch"] == 1
+
+    work = Path(good.user_attrs["work_dir"])
+    assert "--auto-resume" in (work / "command.txt").read_text()   # Ray's retry resumed
+    assert (work / ".standin_crashed_epoch2").exists()
+    logs = sorted(work.glob("*.log.json"))
+    assert len(logs) == 2                     # the first attempt's log and the resumed one's
+    trial_config = (work / "aqr_sweep" / "trial_config.py").read_text()
+    assert "'attention_bias_generator.bias_scale': {'lr_mult': 0.5}" in trial_config
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("standin").experiment_id],
+                              filter_string="tags.`aqr.label` = 'good'")
+    assert {a.path for a in client.list_artifacts(runs[0].info.run_id)} >= {
+        "trial_config.py", "command.txt"}
+    first_attempt = (work / "train.out").read_text().split("--auto-resume")[0]
+    assert "failed (exitcode: -9) local_rank: 1" in (work / "train.out").read_text()
+    assert "restart" not in first_attempt.lower()    # --max_restarts=0: the launcher gave up
+    assert leftovers() == []
+
+
+def test_a_dead_knob_is_refused_before_anything_starts(tmp_path):
+    space = standin_space(tmp_path, "dead", launcher_restarts=0, max_failures=0,
+                          enqueue=[point("only", 1.8)])
+    text = space.read_text().replace("attention_bias_config.bias_scale",
+                                     "attention_bias_config.bias_scales")
+    space.write_text(text)
+    proc = run_cli(tmp_path, "run", str(space))
+    assert proc.returncode == 2
+    assert "parameters.bias_scale.targets.0: model.pts_bbox_head.attention_bias_config.bias_scales " \
+           "is not in the base config" in proc.stderr
+    assert "nearest keys: model.pts_bbox_head.attention_bias_config.bias_scale" in proc.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "mlflow.db").exists()
