@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,8 @@ import typer
 from rich.console import Console
 
 from sweeps.errors import UserError
-from sweeps.space import SpaceError, load_space
+from sweeps.space import load_space
+from sweeps.space_yaml import SpaceError
 from sweeps.store import SweepDir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -92,8 +94,6 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
     """Check a space against its base config; show each knob's current value and the first
     trial's config file, environment and command line."""
-    import shlex
-
     from sweeps.base_config import MISSING, enqueued_points, load_base_config
 
     spec = _guard(load_space, space)
@@ -103,13 +103,15 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
     from sweeps.backends import CommandBackend
     from sweeps.config_file import config_text
     from sweeps.constants import TRIAL_CONFIG_FILE
-    from sweeps.ledger import TrialLedger
     from sweeps.overrides import flat_overrides
     from sweeps.pruners import build_pruner
-    from sweeps.scheduler import build_scheduler
 
     _guard(build_pruner, spec)  # the pruner's own arguments
-    _guard(build_scheduler, spec, TrialLedger())
+    if spec.pruner.type == "asha":  # Ray's scheduler checks its own (Ray loads only for it)
+        from sweeps.ledger import TrialLedger
+        from sweeps.scheduler import build_scheduler
+
+        _guard(build_scheduler, spec, TrialLedger())
     out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
     out(f"{space}: ok: {spec.num_trials()} trials, {spec.search.sampler} sampler, "
         f"{spec.pruner.type} pruner, {spec.search.concurrency} at a time")
@@ -147,7 +149,7 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
     """Per trial: state, epochs run, params, last and best metric."""
-    sweep = SweepDir(name)
+    sweep = _guard(SweepDir, name)
     _guard(sweep.read)
     spec = _guard(load_space, sweep.space_file)
     from sweeps.status import trial_statuses
@@ -196,7 +198,7 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
            out: Annotated[Path | None, typer.Option(help="output folder (default "
                                                          "reports/NAME)")] = None) -> None:
     """Tuning matrix, trials table, quick reference, plots and an offline index.html."""
-    _guard(SweepDir(name).read)
+    _guard(_guard(SweepDir, name).read)
     from reports.report import write_report
     from reports.sweep_data import load_sweep
 
@@ -213,7 +215,7 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
                                                                   "or yaml (bare params)")] = "py"
                 ) -> None:
     """Write the best trial as a config that tools/train.py (or python -m aqr.train) takes."""
-    _guard(SweepDir(name).read)
+    _guard(_guard(SweepDir, name).read)
     from reports.export import export_best as write_best
     from reports.export import latest_checkpoint
     from reports.sweep_data import load_sweep
@@ -225,7 +227,9 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
                           f"{best.value:.4f}; exported trial {best.number}", highlight=False)
     console.print(f"wrote {output}: trial {best.number}, {data.space.metric} = {best.value:.4f}",
                   highlight=False)
-    console.print("as --cfg-options: " + " ".join(options), highlight=False, soft_wrap=True)
+    console.print("as --cfg-options: " + (shlex.join(options) if options is not None else
+                  "(not expressible: a key holds a dot; use the config file)"),
+                  highlight=False, soft_wrap=True)
     console.print(f"checkpoint: {latest_checkpoint(best.work_dir) or 'none kept'}",
                   highlight=False)
 
@@ -260,11 +264,11 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
     """Start the MLflow UI on the sweep's tracking store and print its parent run's URL."""
     import subprocess
 
-    from sweeps.mlflow_runs import default_tracking_uri
+    from sweeps.store import default_tracking_uri
 
     url = f"http://{host}:{port}/"
     if name is not None:
-        record = _guard(SweepDir(name).read)
+        record = _guard(_guard(SweepDir, name).read)
         tracking_uri = tracking_uri or record.tracking_uri
         url += f"#/experiments/{record.experiment_id}/runs/{record.parent_run_id}"
     tracking_uri = tracking_uri or default_tracking_uri()
@@ -278,6 +282,8 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
 
 
 def _print_summary(summary) -> None:
+    """The sweep's end; exit 1 when every trial it ran failed."""
+    from sweeps.constants import TrialState
     from sweeps.table import format_value
 
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no new trials"
@@ -293,3 +299,8 @@ def _print_summary(summary) -> None:
                  f"aqr-sweep export-best {summary.name} -o best.py",
                  f"aqr-sweep ui {summary.name}"):
         console.print(f"  {line}", highlight=False)
+    counts = summary.counts()
+    if counts and set(counts) == {TrialState.FAILED}:
+        _fail(f"every trial of this run failed ({counts[TrialState.FAILED]}); their reasons: "
+              f"`aqr-sweep status {summary.name}` and the aqr.error tag of each MLflow run",
+              code=1)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from reports.sweep_data import SweepData
+from reports.sweep_data import SweepData, category_label, is_numeric
 
 #: The tuning guide's quick-reference table (shared/seeds): current, conservative, aggressive.
 GUIDE_PRESETS: dict[str, dict[str, float]] = {
@@ -22,9 +22,12 @@ GUIDE_PRESETS: dict[str, dict[str, float]] = {
 
 
 def binned(values: pd.Series, max_bins: int = 3) -> pd.Series:
-    """Exact values when there are few, else ``max_bins`` quantile bins labelled by their range."""
+    """Exact values when there are few, else ``max_bins`` quantile bins labelled by their range;
+    categories (strings, booleans, mixed choices) by their values as text."""
+    if not is_numeric(values):
+        return values.map(category_label).astype(object)
     distinct = values.dropna().unique()
-    if len(distinct) <= max_bins + 1 or not pd.api.types.is_numeric_dtype(values):
+    if len(distinct) <= max_bins + 1:
         return values.map(lambda v: v if not isinstance(v, float) else round(v, 4))
     bins = pd.qcut(values, q=max_bins, duplicates="drop")
     return bins.map(lambda iv: f"{iv.left:.3g}-{iv.right:.3g}").astype(object)
@@ -40,9 +43,9 @@ def pivot(data: SweepData, a: str, b: str) -> pd.DataFrame:
 
 
 def knob_pairs(data: SweepData) -> list[tuple[str, str]]:
-    """Every pair of the sweep's numeric knobs."""
-    numeric = [p for p in data.params if pd.api.types.is_numeric_dtype(data.trials[p])]
-    return list(itertools.combinations(numeric, 2))
+    """Every pair of the sweep's knobs (a categorical one, ``convex``/``additive`` say, by its
+    values; a numeric one binned)."""
+    return list(itertools.combinations(data.params, 2))
 
 
 def quick_reference(data: SweepData) -> pd.DataFrame:

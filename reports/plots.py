@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
-from reports.sweep_data import SweepData  # noqa: E402
+from reports.sweep_data import SweepData, category_label, is_numeric  # noqa: E402
 from sweeps.constants import TrialState  # noqa: E402
 
 _COLOURS = {TrialState.COMPLETED: "tab:green", TrialState.PRUNED: "tab:orange",
@@ -41,7 +41,7 @@ def learning_curves(data: SweepData, path: Path) -> Path:
 def parallel_coordinates(data: SweepData, path: Path) -> Path:
     """Each trial as a line through its (range-scaled) knobs and its best metric."""
     trials = data.trials[data.trials["best"].notna()]
-    numeric = [p for p in data.params if np.issubdtype(trials[p].dtype, np.number)]
+    numeric = [p for p in data.params if is_numeric(trials[p])]
     columns = [*numeric, "best"]
     fig, ax = plt.subplots(figsize=(max(6, 2 * len(columns)), 5))
     if not trials.empty:
@@ -64,13 +64,18 @@ def parallel_coordinates(data: SweepData, path: Path) -> Path:
 
 
 def knobs_vs_metric(data: SweepData, path: Path) -> Path:
-    """One panel per knob: its value against each trial's best metric, coloured by state."""
+    """One panel per knob: its value against each trial's best metric, coloured by state (a
+    categorical knob's values as labels)."""
     params = data.params
     fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 4), squeeze=False)
+    reached = data.trials[data.trials["best"].notna()]
     for ax, param in zip(axes[0], params, strict=True):
-        for state, group in data.trials[data.trials["best"].notna()].groupby("state"):
-            ax.scatter(group[param].astype(str) if group[param].dtype == object else group[param],
-                       group["best"], label=state, color=_COLOURS.get(state), alpha=0.8)
+        numeric = is_numeric(data.trials[param])
+        for state, group in reached.groupby("state"):
+            x = group[param].to_numpy(float) if numeric else \
+                [str(category_label(v)) for v in group[param]]
+            ax.scatter(x, group["best"].to_numpy(float), label=state, color=_COLOURS.get(state),
+                       alpha=0.8)
         ax.set(xlabel=param, ylabel=data.space.metric)
         ax.grid(alpha=0.3)
     axes[0][0].legend()

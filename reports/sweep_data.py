@@ -52,6 +52,18 @@ class SweepData:
         return self.trials.merge(wide[ordered], left_on="trial", right_index=True, how="left")
 
 
+def is_numeric(values: pd.Series) -> bool:
+    """Whether a parameter's column holds numbers; strings (pandas' ``str`` dtype or objects),
+    booleans and mixed choices are categories."""
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def category_label(value: object) -> object:
+    """A categorical value as text (``1``, ``"a"`` and ``None`` sort together as labels); NaN,
+    no value, stays NaN."""
+    return value if isinstance(value, float) and math.isnan(value) else str(value)
+
+
 def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) -> SweepData:
     """Everything ``report`` and ``export-best`` need about sweep ``name``.
 

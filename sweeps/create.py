@@ -5,14 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from mlflow.tracking import MlflowClient
-
 from sweeps.base_config import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr
 from sweeps.errors import SweepExistsError
-from sweeps.mlflow_runs import default_tracking_uri, experiment_id, start_parent_run
+from sweeps.mlflow_runs import experiment_id, start_parent_run, tracking_store
 from sweeps.space import SweepSpace, load_space
-from sweeps.store import SweepDir, SweepRecord
+from sweeps.store import SweepDir, SweepRecord, default_tracking_uri
 from sweeps.study import open_study
 
 
@@ -44,11 +42,11 @@ def create_sweep(space_file: str | Path, name: str | None = None, check_base_con
                 f"`aqr-sweep resume {sweep.name}` or pick another with --name")
         return sweep, space, sweep.read()
     tracking_uri = space.tracking.uri or default_tracking_uri()
-    client = MlflowClient(tracking_uri)
     sweep.path.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(space_path, sweep.space_file)
-    experiment = experiment_id(client, space)
-    parent = start_parent_run(client, experiment, space, sweep.space_file)
+    with tracking_store(tracking_uri) as client:
+        experiment = experiment_id(client, space)
+        parent = start_parent_run(client, experiment, space, sweep.space_file)
     record = SweepRecord(sweep.name, str(space_path.absolute()), tracking_uri, experiment, parent)
     sweep.write(record)
     return sweep, space, record

@@ -19,16 +19,17 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
-from sweeps.base_config import enqueued_points, load_base_config
+from sweeps.base_config import BaseConfig, enqueued_points, load_base_config
 from sweeps.constants import TrialAttr, TrialState
 from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
+from sweeps.lock import DriverLock
 from sweeps.mlflow_runs import mark_interrupted_runs
 from sweeps.scheduler import build_scheduler
 from sweeps.searcher import OptunaAskTellSearcher
-from sweeps.space import load_space
-from sweeps.store import SweepDir
-from sweeps.study import open_study, requeue_interrupted, trials_to_run
+from sweeps.space import SweepSpace, load_space
+from sweeps.store import SweepDir, SweepRecord
+from sweeps.study import load_study, open_study, requeue_interrupted, trials_to_run
 from sweeps.tracking import MLflowTrialTracker
 from sweeps.trial import make_trainable
 
@@ -72,21 +73,35 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         SpaceError: a bad space file or a missing base config.
         SweepExistsError: ``name`` is taken (and not resuming).
         SweepNotFoundError: resuming a sweep that does not exist.
+        SweepBusyError: another driver runs the sweep.
     """
-    import ray
-    from ray import tune
-
     if resume:
         sweep = SweepDir(name)
         record = sweep.read()
+        load_study(sweep)  # a lost or damaged study is an error, never a silent new start
         space = load_space(sweep.space_file)
         original = Path(record.space_file)  # relative base_config paths are relative to it
         space_path = original if original.is_file() else sweep.space_file
     else:
-        sweep, space, record = create_sweep(space_file, name)
         space_path = Path(space_file)
-    base = load_base_config(space, space_path)
+        space = load_space(space_path)
+        sweep = SweepDir(name or space.name)
+    base = load_base_config(space, space_path)  # a bad space writes nothing
     points = enqueued_points(space, base)
+    with DriverLock(sweep.path, sweep.name):
+        if not resume:
+            sweep, space, record = create_sweep(space_path, sweep.name, check_base_config=False)
+        return _run(sweep, space, record, base, points, resume=resume, address=address,
+                    console=console, backend=backend)
+
+
+def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
+         points: list[tuple[str, dict]], *, resume: bool, address: str | None,
+         console: Console | None, backend: Backend | None) -> SweepSummary:
+    """Run the sweep's remaining trials under Ray Tune (the driver lock held)."""
+    import ray
+    from ray import tune
+
     client = MlflowClient(record.tracking_uri)
     experiment, parent = record.experiment_id, record.parent_run_id
     client.update_run(parent, status="RUNNING")

@@ -35,3 +35,15 @@ class ConfigWriteError(UserError):
 
 class ParameterValueError(UserError):
     """A trial's parameters miss one of the space's parameters."""
+
+
+class SweepBusyError(UserError):
+    """Another driver is running the sweep."""
+
+
+class DamagedStoreError(UserError):
+    """A sweep's study or record cannot be read."""
+
+
+class BadNameError(UserError):
+    """A sweep name that is not one safe folder name (``..``, ``a/b``, an absolute path)."""

@@ -3,6 +3,9 @@ runs a dead driver left open."""
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlflow.entities import Metric, Param
@@ -12,9 +15,23 @@ from sweeps.constants import NON_METRIC_KEYS, Tag, TrialState
 from sweeps.space import SweepSpace
 
 
-def default_tracking_uri() -> str:
-    """``sqlite:///<cwd>/mlflow.db`` (MLflow 3's file store needs an opt-in; sqlite does not)."""
-    return f"sqlite:///{Path('mlflow.db').absolute()}"
+@contextmanager
+def tracking_store(uri: str) -> Iterator[MlflowClient]:
+    """A client on ``uri`` whose store exists: for sqlite, created under a file lock, so that two
+    sweeps started at once in a fresh directory do not race on creating (migrating) it."""
+    if not uri.startswith("sqlite:///"):
+        yield MlflowClient(uri)
+        return
+    db = Path(uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            client = MlflowClient(uri)
+            client.search_experiments(max_results=1)  # creates and migrates the store
+            yield client
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def experiment_id(client: MlflowClient, space: SweepSpace) -> str:

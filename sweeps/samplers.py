@@ -28,17 +28,30 @@ def distributions(space: SweepSpace) -> dict[str, BaseDistribution]:
     return out
 
 
-SAMPLERS: dict[str, Callable[[SweepSpace], optuna.samplers.BaseSampler]] = {
-    "tpe": lambda s: optuna.samplers.TPESampler(seed=s.search.seed,
-                                                n_startup_trials=min(5, s.search.num_trials)),
-    "random": lambda s: optuna.samplers.RandomSampler(seed=s.search.seed),
-    "grid": lambda s: optuna.samplers.GridSampler(s.grid_points(), seed=s.search.seed),
-    "cmaes": lambda s: optuna.samplers.CmaEsSampler(seed=s.search.seed),
-    "gp": lambda s: optuna.samplers.GPSampler(seed=s.search.seed),
-    "qmc": lambda s: optuna.samplers.QMCSampler(seed=s.search.seed),
+class GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler without its ``study.stop()`` once the grid is used up: outside
+    ``study.optimize`` that raises from ``study.tell`` (the driver already runs exactly the grid's
+    number of trials)."""
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001 - Optuna's hook
+        return None
+
+
+SAMPLERS: dict[str, Callable[[SweepSpace, int | None], optuna.samplers.BaseSampler]] = {
+    "tpe": lambda s, seed: optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=min(5, s.search.num_trials)),
+    "random": lambda s, seed: optuna.samplers.RandomSampler(seed=seed),
+    "grid": lambda s, seed: GridSampler(s.grid_points(), seed=seed),
+    "cmaes": lambda s, seed: optuna.samplers.CmaEsSampler(seed=seed),
+    "gp": lambda s, seed: optuna.samplers.GPSampler(seed=seed),
+    "qmc": lambda s, seed: optuna.samplers.QMCSampler(seed=seed),
 }
 
 
-def build_sampler(space: SweepSpace) -> optuna.samplers.BaseSampler:
-    """The sampler that ``space.search.sampler`` names."""
-    return SAMPLERS[space.search.sampler](space)
+def build_sampler(space: SweepSpace, trials_so_far: int = 0) -> optuna.samplers.BaseSampler:
+    """The sampler that ``space.search.sampler`` names, seeded with ``search.seed`` plus the
+    number of trials the study already holds: a resumed sweep goes on with a new sequence (the
+    space's seed again would propose the configurations it already ran), and stays
+    reproducible."""
+    seed = None if space.search.seed is None else space.search.seed + trials_so_far
+    return SAMPLERS[space.search.sampler](space, seed)

@@ -3,18 +3,20 @@
 A space names the training to run (``base_config``, ``command``), what to optimise (``metric``,
 ``mode``), the knobs (``parameters``, each with the dotted config keys it sets), how to search and
 prune, the resources per trial and where to track. Every problem is reported as
-``file:line: field: message``.
+``file:line: field: message`` (line 0 when no line applies), one line each.
+
+The file is read defensively (size, encoding, depth, aliases, duplicate keys, YAML 1.2 booleans):
+see :mod:`sweeps.space_yaml`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,9 +26,19 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from yaml.nodes import Node
 
 from sweeps.config_keys import parse_key
-from sweeps.errors import UserError
+from sweeps.space_yaml import (
+    MAX_NODES,
+    MAX_PROBLEMS,
+    Problem,
+    SpaceError,
+    compose,
+    line_of,
+    load_yaml,
+)
+from sweeps.store import name_problem
 
 DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
                    "{resume}"]
@@ -36,10 +48,77 @@ PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{nu
 #: placeholders of ``env`` values
 ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: a parameter's name is also an Optuna/MLflow parameter and part of report file names
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+
+#: points of a ``grid`` sweep
+MAX_GRID_POINTS = 100_000
+#: MLflow's longest metric key
+MAX_METRIC_LENGTH = 250
+#: Optuna keeps parameter values as floats: a larger integer would not come back exact
+MAX_INT = 2**53
+
+
+class _FieldErrors(ValueError):
+    """Problems found by one validator, each at its own field: ``loc`` is relative to the value
+    the validator checked (``()`` for the whole space)."""
+
+    def __init__(self, found: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.found = found
+        super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {message}" if loc else message
+                                   for loc, message in found))
+
+
+def _raise_found(found: list[tuple[tuple[str | int, ...], str]]) -> None:
+    if found:
+        raise _FieldErrors(found)
+
+
+def _text_problem(value: str, wanted: str, limit: int = 4096) -> str | None:
+    """Why ``value`` cannot name a metric, file or label: blank, spaces around it, longer than
+    ``limit``; ``wanted`` says what to give instead."""
+    if len(value) > limit:
+        return f"must be at most {limit} characters, but got {len(value)}; shorten it"
+    if not value.strip():
+        return f"must not be empty, but got {value!r}; give {wanted}"
+    if value != value.strip():
+        return (f"must not start or end with spaces (no log key or file has them), but got "
+                f"{value!r}; remove them")
+    return None
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "mapping", list: "list", set: "set", bytes: "binary string", tuple: "list"}
+    return next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int | float)
+
+
+def _data_problems(value: Any, loc: tuple[str | int, ...] = ()) -> list[tuple[tuple, str]]:
+    """Why ``value`` cannot be written into a trial's config file: a NaN or infinite number, or
+    anything but plain data (strings, numbers, booleans, null, lists, mappings)."""
+    found: list[tuple[tuple, str]] = []
+    stack, budget = [(value, loc)], MAX_NODES
+    while stack and budget and len(found) < MAX_PROBLEMS:
+        item, where = stack.pop()
+        budget -= 1
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append((where, f"must be a finite number, but got {item}; a config file "
+                                 "cannot hold it: give a number"))
+        elif isinstance(item, dict):
+            stack.extend((v, (*where, str(k))) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, (*where, i)) for i, v in enumerate(item))
+        elif not _is_scalar(item):
+            found.append((where, f"must be plain data (strings, numbers, true/false, null, lists, "
+                                 f"mappings), but got a {_kind(item)}; remove its YAML tag"))
+    return sorted(found, key=lambda f: [str(p) for p in f[0]])
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FloatParameter(_Strict):
@@ -63,8 +142,11 @@ class FloatParameter(_Strict):
         range)."""
         if self.step is None:
             raise ValueError("a float parameter needs a step to be put on a grid")
-        count = round((self.high - self.low) / self.step) + 1
-        return [float(round(self.low + i * self.step, 10)) for i in range(count)]
+        return [float(round(self.low + i * self.step, 10)) for i in range(self.grid_size())]
+
+    def grid_size(self) -> int:
+        """Points of :meth:`grid`, counted without building it (0 without a step)."""
+        return 0 if self.step is None else round((self.high - self.low) / self.step) + 1
 
 
 class IntParameter(_Strict):
@@ -80,12 +162,19 @@ class IntParameter(_Strict):
 
     @model_validator(mode="after")
     def _check_range(self) -> IntParameter:
+        if max(abs(self.low), abs(self.high)) > MAX_INT:
+            raise ValueError(f"low and high must be within -2**53..2**53 (Optuna keeps values as "
+                             f"floats), but got low={self.low}, high={self.high}; narrow the range")
         _check_bounds(self.low, self.high, self.log, None if self.step == 1 else self.step)
         return self
 
     def grid(self) -> list[int]:
         """``low, low + step, ..., high``."""
         return list(range(self.low, self.high + 1, self.step))
+
+    def grid_size(self) -> int:
+        """Points of :meth:`grid`, counted without building it."""
+        return (self.high - self.low) // self.step + 1
 
 
 class CategoricalParameter(_Strict):
@@ -96,9 +185,38 @@ class CategoricalParameter(_Strict):
     targets: list[str]
     create: bool = False
 
+    @field_validator("choices")
+    @classmethod
+    def _check_choices(cls, choices: list[Any]) -> list[Any]:
+        """Optuna's ``CategoricalDistribution`` takes distinct hashable scalars; a choice also
+        goes into a config file, so it must be finite."""
+        found: list[tuple[tuple, str]] = []
+        seen: dict[Any, int] = {}
+        for i, choice in enumerate(choices):
+            if not _is_scalar(choice):
+                kind = _kind(choice)
+                found.append(((i,), f"must be a scalar (a string, number, true/false or null), but "
+                                    f"got a {kind}; Optuna's choices must be hashable scalars: "
+                                    f"tune the parts of a {kind} as parameters of their own"))
+            elif isinstance(choice, float) and not math.isfinite(choice):
+                found.append(((i,), f"must be a finite number, but got {choice}; a config file "
+                                    "cannot hold it: give a number"))
+            elif choice in seen:
+                found.append(((i,), f"{choice!r} equals choice {seen[choice]} "
+                                    f"({choices[seen[choice]]!r}): choices must be distinct "
+                                    "(Python takes 1, 1.0 and true as equal); remove one"))
+            else:
+                seen[choice] = i
+        _raise_found(found)
+        return choices
+
     def grid(self) -> list[Any]:
         """Every choice."""
         return list(self.choices)
+
+    def grid_size(self) -> int:
+        """Number of choices."""
+        return len(self.choices)
 
 
 Parameter = Annotated[FloatParameter | IntParameter | CategoricalParameter,
@@ -108,6 +226,9 @@ Parameter = Annotated[FloatParameter | IntParameter | CategoricalParameter,
 def _check_bounds(low: float, high: float, log: bool, step: float | None) -> None:
     if not low < high:
         raise ValueError(f"low must be < high, but got low={low}, high={high}")
+    if not math.isfinite(high - low):
+        raise ValueError(f"high - low must be a finite number, but got low={low}, high={high}; "
+                         "narrow the range")
     if log and low <= 0:
         raise ValueError(f"log=true needs low > 0, but got low={low}")
     if step is not None:
@@ -135,14 +256,22 @@ class EnqueuedPoint(_Strict):
     name: str
     params: dict[str, Any] | Literal["base_config"]
 
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        problem = _text_problem(name, "a label, e.g. current")
+        if problem:
+            raise ValueError(problem)
+        return name
+
 
 class SearchSpec(_Strict):
     """How Optuna proposes configurations."""
 
     sampler: Literal["tpe", "random", "grid", "cmaes", "gp", "qmc"] = "tpe"
-    seed: int | None = 0
-    num_trials: int = Field(10, ge=1)
-    concurrency: int = Field(1, ge=1)
+    seed: int | None = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
+    num_trials: int = Field(10, ge=1, le=100_000)
+    concurrency: int = Field(1, ge=1, le=10_000)
     enqueue: list[EnqueuedPoint] = []
 
 
@@ -156,15 +285,21 @@ class PrunerSpec(_Strict):
     type: Literal["median", "percentile", "successive_halving", "hyperband", "patient",
                   "threshold", "wilcoxon", "asha", "none"] = "median"
     warmup_epochs: int = Field(1, ge=0)
-    startup_trials: int = Field(2, ge=0)
+    startup_trials: int = Field(2, ge=0, le=100_000)
     options: dict[str, Any] = {}
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        _raise_found(_data_problems(options))
+        return options
 
 
 class ResourcesSpec(_Strict):
     """What one trial takes from the cluster (fractions allowed)."""
 
-    cpu: float = Field(1.0, gt=0)
-    gpu: float = Field(0.0, ge=0)
+    cpu: float = Field(1.0, gt=0, le=1024)
+    gpu: float = Field(0.0, ge=0, le=1024)
 
 
 class TrackingSpec(_Strict):
@@ -174,12 +309,51 @@ class TrackingSpec(_Strict):
     experiment: str | None = None
     artifact_location: str | None = None
 
+    @field_validator("uri")
+    @classmethod
+    def _check_uri(cls, uri: str | None) -> str | None:
+        problem = None if uri is None else tracking_uri_problem(uri)
+        if problem:
+            raise ValueError(problem)
+        return uri
+
+    @field_validator("experiment")
+    @classmethod
+    def _check_experiment(cls, experiment: str | None) -> str | None:
+        problem = None if experiment is None else _text_problem(
+            experiment, "an MLflow experiment name, or remove it")
+        if problem:
+            raise ValueError(problem)
+        return experiment
+
+
+#: what ``tracking.uri`` may be; MLflow's own file store (``file:``) also needs
+#: ``MLFLOW_ALLOW_FILE_STORE=true``
+TRACKING_URI_FORMS = ("sqlite:///PATH", "postgresql://...", "mysql://...", "http(s)://HOST",
+                      "databricks", "file:PATH")
+_TRACKING_URI = re.compile(r"sqlite:///\S+|(?:postgresql|mysql)(?:\+\w+)?://\S+"
+                           r"|https?://[^/\s]+\S*|databricks(?:://\S*)?|file:\S+")
+
+
+def tracking_uri_problem(uri: str) -> str | None:
+    """Why MLflow cannot track to ``uri``, or None."""
+    shown = repr(uri if len(uri) <= 80 else uri[:80] + "...")
+    if not _TRACKING_URI.fullmatch(uri):
+        return (f"must be an MLflow tracking URI ({', '.join(TRACKING_URI_FORMS)}; file: needs "
+                f"MLFLOW_ALLOW_FILE_STORE=true), but got {shown}; use e.g. "
+                "sqlite:////shared/mlflow.db, or remove uri for sqlite:///<cwd>/mlflow.db")
+    allowed = os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() in ("1", "true")
+    if uri.startswith("file:") and not allowed:
+        return (f"{shown} is MLflow's file store, which MLflow refuses unless "
+                "MLFLOW_ALLOW_FILE_STORE=true is set; set it, or use sqlite:///PATH/mlflow.db")
+    return None
+
 
 class SweepSpace(_Strict):
     """A validated search space; :func:`load_space` remembers the file it came from, so later
     checks (pruner options, base config keys) can name its lines too."""
 
-    name: str = Field(pattern=r"^[\w.-]+$")
+    name: str
     base_config: str
     command: list[str] = DEFAULT_COMMAND
     resume_args: list[str] = ["--resume"]
@@ -187,7 +361,7 @@ class SweepSpace(_Strict):
     metric: str = "pts_bbox_NuScenes/NDS"
     mode: Literal["max", "min"] = "max"
     track: list[str] = []
-    max_epochs: int = Field(ge=1)
+    max_epochs: int = Field(ge=1, le=100_000)
     fixed: dict[str, Any] = {}
     env: dict[str, str] = {}
     parameters: dict[str, Parameter] = Field(min_length=1)
@@ -195,16 +369,63 @@ class SweepSpace(_Strict):
     pruner: PrunerSpec = PrunerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
-    max_failures: int = Field(0, ge=0)
-    stop_grace_seconds: float = Field(30.0, ge=0)
+    max_failures: int = Field(0, ge=0, le=1000)
+    stop_grace_seconds: float = Field(30.0, ge=0, le=86_400)
+    progress_timeout_seconds: float = Field(3 * 3600.0, gt=0)
     create_fixed: list[str] = []
     _source: str | None = PrivateAttr(None)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    @field_validator("base_config")
+    @classmethod
+    def _check_base_config(cls, base_config: str) -> str:
+        problem = _text_problem(base_config, "the base config's path, e.g. configs/cmt.py")
+        if problem is None and (len(base_config) > 4096
+                                or any(len(part) > 255 for part in base_config.split("/"))):
+            problem = (f"must be a path of at most 4096 characters, 255 a part, but got "
+                       f"{len(base_config)} characters; give the base config's path")
+        if problem:
+            raise ValueError(problem)
+        return base_config
+
+    @field_validator("metric")
+    @classmethod
+    def _check_metric(cls, metric: str) -> str:
+        problem = _text_problem(metric, "the log key to optimise, e.g. pts_bbox_NuScenes/NDS",
+                                MAX_METRIC_LENGTH)
+        if problem:
+            raise ValueError(problem)
+        return metric
+
+    @field_validator("track")
+    @classmethod
+    def _check_track(cls, track: list[str]) -> list[str]:
+        _raise_found([((i,), problem) for i, metric in enumerate(track)
+                      if (problem := _text_problem(metric, "a log key, e.g. "
+                                                   "pts_bbox_NuScenes/mAP", MAX_METRIC_LENGTH))])
+        return track
+
+    @field_validator("fixed")
+    @classmethod
+    def _check_fixed(cls, fixed: dict[str, Any]) -> dict[str, Any]:
+        _raise_found(_data_problems(fixed))
+        return fixed
 
     @field_validator("command")
     @classmethod
     def _check_command(cls, command: list[str]) -> list[str]:
         if not command:
             raise ValueError("command must not be empty")
+        if not command[0].strip():
+            raise _FieldErrors([((0,), f"must be the program to run, but got {command[0]!r}; "
+                                       "e.g. {python}")])
         found = set(re.findall(r"\{\w+\}", " ".join(command)))
         if "{cfg_options}" in found:
             raise ValueError("'{cfg_options}' is gone: each trial's overrides are in its own "
@@ -223,7 +444,7 @@ class SweepSpace(_Strict):
     @classmethod
     def _check_env(cls, env: dict[str, str]) -> dict[str, str]:
         for name, value in env.items():
-            if not _ENV_NAME.match(name):
+            if not _ENV_NAME.fullmatch(name):
                 raise ValueError(f"{name!r} is not an environment variable name (letters, "
                                  "digits and _, not starting with a digit)")
             unknown = set(re.findall(r"\{\w+\}", value)) - ENV_PLACEHOLDERS
@@ -234,47 +455,68 @@ class SweepSpace(_Strict):
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> SweepSpace:
+        found: list[tuple[tuple[str | int, ...], str]] = []
         fixed = {}
         for key in self.fixed:
             try:
                 fixed[parse_key(key)] = key
             except ValueError as err:
-                raise ValueError(f"fixed: {err}") from None
+                found.append((("fixed", key), str(err)))
         claimed: dict[tuple[str, ...], str] = {}
         for name, param in self.parameters.items():
+            if not _PARAM_NAME.fullmatch(name):
+                shown = repr(name if len(name) <= 60 else name[:60] + "...")
+                found.append((("parameters", name), f"a parameter's name must be a letter or '_', "
+                              "then letters, digits, '_' or '-' (at most 100; it names Optuna "
+                              f"and MLflow parameters and report files), but got {shown}; "
+                              "rename it, e.g. max_weight_clamp"))
             if not param.targets:
-                raise ValueError(f"parameters.{name}.targets: give at least one config key")
+                found.append((("parameters", name, "targets"), "give at least one config key"))
             for i, key in enumerate(param.targets):
+                where = ("parameters", name, "targets", i)
                 try:
                     parts = parse_key(key)
                 except ValueError as err:
-                    raise ValueError(f"parameters.{name}.targets.{i}: {err}") from None
+                    found.append((where, str(err)))
+                    continue
                 if parts in claimed:
-                    raise ValueError(f"parameters.{name}.targets.{i}: {key!r} is already set by "
-                                     f"parameter {claimed[parts]!r}")
-                if parts in fixed:
-                    raise ValueError(f"parameters.{name}.targets.{i}: {key!r} is also in fixed")
+                    found.append((where, f"{key!r} is already set by parameter "
+                                         f"{claimed[parts]!r}"))
+                elif parts in fixed:
+                    found.append((where, f"{key!r} is also in fixed"))
                 claimed[parts] = name
         for i, point in enumerate(self.search.enqueue):
             if point.params == BASE_CONFIG_POINT:
                 continue
             missing = sorted(set(self.parameters) - set(point.params))
             if missing:
-                raise ValueError(f"search.enqueue.{i}.params: no value for {', '.join(missing)}; "
-                                 "give every parameter (or params: base_config)")
+                found.append((("search", "enqueue", i, "params"),
+                              f"no value for {', '.join(missing)}; give every parameter (or "
+                              "params: base_config)"))
             for pname, value in point.params.items():
-                where = f"search.enqueue.{i}.params.{pname}"
+                where = ("search", "enqueue", i, "params", pname)
                 if pname not in self.parameters:
-                    raise ValueError(f"{where}: unknown parameter; known: "
-                                     f"{sorted(self.parameters)}")
-                problem = out_of_range(self.parameters[pname], value)
-                if problem:
-                    raise ValueError(f"{where}: {problem}")
+                    found.append((where, f"unknown parameter; known: {sorted(self.parameters)}"))
+                elif problem := out_of_range(self.parameters[pname], value):
+                    found.append((where, problem))
         if self.search.sampler == "grid":
             for pname, param in self.parameters.items():
                 if isinstance(param, FloatParameter) and param.step is None:
-                    raise ValueError(f"parameters.{pname}: sampler 'grid' needs a step on float "
-                                     "parameters (or make it categorical)")
+                    found.append((("parameters", pname), "sampler 'grid' needs a step on float "
+                                  "parameters (or make it categorical)"))
+            sizes = [p.grid_size() for p in self.parameters.values()]
+            if all(sizes) and math.prod(sizes) > MAX_GRID_POINTS:
+                found.append((("search", "sampler"), f"a grid sweep may have at most "
+                              f"{MAX_GRID_POINTS} points, but this grid has {math.prod(sizes)} "
+                              f"({' x '.join(map(str, sizes))}); use coarser steps, fewer "
+                              "choices or another sampler (tpe, random)"))
+        warmup = self.pruner.warmup_epochs
+        if self.pruner.type != "none" and warmup >= self.max_epochs:
+            found.append((("pruner", "warmup_epochs"), f"must be < max_epochs ({self.max_epochs}): "
+                          "a trial is never pruned during its warm-up, so no trial could ever "
+                          f"be pruned, but got {warmup}; lower it (e.g. "
+                          f"{max(0, self.max_epochs // 3)}), or set pruner type: none"))
+        _raise_found(found)
         return self
 
     def grid_points(self) -> dict[str, list[Any]]:
@@ -285,7 +527,7 @@ class SweepSpace(_Strict):
         """Trials the sweep runs: ``search.num_trials``, or the grid's size for ``grid``."""
         if self.search.sampler != "grid":
             return self.search.num_trials
-        return math.prod(len(values) for values in self.grid_points().values())
+        return math.prod(p.grid_size() for p in self.parameters.values())
 
     def problem(self, field: str, message: str) -> SpaceError:
         """A :class:`SpaceError` for ``field`` (dotted, e.g. ``pruner.options``) at its line in
@@ -295,24 +537,19 @@ class SweepSpace(_Strict):
     def problems(self, found: list[tuple[str, str]]) -> SpaceError:
         """One :class:`SpaceError` for several ``(field, message)`` pairs."""
         source = self._source or "<space>"
-        root = None
-        if self._source is not None:
-            try:
-                root = yaml.compose(Path(self._source).read_text())
-            except (OSError, yaml.YAMLError):
-                root = None
-        return SpaceError([Problem(source, _line_of(root, field.split(".")), field, message)
+        root = compose(Path(self._source)) if self._source is not None else None
+        return SpaceError([Problem(source, line_of(root, field.split(".")), field, message)
                            for field, message in found])
 
 
 def out_of_range(param: Any, value: Any) -> str | None:
     """Why ``value`` cannot be taken by ``param``, or None."""
     if isinstance(param, CategoricalParameter):
-        return None if value in param.choices else \
+        return None if any(_same_choice(value, c) for c in param.choices) else \
             f"{value!r} is not one of the choices {param.choices}"
     if not isinstance(value, int | float) or isinstance(value, bool):
         return f"must be a number, but got {value!r}"
-    if isinstance(param, IntParameter) and not float(value).is_integer():
+    if isinstance(param, IntParameter) and isinstance(value, float) and not value.is_integer():
         return f"must be an integer, but got {value!r}"
     if not param.low <= value <= param.high:
         return f"must be in [{param.low}, {param.high}], but got {value}"
@@ -323,74 +560,80 @@ def out_of_range(param: Any, value: Any) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a space file."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class SpaceError(UserError):
-    """A space file that cannot be used; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+def _same_choice(value: Any, choice: Any) -> bool:
+    """``value == choice``, except that a boolean never equals a number (Optuna would take
+    ``true`` for the choice ``1``)."""
+    return isinstance(value, bool) == isinstance(choice, bool) and bool(value == choice)
 
 
 def load_space(path: str | Path) -> SweepSpace:
-    """Read and validate a space file.
+    """Read and validate a space file (see the module's docstring for what a file must be).
 
     Raises:
         SpaceError: with one ``file:line: field: message`` per problem.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpaceError([Problem(str(path), 0, "file", "no such file; give the path of a "
-                                  "space YAML such as search_spaces/demo.yaml")])
-    text = path.read_text()
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        raise SpaceError([Problem(str(path), line, "yaml", str(err).splitlines()[0])]) from None
+    file = str(path)
+    root, data = load_yaml(path)
     if not isinstance(data, dict):
-        raise SpaceError([Problem(str(path), 1, "file", "must be a mapping of fields "
-                                  "(name, base_config, metric, parameters, ...)")])
+        given = "an empty file" if data is None else f"a {_kind(data)}"
+        raise SpaceError([Problem(file, 1, "file", f"must be a mapping of fields (name, "
+                                  f"base_config, metric, parameters, ...), but got {given}; see "
+                                  "search_spaces/demo.yaml")])
     try:
         space = SweepSpace.model_validate(data)
     except ValidationError as err:
-        raise SpaceError([_problem(path, root, e) for e in err.errors()]) from None
-    space._source = str(path)
+        errors = err.errors()
+        found = [p for e in errors[:MAX_PROBLEMS] for p in _problems_of(file, root, e)]
+        raise SpaceError(found, more=max(0, len(errors) - MAX_PROBLEMS)) from None
+    space._source = file
     return space
 
 
-def _problem(path: Path, root: yaml.Node, error: dict) -> Problem:
-    loc = [str(p) for p in error["loc"]]
+# --- pydantic's errors as problems ----------------------------------------------------------
+
+_FIXES = {
+    "finite_number": "; give a finite number (.inf and .nan cannot be tuned or written into a "
+                     "config)",
+}
+
+
+def _problems_of(file: str, root: Node | None, error: dict) -> list[Problem]:
+    """The problems of one pydantic error (a validator may report several fields)."""
+    loc: list[str] = [str(p) for p in error["loc"]]
+    if len(loc) > 2 and loc[0] == "parameters" and loc[2] in ("float", "int", "categorical"):
+        del loc[2]  # the discriminated union's tag
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _FieldErrors):
+        return [Problem(file, line_of(root, [*loc, *map(str, rel)]),
+                        ".".join([*loc, *map(str, rel)]) or "space", message)
+                for rel, message in cause.found]
     message = error["msg"].removeprefix("Value error, ")
     # cross-field errors name their own field first ("parameters.x.targets: ...")
     match = re.match(r"^([\w.]+): (.*)$", message)
     if not loc and match:
         loc, message = match.group(1).split("."), match.group(2)
-    loc = [p for p in loc if p not in ("float", "int", "categorical")]
     if error["type"] == "extra_forbidden":
         message = f"unknown field; remove it or check its spelling ({_known_fields(loc)})"
+    elif error["type"] == "union_tag_not_found":
+        message = "needs a type; give type: float, int or categorical"
     elif error["type"] == "missing":
         message = "required field is missing"
-    return Problem(str(path), _line_of(root, loc), ".".join(loc) or "space", message)
+    elif error["type"] not in ("value_error", "assertion_error") and "input" in error:
+        message += f", but got {_given(error['input'])}{_FIXES.get(error['type'], '')}"
+    return [Problem(file, line_of(root, loc), ".".join(loc) or "space", message)]
+
+
+def _given(value: Any) -> str:
+    if _is_scalar(value):
+        text = repr(value)
+        return text if len(text) <= 80 else text[:80] + "..."
+    return f"a {_kind(value)}"
 
 
 def _known_fields(loc: list[str]) -> str:
     if loc and loc[0] == "parameters":
-        return "known: type, low, high, log, step, choices, targets"
+        return "known: type, low, high, log, step, choices, targets, create"
     model: Any = SweepSpace
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
@@ -400,20 +643,3 @@ def _known_fields(loc: list[str]) -> str:
     names = sorted(getattr(model, "model_fields", {}))
     return "known: " + ", ".join(names) if names else "see the README's space reference"
 
-
-def _line_of(node: yaml.Node | None, loc: list[str]) -> int:
-    """1-based line of the deepest node on ``loc`` that exists in the YAML."""
-    line = node.start_mark.line + 1 if node is not None else 0
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if str(k.value) == part), None)
-            if match is None:
-                break
-            line = match[0].start_mark.line + 1
-            node = match[1]
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            node = node.value[int(part)]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line

@@ -6,7 +6,7 @@ from __future__ import annotations
 import optuna
 
 from sweeps.constants import TrialAttr, interrupted_key
-from sweeps.errors import SweepNotFoundError
+from sweeps.errors import DamagedStoreError, SweepNotFoundError
 from sweeps.pruners import build_pruner
 from sweeps.samplers import build_sampler
 from sweeps.space import SweepSpace
@@ -17,13 +17,18 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
 
 
 def open_study(space: SweepSpace, sweep: SweepDir) -> optuna.Study:
-    """The sweep's study, with the space's sampler and pruner (created on first use)."""
+    """The sweep's study, with the space's sampler (seeded past the trials it holds: see
+    :func:`sweeps.samplers.build_sampler`) and pruner; created on first use."""
     sweep.path.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
+    study = optuna.create_study(
         study_name=sweep.name, storage=sweep.study_storage, load_if_exists=True,
         direction="maximize" if space.mode == "max" else "minimize",
         sampler=build_sampler(space), pruner=build_pruner(space))
+    held = len(study.get_trials(deepcopy=False))
+    if held:
+        study.sampler = build_sampler(space, held)
+    return study
 
 
 def load_study(sweep: SweepDir) -> optuna.Study:
@@ -34,9 +39,17 @@ def load_study(sweep: SweepDir) -> optuna.Study:
     """
     if not sweep.study_file.is_file():
         raise SweepNotFoundError(f"sweep {sweep.name!r} has no study ({sweep.study_file} is "
-                                 "missing); nothing to read")
+                                 "missing): its trials cannot be read or resumed; start a new "
+                                 "sweep with `aqr-sweep run SPACE --name NEW`")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=sweep.name, storage=sweep.study_storage)
+    try:
+        return optuna.load_study(study_name=sweep.name, storage=sweep.study_storage)
+    except Exception as err:  # noqa: BLE001 - sqlite/alembic/Optuna errors of a damaged file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise DamagedStoreError(f"sweep {sweep.name!r}: its study {sweep.study_file} cannot be "
+                                f"read ({type(err).__name__}: {first}); nothing was changed. "
+                                "Restore it from a backup, or start a new sweep with --name"
+                                ) from None
 
 
 def requeue_interrupted(study: optuna.Study) -> int:

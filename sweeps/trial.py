@@ -51,7 +51,12 @@ def write_trial_config(space: SweepSpace, base_config: Path, params: dict,
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
               f"overrides.\nparams: {params}")
-    path.write_text(config_text(base_config, flat_overrides(space, params), path, header))
+    text = config_text(base_config, flat_overrides(space, params), path, header)
+    if path.is_file() and path.read_text() != text:
+        raise TrialError(f"{work_dir} was trained with other parameters (see {path}); its "
+                         "checkpoints belong to that configuration and are not resumed with "
+                         "these. Move the work dir away, or start a new sweep with --name")
+    path.write_text(text)
     return path
 
 
@@ -70,6 +75,25 @@ def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int, tail: str) -
             f"(log_format: {space.log_format}). Last lines:\n{tail}")
 
 
+class Progress:
+    """How long a training has gone without writing anything (its output or its log)."""
+
+    def __init__(self, output: Path, follower: LogFollower) -> None:
+        self.output, self.follower = output, follower
+        self._size, self._since = -1, time.monotonic()
+
+    def idle(self) -> float:
+        """Seconds since the output or the followed log last grew."""
+        size = self.follower.offset
+        try:
+            size += self.output.stat().st_size
+        except FileNotFoundError:
+            pass
+        if size != self._size:
+            self._size, self._since = size, time.monotonic()
+        return time.monotonic() - self._since
+
+
 def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
                    poll_seconds: float = 1.0) -> Callable[[dict], None]:
     """The Ray Tune function trainable of a sweep."""
@@ -83,9 +107,17 @@ def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
                             resume)
         follower = LogFollower(work_dir, space.log_format, since=job.started_at)
         last_epoch, diverged = 0, False
+        progress = Progress(job.output, follower)
         try:
             while not diverged:
                 code = job.poll()
+                if code is None and progress.idle() > space.progress_timeout_seconds:
+                    raise TrialError(
+                        f"no progress for {progress.idle():.0f} s (progress_timeout_seconds="
+                        f"{space.progress_timeout_seconds:g}): nothing new in {job.output} or "
+                        f"the log after epoch {last_epoch}; the training was stopped as hung. "
+                        f"Raise progress_timeout_seconds if an epoch is that quiet. Last lines:"
+                        f"\n{job.tail()}")
                 for record in follower.poll():
                     if record.epoch <= last_epoch:
                         continue  # a restarted launcher repeating epochs: reported already

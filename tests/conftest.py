@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.kit.spaces import MINI_CONFIG
@@ -70,3 +72,12 @@ def mini_sweep(tmp_path_factory):
         patch.setenv("AQR_SWEEP_ROOT", str(root / "runs"))
         summary = run_sweep(space_file)
     return {"summary": summary, "space_file": space_file, "uri": uri, "root": root}
+
+
+def pytest_ignore_collect(collection_path, config):
+    """With ``-m "not slow"``, modules marked slow as a whole (``pytestmark`` naming ``slow``)
+    are not imported at all: their imports of Ray and MLflow cost seconds of the fast tier."""
+    if collection_path.suffix != ".py" or config.getoption("markexpr") != "not slow":
+        return None
+    head = collection_path.read_text(errors="replace")[:4000]
+    return True if re.search(r"^pytestmark = \[?pytest\.mark\.slow", head, re.M) else None

@@ -11,6 +11,8 @@ class RunningJob(abc.ABC):
 
     #: ``time.time()`` when it was launched (logs older than this belong to earlier attempts)
     started_at: float
+    #: the file its stdout and stderr go to (its growth counts as progress)
+    output: Path
 
     @abc.abstractmethod
     def poll(self) -> int | None:

@@ -9,7 +9,11 @@ import re
 from dataclasses import dataclass, field
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan|NaN"
-KEY_VALUE = re.compile(rf"([A-Za-z_][\w./\-]*): ({_NUMBER})(?=[,\s]|$)")
+#: ``key: number``; a key starts a token (the lookbehind keeps a long line linear: without it every
+#: character of a long word would start a match that scans to the word's end)
+KEY_VALUE = re.compile(rf"(?<![\w./\-])([A-Za-z_][\w./\-]*): ({_NUMBER})(?=[,\s]|$)")
+#: epochs beyond this are not epochs (MLflow steps and Ray's counters are 32/64-bit)
+MAX_EPOCH = 2**31 - 1
 
 
 @dataclass
@@ -33,14 +37,28 @@ def to_float(value) -> float:
         return math.nan
 
 
+def as_epoch(value: object) -> int | None:
+    """``value`` as a validation's epoch: a whole number (an int, an integral float, ASCII
+    digits) in ``[0, MAX_EPOCH]``, else None, and the line is skipped: one odd value in a log
+    must not end the trial."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= MAX_EPOCH else None
+
+
 def json_row(line: str) -> dict | None:
-    """One JSON-lines log line as a dict, or None if it is not one (e.g. half written)."""
+    """One JSON-lines log line as a dict, or None if it is not one (half written, nested too
+    deep, a number Python will not read)."""
     line = line.strip()
     if not line.startswith("{"):
         return None
     try:
         row = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return None
     return row if isinstance(row, dict) else None
 

@@ -51,6 +51,11 @@ class LogFollower:
             records += self._read()
         return records
 
+    @property
+    def offset(self) -> int:
+        """Bytes read so far from the followed log (grows as the log does)."""
+        return self._offset
+
     def _read(self) -> list[ValidationRecord]:
         with open(self.path, "rb") as f:
             f.seek(self._offset)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import LogParser, ValidationRecord, json_row, to_float
+from sweeps.logs.base import LogParser, ValidationRecord, as_epoch, json_row, to_float
 
 
 class MMCVJsonParser(LogParser):
@@ -18,7 +18,8 @@ class MMCVJsonParser(LogParser):
             self.diagnostics.update({k: to_float(v) for k, v in row.items()
                                      if k.startswith("aqr/")})
             return None
-        if mode != "val" or "epoch" not in row:
-            return None
+        epoch = as_epoch(row.get("epoch"))
+        if mode != "val" or epoch is None:
+            return None  # a record needs a whole-number epoch; a damaged line is skipped
         metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
-        return ValidationRecord(int(row["epoch"]), metrics, dict(self.diagnostics))
+        return ValidationRecord(epoch, metrics, dict(self.diagnostics))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import KEY_VALUE, LogParser, ValidationRecord, to_float
+from sweeps.logs.base import KEY_VALUE, LogParser, ValidationRecord, as_epoch, to_float
 
 _VAL = re.compile(r"Epoch\(val\)\s*\[(\d+)\]")
 _TRAIN = re.compile(r"Epoch(?:\(train\))?\s*\[(\d+)\]\[")
@@ -43,9 +43,11 @@ class MMCVTextParser(LogParser):
         if match:
             metrics = {k: to_float(v) for k, v in KEY_VALUE.findall(line[match.end():])
                        if k not in NON_METRIC_KEYS}
-            if not metrics:
-                return None  # a validation progress line (mmengine: "eta: ... time: ...")
-            return ValidationRecord(int(match.group(1)), metrics, dict(self.diagnostics))
+            epoch = as_epoch(match.group(1))
+            if not metrics or epoch is None:
+                return None  # a validation progress line (mmengine: "eta: ... time: ..."), or
+                # an epoch that is no number of epochs
+            return ValidationRecord(epoch, metrics, dict(self.diagnostics))
         if _TRAIN.search(line):
             self.diagnostics.update({k: to_float(v) for k, v in KEY_VALUE.findall(line)
                                      if k.startswith("aqr/")})

@@ -8,7 +8,7 @@ metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
 from __future__ import annotations
 
 from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import LogParser, ValidationRecord, json_row, to_float
+from sweeps.logs.base import LogParser, ValidationRecord, as_epoch, json_row, to_float
 
 
 class MMEngineJsonParser(LogParser):
@@ -23,6 +23,8 @@ class MMEngineJsonParser(LogParser):
                                      if k.startswith("aqr/")})
             return None
         metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
-        if "step" not in row or not metrics:
-            return None  # not a validation (mmengine also logs val iteration timings)
-        return ValidationRecord(int(row["step"]), metrics, dict(self.diagnostics))
+        epoch = as_epoch(row.get("step"))
+        if epoch is None or not metrics:
+            return None  # not a validation (mmengine also logs val iteration timings), or a
+            # damaged line: a record needs a whole-number epoch
+        return ValidationRecord(epoch, metrics, dict(self.diagnostics))

@@ -21,6 +21,7 @@ class ReplayJob(RunningJob):
         self.started_at = time.time()
         self.log = work_dir / f"{time.time_ns()}.log.json"
         self.log.write_text(json.dumps({"env_info": "replay"}) + "\n")
+        self.output = self.log
         self._stop = threading.Event()
         self._code: int | None = None
         self._thread = threading.Thread(target=self._write, args=(metric, values, seconds),

@@ -9,6 +9,7 @@ start writes ``env_<ns>.json`` (pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first e
 - ``crash_once``: validates epoch 1, leaves ``epoch_1.pth``, dies; resumed, runs epochs 2 and 3.
 - ``wrong_metric``: logs ``mAP`` only.
 - ``diverge``: logs a NaN NDS, then keeps "training".
+- ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
 
@@ -71,6 +72,9 @@ elif mode == "crash_after_last_checkpoint":
         (work / f"epoch_{epochs}.pth").write_bytes(b"ckpt")
         (work / "last_epoch").write_text(str(epochs))
         sys.exit("killed after saving the last checkpoint")
+elif mode == "hang":
+    validate(1, NDS=x)
+    time.sleep(3600)
 elif mode == "wrong_metric":
     validate(1, mAP=0.5)
 elif mode == "diverge":

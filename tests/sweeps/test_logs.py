@@ -1,5 +1,6 @@
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,39 @@ def test_follower_moves_to_the_new_log_of_a_restarted_run(tmp_path):
     with open(second, "a") as f:
         f.write('{"mode": "val", "epoch": 3, "NDS": 0.7}\n')
     assert [r.epoch for r in follower.poll()] == [3]
+
+
+def test_a_line_without_a_whole_number_epoch_is_skipped(tmp_path):
+    """One damaged line must not end the trial: a record needs a whole-number epoch."""
+    mmcv = tmp_path / "a.log.json"
+    mmcv.write_text("\n".join([
+        '{"mode": "val", "epoch": "one", "NDS": 0.1}', '{"mode": "val", "epoch": null, "NDS": 0.1}',
+        '{"mode": "val", "epoch": 1.5, "NDS": 0.1}', '{"mode": "val", "epoch": true, "NDS": 0.1}',
+        '{"mode": "val", "epoch": -1, "NDS": 0.1}', '{"mode": "val", "epoch": [2], "NDS": 0.1}',
+        '{"mode": "val", "epoch": 1e999, "NDS": 0.1}', '{"mode": "val", "epoch": NaN, "NDS": 0.1}',
+        '{"mode": "val", "epoch": ' + "9" * 5000 + ', "NDS": 0.1}',
+        '{"mode": "val", "epoch": 2.0, "NDS": 0.2}', '{"mode": "val", "epoch": 3, "NDS": 0.3}']))
+    assert [(r.epoch, r.metrics["NDS"]) for r in read_log(mmcv)] == [(2, 0.2), (3, 0.3)]
+
+    scalars = tmp_path / "run" / "vis_data" / "scalars.json"
+    scalars.parent.mkdir(parents=True)
+    scalars.write_text("\n".join([
+        '{"NDS": 0.1, "step": "x"}', '{"NDS": 0.1, "step": {}}', '{"NDS": 0.1}',
+        '{"NDS": 0.1, "step": 99999999999}', '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"NDS": 0.4, "step": 4}']))
+    assert [r.epoch for r in read_log(scalars)] == [4]
+
+    text = tmp_path / "b.log"
+    text.write_text("Epoch(val) [" + "9" * 5000 + "][10]\tpts/NDS: 0.5\n"
+                    "Epoch(val) [2][10]\tpts/NDS: 0.6\n")
+    assert [(r.epoch, r.metrics) for r in read_log(text)] == [(2, {"pts/NDS": 0.6})]
+
+
+def test_a_long_log_line_is_read_in_linear_time(tmp_path):
+    path = tmp_path / "c.log"
+    path.write_text("Epoch(val) [1][10]\t" + "a" * 1_000_000 + " pts/NDS: 0.5\n"
+                    "Epoch [1][5/10] " + "b/" * 500_000 + "aqr/x: 1.0\n")
+    start = time.monotonic()
+    (record,) = read_log(path)
+    assert time.monotonic() - start < 2
+    assert record.metrics == {"pts/NDS": 0.5}

@@ -4,7 +4,8 @@ import pytest
 from sweeps.ledger import TrialLedger
 from sweeps.pruners import PRUNERS, build_pruner
 from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler, build_scheduler
-from sweeps.space import SpaceError, SweepSpace, load_space
+from sweeps.space import SweepSpace, load_space
+from sweeps.space_yaml import SpaceError
 
 
 def space(pruner: dict) -> SweepSpace:

@@ -9,13 +9,27 @@ import sys
 import time
 
 import optuna
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
+from sweeps.backends.command import JOB_MARKER
 from sweeps.store import SweepDir
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def trial_processes() -> list[int]:
+    """Processes of any trial (they carry the supervisor's marker)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if JOB_MARKER in proc.environ():
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
 
 
 def test_resume_after_the_driver_is_killed(tmp_path):
@@ -33,7 +47,11 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     assert (second / "epoch_1.pth").exists(), "the second trial never reached its first epoch"
     os.killpg(driver.pid, signal.SIGKILL)   # the driver dies mid-trial
     driver.wait()
-    time.sleep(2)
+    deadline = time.time() + 10               # and its trainings with it, within seconds
+    while time.time() < deadline and trial_processes():
+        time.sleep(0.2)
+    assert trial_processes() == []
+    epochs_done = (second / "last_epoch").read_text()
 
     proc = subprocess.run([*cli, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -50,6 +68,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     assert rerun.value == pytest.approx(1.8)
     assert "--resume" in (second / "command.txt").read_text()
     assert min(rerun.intermediate_values) >= 2   # continued from its checkpoint, not epoch 1
+    assert min(rerun.intermediate_values) == int(epochs_done) + 1   # nothing trained twice
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("killed").experiment_id])

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from sweeps.space import SpaceError, load_space
+from sweeps.space import load_space
+from sweeps.space_yaml import SpaceError
 
 BASE = """\
 name: t
@@ -157,3 +158,55 @@ def test_a_later_check_names_the_fields_line(tmp_path):
     space = load_space(write(tmp_path, text))
     assert str(space.problem("pruner.options", "bad")) == \
         f"{tmp_path / 'space.yaml'}:12: pruner.options: bad"
+
+
+def test_read_as_yaml_1_2(tmp_path):
+    """Only true/false are booleans; 010 is ten, 1e-3 a float; a quoted 'yes' is a fine choice."""
+    text = BASE.replace("name: t", "name: yes").replace("parameters:\n", """\
+parameters:
+  mode: {type: categorical, choices: ['yes', 'no'], targets: [a.mode]}
+""") + """\
+env: {FLAG: on}
+fixed: {a.octal: 010, a.small: 1e-3, a.flag: true, a.word: 'off'}
+search: {enqueue: [{name: a, params: {clamp: 2, mode: 'yes'}}]}
+"""
+    space = load_space(write(tmp_path, text))
+    assert space.name == "yes" and space.env == {"FLAG": "on"}
+    assert space.fixed == {"a.octal": 10, "a.small": 0.001, "a.flag": True, "a.word": "off"}
+    assert space.parameters["mode"].choices == ["yes", "no"]
+    assert space.search.enqueue[0].params == {"clamp": 2, "mode": "yes"}
+
+
+def test_anchors_and_merge_keys_still_work(tmp_path):
+    text = BASE.replace("parameters:\n", """\
+parameters:
+  a: &knob {type: float, low: 0.0, high: 1.0, targets: [x.a]}
+  b: {<<: *knob, targets: [x.b]}
+""")
+    space = load_space(write(tmp_path, text))
+    assert space.parameters["b"].high == 1.0 and space.parameters["b"].targets == ["x.b"]
+
+
+@pytest.mark.parametrize("uri", ["sqlite:////shared/mlflow.db", "sqlite:///mlflow.db",
+                                 "postgresql://u:p@db:5432/mlflow",
+                                 "postgresql+psycopg2://db/mlflow", "mysql://db/mlflow",
+                                 "http://127.0.0.1:5000", "https://mlflow.example.com/x",
+                                 "databricks", "databricks://profile"])
+def test_accepted_tracking_uris(tmp_path, uri):
+    assert load_space(write(tmp_path, BASE + f"tracking: {{uri: '{uri}'}}\n")).tracking.uri == uri
+
+
+def test_a_boolean_choice_is_not_taken_for_a_number(tmp_path):
+    text = BASE.replace("parameters:\n", "parameters:\n  f: {type: categorical, choices: [1, 2], "
+                        "targets: [x.f]}\n") + "search:\n  enqueue:\n    - {name: a, params: "
+    (msg,) = problems(tmp_path, text + "{clamp: 2, f: true}}\n")
+    assert "search.enqueue.0.params.f: True is not one of the choices [1, 2]" in msg
+    assert load_space(write(tmp_path, text + "{clamp: 2, f: 1}}\n")).search.enqueue[0].params
+
+
+def test_a_step_must_divide_an_int_range_too(tmp_path):
+    text = BASE + "  n: {type: int, low: 0, high: 10, step: 4, targets: [x.n]}\n"
+    (msg,) = problems(tmp_path, text)
+    assert ":10: parameters.n: step must divide high - low" in msg and "use high=8" in msg
+    space = load_space(write(tmp_path, text.replace("high: 10", "high: 8")))
+    assert space.parameters["n"].grid() == [0, 4, 8] and space.parameters["n"].grid_size() == 3

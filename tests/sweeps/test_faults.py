@@ -1,0 +1,165 @@
+"""A sweep that survives faults: resume never repeats a configuration, one driver per sweep, a
+hung trial is stopped, damaged stores change nothing, a grid sweep ends cleanly, two sweeps can
+create one MLflow store at once, and a run whose every trial failed says so."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from sweeps.constants import TrialState
+from sweeps.errors import SweepBusyError
+from sweeps.lock import DriverLock
+from sweeps.store import SweepDir
+from tests.kit.spaces import write_space
+
+CLI = [sys.executable, "-m", "cli"]
+
+
+def cli(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    return subprocess.run([*CLI, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 240), **kw)
+
+
+def test_a_lock_of_a_dead_driver_is_stale_and_a_live_one_is_not(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    lock = tmp_path / "driver.lock"
+    lock.write_text(json.dumps({"host": os.uname().nodename, "pid": int(dead), "started": 1.0,
+                                "since": "yesterday"}))
+    with DriverLock(tmp_path, "s"):                     # taken over: its driver is gone
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        with pytest.raises(SweepBusyError, match=f"being run by pid {os.getpid()} on "):
+            DriverLock(tmp_path, "s").acquire()
+    assert not lock.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_resume_proposes_new_configurations(tmp_path, monkeypatch):
+    from sweeps.driver import run_sweep
+    from tests.kit.replay import ReplayBackend
+
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    space = write_space(tmp_path, "again", search={"num_trials": 2, "sampler": "random"})
+    run_sweep(space, backend=ReplayBackend())
+    copy = SweepDir("again").space_file          # the driver died; the user raises the budget
+    data = yaml.safe_load(copy.read_text())
+    data["search"]["num_trials"] = 4
+    copy.write_text(yaml.safe_dump(data))
+    run_sweep(name="again", resume=True, backend=ReplayBackend())
+    study = optuna.load_study(study_name="again", storage=SweepDir("again").study_storage)
+    xs = [t.params["x"] for t in study.get_trials()]
+    assert len(xs) == 4 and len(set(xs)) == 4, xs    # the same seed again would repeat 1 and 2
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_grid_sweep_ends_cleanly(tmp_path, monkeypatch):
+    from sweeps.driver import run_sweep
+    from tests.kit.replay import ReplayBackend
+
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    space = write_space(tmp_path, "grid", search={"sampler": "grid"}, parameters={
+        "x": {"type": "float", "low": 0.2, "high": 0.6, "step": 0.2, "targets": ["x"]}})
+    summary = run_sweep(space, backend=ReplayBackend())
+    assert summary.counts() == {TrialState.COMPLETED: 3}
+    assert sorted(e.params["x"] for e in summary.entries) == [0.2, 0.4, 0.6]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
+    space = write_space(tmp_path, "busy", env={"SCRIPTED_EPOCH_SECONDS": "2"})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    first = subprocess.Popen([*CLI, "run", str(space)], cwd=tmp_path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        trial = tmp_path / "runs" / "busy" / "trials" / "0000"
+        while not (trial / "starts.txt").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        started = time.time()
+        second = cli(tmp_path, "resume", "busy")
+        assert second.returncode == 2 and time.time() - started < 15
+        assert f"sweep 'busy' is being run by pid {first.pid} on " in second.stderr
+        again = cli(tmp_path, "run", str(space))
+        assert again.returncode == 2 and "is being run by pid" in again.stderr
+        assert first.wait(timeout=200) == 0, first.stderr.read()[-2000:]
+    finally:
+        if first.poll() is None:
+            first.kill()
+    study = optuna.load_study(study_name="busy", storage=SweepDir("busy", tmp_path / "runs")
+                              .study_storage)
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert len((trial / "starts.txt").read_text().splitlines()) == 1   # never relaunched
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_hung_trial_is_stopped_and_a_run_whose_trials_all_failed_exits_1(tmp_path):
+    space = write_space(tmp_path, "hung", progress_timeout_seconds=4, search={
+        "num_trials": 1, "enqueue": [{"name": "h", "params": {"x": 0.5}}]},
+        fixed={"mode": "hang"})
+    started = time.time()
+    proc = cli(tmp_path, "run", str(space))
+    assert proc.returncode == 1 and time.time() - started < 120
+    assert "every trial of this run failed (1)" in proc.stderr
+    status = json.loads(cli(tmp_path, "status", "hung", "--json").stdout)
+    assert [r["state"] for r in status] == ["failed"]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.search_runs([client.get_experiment_by_name("hung").experiment_id],
+                             filter_string="tags.`aqr.label` = 'h'")[0]
+    assert "no progress for" in run.data.tags["aqr.error"]
+    assert "stopped as hung" in run.data.tags["aqr.error"]
+
+
+@pytest.mark.slow
+def test_damaged_or_lost_studies_change_nothing(tmp_path):
+    sweep = tmp_path / "runs" / "s"
+    sweep.mkdir(parents=True)
+    write_space(tmp_path, "s").rename(sweep / "space.yaml")
+    (sweep / "sweep.json").write_text(json.dumps({
+        "name": "s", "space_file": "x.yaml", "tracking_uri": "sqlite:///x.db",
+        "experiment_id": "1", "parent_run_id": "p"}))
+    for command in (["status", "s"], ["resume", "s"]):
+        proc = cli(tmp_path, *command)
+        assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "optuna.db is missing" in proc.stderr
+        assert not (sweep / "optuna.db").exists()
+    (sweep / "optuna.db").write_bytes(b"this is not a database" * 100)
+    for command in (["status", "s"], ["resume", "s"]):
+        proc = cli(tmp_path, *command)
+        assert proc.returncode == 2 and "cannot be read" in proc.stderr, proc.stderr
+        assert (sweep / "optuna.db").read_bytes() == b"this is not a database" * 100
+    (sweep / "sweep.json").write_text("{half")
+    proc = cli(tmp_path, "status", "s")
+    assert proc.returncode == 2 and "sweep.json is damaged" in proc.stderr
+
+
+def _create(folder: str, name: str) -> str:
+    from sweeps.create import create_sweep
+
+    os.environ["AQR_SWEEP_ROOT"] = str(Path(folder) / "runs")
+    return create_sweep(Path(folder) / f"{name}.yaml", check_base_config=False)[2].parent_run_id
+
+
+@pytest.mark.slow
+def test_two_sweeps_create_one_mlflow_store_at_once(tmp_path):
+    for name in ("one", "two"):
+        write_space(tmp_path, name, tracking={"experiment": "shared"})
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        runs = pool.starmap(_create, [(str(tmp_path), "one"), (str(tmp_path), "two")])
+    assert len(set(runs)) == 2
