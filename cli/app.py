@@ -152,11 +152,13 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
     sweep = _guard(SweepDir, name)
     _guard(sweep.read)
     spec = _guard(load_space, sweep.space_file)
+    from sweeps.lock import DriverLock
     from sweeps.status import trial_statuses
     from sweeps.study import load_study
     from sweeps.table import trials_table
 
-    rows = trial_statuses(_guard(load_study, sweep), spec)
+    alive = DriverLock(sweep.path, sweep.name).holder() is not None
+    rows = trial_statuses(_guard(load_study, sweep), spec, driver_alive=alive)
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return

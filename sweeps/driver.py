@@ -24,12 +24,11 @@ from sweeps.constants import TrialAttr, TrialState
 from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
 from sweeps.lock import DriverLock
-from sweeps.mlflow_runs import mark_interrupted_runs
 from sweeps.scheduler import build_scheduler
 from sweeps.searcher import OptunaAskTellSearcher
 from sweeps.space import SweepSpace, load_space
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.study import load_study, open_study, requeue_interrupted, trials_to_run
+from sweeps.study import interrupted_trials, load_study, open_study, trials_to_run
 from sweeps.tracking import MLflowTrialTracker
 from sweeps.trial import make_trainable
 
@@ -107,10 +106,10 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
     client.update_run(parent, status="RUNNING")
 
     study = open_study(space, sweep)
+    interrupted = []
     if resume:
-        requeued = requeue_interrupted(study)
-        mark_interrupted_runs(client, experiment, parent)
-        logger.info("resuming %s: %d interrupted trial(s) requeued", sweep.name, requeued)
+        interrupted = interrupted_trials(study)
+        logger.info("resuming %s: %d interrupted trial(s) go on", sweep.name, len(interrupted))
     else:
         for label, params in points:
             study.enqueue_trial(params, user_attrs={TrialAttr.LABEL: label})
@@ -126,7 +125,7 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
                                         grace=space.stop_grace_seconds)
     trainable = tune.with_resources(make_trainable(space, backend, base.path),
                                     {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
-    searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir)
+    searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir, interrupted)
     callbacks = [MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)]
     if console is not None or sys.stderr.isatty():
         from sweeps.progress import RichProgress

@@ -33,6 +33,8 @@ class TrialEntry:
     pruned_at: int | None = None
     state: TrialState = TrialState.RUNNING
     error: str = ""
+    #: an interrupted trial that goes on (its MLflow run is reopened, not created)
+    resumed: bool = False
 
     @property
     def name(self) -> str:

@@ -52,6 +52,14 @@ class DriverLock:
         except FileNotFoundError:
             return True
 
+    def holder(self) -> dict | None:
+        """The live driver that holds the lock (host, pid, since), or None."""
+        try:
+            held = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return None if self._stale(held) else held
+
     def acquire(self) -> None:
         """Take the lock, or refuse naming the driver that holds it.
 

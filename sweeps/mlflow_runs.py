@@ -11,7 +11,7 @@ from pathlib import Path
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from sweeps.constants import NON_METRIC_KEYS, Tag, TrialState
+from sweeps.constants import NON_METRIC_KEYS, Tag
 from sweeps.space import SweepSpace
 
 
@@ -72,12 +72,3 @@ def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> Non
     """Log metrics in batches MLflow accepts (at most 1000 entries a call)."""
     for start in range(0, len(metrics), 900):
         client.log_batch(run_id, metrics=metrics[start:start + 900])
-
-
-def mark_interrupted_runs(client: MlflowClient, experiment: str, parent: str) -> None:
-    """Close the MLflow runs a dead driver left running (their trials run again as new runs)."""
-    runs = client.search_runs([experiment], filter_string=(
-        f"tags.`{Tag.PARENT}` = '{parent}' and tags.`{Tag.STATE}` = '{TrialState.RUNNING}'"))
-    for run in runs:
-        client.set_tag(run.info.run_id, Tag.STATE, str(TrialState.INTERRUPTED))
-        client.set_terminated(run.info.run_id, status="KILLED")

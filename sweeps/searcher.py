@@ -9,9 +9,11 @@ owner of a trial's end state.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import optuna
+from optuna.trial import FrozenTrial
 from ray.tune.search import Searcher
 
 from sweeps.constants import TrialAttr, TrialState
@@ -20,6 +22,8 @@ from sweeps.samplers import distributions
 from sweeps.space import SweepSpace
 
 WORK_DIR_KEY = "__work_dir"
+#: the last epoch a resumed trial already reported (its trainable goes on after it)
+KNOWN_EPOCHS_KEY = "__known_epochs"
 
 
 class OptunaAskTellSearcher(Searcher):
@@ -30,26 +34,39 @@ class OptunaAskTellSearcher(Searcher):
         study: The sweep's (persisted) Optuna study; enqueued points come first.
         ledger: Where each proposed trial is written.
         trials_dir: Parent of the trials' work dirs (``<trials_dir>/<number>``).
+        interrupted: Trials a dead driver left running; they are handed out first, each as the
+            same Optuna trial (its intermediate values kept), in its own work dir.
     """
 
     def __init__(self, space: SweepSpace, study: optuna.Study, ledger: TrialLedger,
-                 trials_dir: Path) -> None:
+                 trials_dir: Path, interrupted: Sequence[FrozenTrial] = ()) -> None:
         super().__init__(metric=space.metric, mode=space.mode)
         self.space = space
         self.study = study
         self.ledger = ledger
         self.trials_dir = trials_dir
         self._distributions = distributions(space)
+        self._interrupted = list(interrupted)
 
     def suggest(self, trial_id: str) -> dict | None:
-        trial = self.study.ask(self._distributions)
+        if self._interrupted:
+            frozen = self._interrupted.pop(0)
+            trial = optuna.Trial(self.study, frozen._trial_id)  # the same trial, re-attached
+            epochs = sorted(frozen.intermediate_values)
+            values = [frozen.intermediate_values[e] for e in epochs]
+            resumed = True
+        else:
+            trial, epochs, values = self.study.ask(self._distributions), [], []
+            resumed = False
         attrs = trial.user_attrs
         work_dir = Path(attrs.get(TrialAttr.WORK_DIR) or self.trials_dir / f"{trial.number:04d}")
         trial.set_user_attr(TrialAttr.WORK_DIR, str(work_dir))
         self.ledger.add(trial_id, TrialEntry(number=trial.number, optuna_trial=trial,
                                              params=dict(trial.params), work_dir=work_dir,
-                                             label=attrs.get(TrialAttr.LABEL, "")))
-        return {**trial.params, WORK_DIR_KEY: str(work_dir)}
+                                             label=attrs.get(TrialAttr.LABEL, ""),
+                                             epochs=epochs, values=values, resumed=resumed))
+        return {**trial.params, WORK_DIR_KEY: str(work_dir),
+                KNOWN_EPOCHS_KEY: epochs[-1] if epochs else 0}
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: the study is persisted in the sweep's sqlite storage as it goes."""

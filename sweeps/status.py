@@ -32,8 +32,10 @@ class TrialStatus:
         return {**asdict(self), "state": str(self.state)}
 
 
-def trial_statuses(study: optuna.Study, space: SweepSpace) -> list[TrialStatus]:
-    """Every trial of the study, oldest first."""
+def trial_statuses(study: optuna.Study, space: SweepSpace,
+                   driver_alive: bool = True) -> list[TrialStatus]:
+    """Every trial of the study, oldest first; without a live driver, a RUNNING trial is
+    interrupted (``aqr-sweep resume`` goes on with it)."""
     pick = max if space.mode == "max" else min
     out = []
     for t in study.get_trials(deepcopy=False):
@@ -41,7 +43,8 @@ def trial_statuses(study: optuna.Study, space: SweepSpace) -> list[TrialStatus]:
         values = [t.intermediate_values[s] for s in steps]
         finite = [v for v in values if not math.isnan(v)]
         state = TrialState.of_optuna(t.state.name)
-        if study.user_attrs.get(interrupted_key(t.number)):
+        if study.user_attrs.get(interrupted_key(t.number)) or (
+                state == TrialState.RUNNING and not driver_alive):
             state = TrialState.INTERRUPTED
         out.append(TrialStatus(
             number=t.number, label=t.user_attrs.get(TrialAttr.LABEL, ""), state=state,

@@ -52,24 +52,15 @@ def load_study(sweep: SweepDir) -> optuna.Study:
                                 ) from None
 
 
-def requeue_interrupted(study: optuna.Study) -> int:
-    """Mark trials a dead driver left RUNNING as FAIL and enqueue them again with their work dir,
-    so they resume from their checkpoints. Returns how many were requeued."""
-    count = 0
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(t.number, state=optuna.trial.TrialState.FAIL)
-        study.set_user_attr(interrupted_key(t.number), True)
-        study.enqueue_trial(t.params, user_attrs={
-            TrialAttr.WORK_DIR: t.user_attrs.get(TrialAttr.WORK_DIR, ""),
-            TrialAttr.LABEL: t.user_attrs.get(TrialAttr.LABEL, ""),
-            TrialAttr.RESUMED_FROM: t.number}, skip_if_exists=False)
-        count += 1
-    return count
+def interrupted_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The trials a dead driver left RUNNING: a resumed sweep runs each of them again as the same
+    Optuna trial (its curve goes on), in its own work dir, from its latest checkpoint."""
+    return study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
 
 
 def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
-    """The space's trial count less the trials that already ended (requeued and imported ones
-    excluded)."""
+    """The space's trial count less the trials that already ended (imported ones, and those an
+    older version marked interrupted and ran again as new trials, excluded)."""
     done = [t for t in study.get_trials(deepcopy=False, states=FINISHED)
             if not study.user_attrs.get(interrupted_key(t.number))
             and not t.user_attrs.get(TrialAttr.IMPORTED)]

@@ -40,10 +40,16 @@ class MLflowTrialTracker(Callback):
         self.ledger = ledger
         self.run_ids: dict[str, str] = {}
         self._files_logged: set[str] = set()
+        self._last_epoch: dict[str, int] = {}
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
         entry = self.ledger.get(trial.trial_id)
         if entry is None or trial.trial_id in self.run_ids:
+            return
+        if entry.resumed and (run_id := self._existing_run(entry.number)):
+            self.client.update_run(run_id, status="RUNNING")
+            self.client.set_tag(run_id, Tag.STATE, str(TrialState.RUNNING))
+            self.run_ids[trial.trial_id] = run_id
             return
         run = self.client.create_run(self.experiment, run_name=entry.name, tags={
             Tag.PARENT: self.parent_run_id, Tag.SWEEP: self.sweep_name,
@@ -58,6 +64,10 @@ class MLflowTrialTracker(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is None or "epoch" not in result:
             return
+        epoch = int(result["epoch"])
+        if epoch <= self._last_epoch.get(trial.trial_id, 0):
+            return  # a restarted attempt reported an epoch again
+        self._last_epoch[trial.trial_id] = epoch
         self._log_files(trial.trial_id, run_id)
         log_metrics(self.client, run_id,
                     numeric_metrics(result, int(result["epoch"]), int(time.time() * 1000)))
@@ -87,6 +97,13 @@ class MLflowTrialTracker(Callback):
         status = "FAILED" if entry.state == TrialState.FAILED else "FINISHED"
         self.client.set_terminated(run_id, status=status)
 
+
+    def _existing_run(self, number: int) -> str | None:
+        """The MLflow run of trial ``number`` of this sweep, if it has one."""
+        runs = self.client.search_runs([self.experiment], max_results=1, filter_string=(
+            f"tags.`{Tag.PARENT}` = '{self.parent_run_id}' and "
+            f"tags.`{Tag.TRIAL_NUMBER}` = '{number}'"))
+        return runs[0].info.run_id if runs else None
 
     def _log_files(self, trial_id: str, run_id: str) -> None:
         """The trial's config file and command line, once: its run alone reproduces it."""

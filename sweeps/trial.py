@@ -20,9 +20,9 @@ from ray import tune
 from sweeps.backends import Backend, has_checkpoint
 from sweeps.config_file import config_text
 from sweeps.constants import TRIAL_CONFIG_FILE
-from sweeps.logs import LogFollower, ValidationRecord
+from sweeps.logs import LogFollower, ValidationRecord, logged_records
 from sweeps.overrides import flat_overrides
-from sweeps.searcher import WORK_DIR_KEY
+from sweeps.searcher import KNOWN_EPOCHS_KEY, WORK_DIR_KEY
 from sweeps.space import SweepSpace
 
 
@@ -103,10 +103,15 @@ def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
         work_dir = Path(config[WORK_DIR_KEY])
         work_dir.mkdir(parents=True, exist_ok=True)
         resume = has_checkpoint(work_dir)
-        job = backend.start(work_dir, write_trial_config(space, base_config, params, work_dir),
-                            resume)
+        trial_config = write_trial_config(space, base_config, params, work_dir)
+        last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
+        if resume:  # validations an earlier attempt logged but never reported (a dead driver)
+            for record in logged_records(work_dir, space.log_format):
+                if record.epoch > last_epoch:
+                    last_epoch = record.epoch
+                    tune.report(report_of(record, space))
+        job = backend.start(work_dir, trial_config, resume)
         follower = LogFollower(work_dir, space.log_format, since=job.started_at)
-        last_epoch, diverged = 0, False
         progress = Progress(job.output, follower)
         try:
             while not diverged:

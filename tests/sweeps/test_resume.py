@@ -51,7 +51,17 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     while time.time() < deadline and trial_processes():
         time.sleep(0.2)
     assert trial_processes() == []
-    epochs_done = (second / "last_epoch").read_text()
+    status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted"]
+    epochs_done = int((second / "last_epoch").read_text())
+    if epochs_done == 1:  # as if it logged epoch 2 while the driver was already dead
+        log = max(second.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
+        with open(log, "a") as f:
+            f.write(json.dumps({"mode": "val", "epoch": 2, "iter": 10, "NDS": 1.2}) + "\n")
+        (second / "epoch_2.pth").write_bytes(b"ckpt")
+        (second / "last_epoch").write_text("2")
+        epochs_done = 2
 
     proc = subprocess.run([*cli, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -60,22 +70,33 @@ def test_resume_after_the_driver_is_killed(tmp_path):
                               storage=SweepDir("killed", tmp_path / "runs").study_storage)
     trials = study.get_trials()
     State = optuna.trial.TrialState
+    # the interrupted trial went on as itself: one Optuna trial, one curve, one MLflow run
     assert [(t.user_attrs["label"], t.state) for t in trials] == [
-        ("first", State.COMPLETE), ("second", State.FAIL), ("second", State.COMPLETE)]
-    rerun = trials[2]
-    assert rerun.user_attrs["resumed_from"] == 1
-    assert rerun.user_attrs["work_dir"] == str(second)
-    assert rerun.value == pytest.approx(1.8)
+        ("first", State.COMPLETE), ("second", State.COMPLETE)]
+    resumed = trials[1]
+    assert resumed.user_attrs["work_dir"] == str(second)
+    assert resumed.value == pytest.approx(1.8)
+    assert sorted(resumed.intermediate_values) == [1, 2, 3]     # no epoch lost or repeated
+    assert resumed.intermediate_values[1] == pytest.approx(0.6)
+    assert resumed.intermediate_values[2] == pytest.approx(1.2)   # logged while no driver ran
     assert "--resume" in (second / "command.txt").read_text()
-    assert min(rerun.intermediate_values) >= 2   # continued from its checkpoint, not epoch 1
-    assert min(rerun.intermediate_values) == int(epochs_done) + 1   # nothing trained twice
+    starts = (second / "starts.txt").read_text().splitlines()
+    assert len(starts) == 2 and "--resume" in starts[1]
+    # the resumed training went on after the last epoch the first one finished
+    resumed_log = max(second.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
+    first_epoch = json.loads(resumed_log.read_text().splitlines()[1])["epoch"]
+    assert first_epoch == epochs_done + 1
 
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     runs = client.search_runs([client.get_experiment_by_name("killed").experiment_id])
     parents = [r for r in runs if r.data.tags.get("aqr.kind") == "sweep"]
     assert len(parents) == 1
-    states = sorted(r.data.tags["aqr.state"] for r in runs if r.data.tags.get("aqr.label"))
-    assert states == ["completed", "completed", "interrupted"]
+    trial_runs = {r.data.tags["aqr.label"]: r for r in runs if r.data.tags.get("aqr.label")}
+    assert sorted(trial_runs) == ["first", "second"]
+    assert {k: r.data.tags["aqr.state"] for k, r in trial_runs.items()} == {
+        "first": "completed", "second": "completed"}
+    history = client.get_metric_history(trial_runs["second"].info.run_id, "NDS")
+    assert sorted(m.step for m in history) == [1, 2, 3]
     status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
-    assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted", "completed"]
+    assert [r["state"] for r in json.loads(status)] == ["completed", "completed"]
