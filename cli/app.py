@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -62,6 +64,7 @@ def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 def _setup_logging() -> None:
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow sets its level on import
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("ray", "mlflow", "alembic", "optuna"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -75,19 +78,35 @@ def run(space: Annotated[Path, typer.Argument(help="search space YAML")],
     _setup_logging()
     from sweeps.driver import run_sweep
 
-    summary = _guard(run_sweep, space, name=name, address=address, console=console)
+    sweep_name = name or _guard(load_space, space).name
+    with _interruptible(sweep_name):
+        summary = _guard(run_sweep, space, name=name, address=address, console=console)
     _print_summary(summary)
 
 
 @app.command()
 def resume(name: Annotated[str, typer.Argument(help="sweep name")],
            address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None) -> None:
-    """Continue a sweep whose driver died: finished trials are kept, the rest run."""
+    """Continue a sweep whose driver died: finished trials are kept, interrupted ones go on from
+    their checkpoints, the rest run."""
     _setup_logging()
     from sweeps.driver import run_sweep
 
-    summary = _guard(run_sweep, name=name, address=address, resume=True, console=console)
+    with _interruptible(name):
+        summary = _guard(run_sweep, name=name, address=address, resume=True, console=console)
     _print_summary(summary)
+
+
+@contextmanager
+def _interruptible(name: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM: the driver stopped the trainings; say how to go on, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print(f"\ninterrupted: the running trials were stopped and are kept as "
+                          f"interrupted; continue with `aqr-sweep resume {name}`", highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 @app.command()
@@ -290,6 +309,10 @@ def _print_summary(summary) -> None:
 
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no new trials"
     console.print(f"\nsweep [bold]{summary.name}[/bold]: {counts}", highlight=False)
+    console.print(f"sweep folder: {summary.sweep_dir} (space, optuna.db, trials/NNNN work dirs)",
+                  highlight=False, soft_wrap=True)
+    console.print(f"MLflow: {summary.tracking_uri}, parent run {summary.parent_run_id}",
+                  highlight=False, soft_wrap=True)
     if summary.best_number is None:
         console.print("no completed trial yet.")
     else:

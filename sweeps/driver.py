@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,7 @@ class SweepSummary:
 
 
 def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
-              address: str | None = None, resume: bool = False,
+              address: str | None = None, resume: bool = False, view: str = "auto",
               console: Console | None = None, backend: Backend | None = None) -> SweepSummary:
     """Run (or resume) a sweep to the end and return how it went.
 
@@ -65,6 +66,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         name: Sweep name (default: the space's ``name``).
         address: Ray cluster address (default: a local Ray).
         resume: Continue the sweep ``name`` after its driver died.
+        view: ``live`` (a table redrawn in place), ``events`` (a timestamped line per event, for
+            logs under nohup/sbatch), ``none``, or ``auto``: live when stdout is a terminal.
         console: Where the live table goes.
         backend: What launches the trainings (default: the space's command line).
 
@@ -73,6 +76,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         SweepExistsError: ``name`` is taken (and not resuming).
         SweepNotFoundError: resuming a sweep that does not exist.
         SweepBusyError: another driver runs the sweep.
+        KeyboardInterrupt: Ctrl-C or SIGTERM: the trainings were stopped, their trials left to
+            ``aqr-sweep resume`` (shown as interrupted).
     """
     if resume:
         sweep = SweepDir(name)
@@ -91,11 +96,11 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         if not resume:
             sweep, space, record = create_sweep(space_path, sweep.name, check_base_config=False)
         return _run(sweep, space, record, base, points, resume=resume, address=address,
-                    console=console, backend=backend)
+                    view=view, console=console, backend=backend)
 
 
 def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
-         points: list[tuple[str, dict]], *, resume: bool, address: str | None,
+         points: list[tuple[str, dict]], *, resume: bool, address: str | None, view: str,
          console: Console | None, backend: Backend | None) -> SweepSummary:
     """Run the sweep's remaining trials under Ray Tune (the driver lock held)."""
     import ray
@@ -126,16 +131,26 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
     trainable = tune.with_resources(make_trainable(space, backend, base.path),
                                     {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
     searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir, interrupted)
-    callbacks = [MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)]
-    if console is not None or sys.stderr.isatty():
+    tracker = MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)
+    callbacks = [tracker]
+    if view == "live" or (view == "auto" and sys.stdout.isatty()):
         from sweeps.progress import RichProgress
 
         callbacks.append(RichProgress(ledger, space, remaining, console))
+    elif view in ("events", "auto"):
+        from sweeps.events import EventLog
+
+        callbacks.append(EventLog(ledger, space))
 
     started_ray = not ray.is_initialized()
     if started_ray:
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.WARNING, configure_logging=False)
+    # Ctrl-C (and SIGTERM, as sbatch's scancel sends) reach this thread as KeyboardInterrupt,
+    # instead of Ray's own handler (which ends the run quietly and advises Tuner.restore)
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # no Ray banners: our own view (verbose=0) speaks
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         tuner = tune.Tuner(
             trainable,
@@ -148,12 +163,23 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
                 failure_config=tune.FailureConfig(max_failures=space.max_failures)),
         )
         tuner.fit()
+    except KeyboardInterrupt:
+        for entry in ledger.entries():
+            if not entry.state.finished:  # its Optuna trial stays RUNNING: resume goes on with it
+                entry.end(TrialState.INTERRUPTED)
+        tracker.close_interrupted()
+        raise
     finally:
+        signal.signal(signal.SIGTERM, previous_term)
         if started_ray:
-            ray.shutdown()
+            ray.shutdown()  # the trials' actors end, and their supervisors end the trainings
         status = "FINISHED" if all(e.state.finished for e in ledger.entries()) else "KILLED"
         client.set_terminated(parent, status=status)
     return _summarise(summary, study, ledger.entries())
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _summarise(summary: SweepSummary, study: optuna.Study,

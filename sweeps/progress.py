@@ -27,7 +27,9 @@ class RichProgress(Callback):
 
     def _render(self) -> Group:
         rows = [e.status(self.space.mode) for e in self.ledger.entries()]
-        return Group(trials_table(rows, self.space), self.progress)
+        height = self.console.size.height if self.console is not None else 24
+        # title, header, rules, caption and the progress bar take about 8 lines
+        return Group(trials_table(rows, self.space, max_rows=max(height - 8, 3)), self.progress)
 
     def _update(self) -> None:
         if self.live is None:

@@ -98,6 +98,14 @@ class MLflowTrialTracker(Callback):
         self.client.set_terminated(run_id, status=status)
 
 
+    def close_interrupted(self) -> None:
+        """End the runs of trials the sweep was interrupted in (``resume`` reopens them)."""
+        for trial_id, run_id in self.run_ids.items():
+            entry = self.ledger.get(trial_id)
+            if entry is not None and entry.state == TrialState.INTERRUPTED:
+                self.client.set_tag(run_id, Tag.STATE, str(TrialState.INTERRUPTED))
+                self.client.set_terminated(run_id, status="KILLED")
+
     def _existing_run(self, number: int) -> str | None:
         """The MLflow run of trial ``number`` of this sweep, if it has one."""
         runs = self.client.search_runs([self.experiment], max_results=1, filter_string=(

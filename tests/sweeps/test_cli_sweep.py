@@ -1,0 +1,82 @@
+"""A sweep as a cluster job sees it, through the real CLI in a subprocess: without a terminal it
+logs one timestamped line per event as it happens; Ctrl-C stops the trainings, keeps the trials
+as interrupted, names the resume command and exits 130."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from sweeps.backends.command import JOB_MARKER
+from tests.kit.spaces import write_space
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+CLI = [sys.executable, "-m", "cli"]
+STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
+
+
+def trial_processes() -> list[int]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if JOB_MARKER in proc.environ():
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def test_lines_appear_as_the_sweep_goes_and_ctrl_c_stops_it(tmp_path):
+    space = write_space(tmp_path, "job", env={"SCRIPTED_EPOCH_SECONDS": "1.5"}, search={
+        "num_trials": 2, "enqueue": [{"name": "a", "params": {"x": 0.5}},
+                                     {"name": "b", "params": {"x": 0.6}}]})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    out = tmp_path / "job.out"
+    with open(out, "w") as sink:              # as under nohup or sbatch: stdout is a file
+        driver = subprocess.Popen([*CLI, "run", str(space)], cwd=tmp_path, env=env, stdout=sink,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 120
+            while "epoch 1/3" not in out.read_text() and time.time() < deadline:
+                time.sleep(0.2)
+            lines = out.read_text().splitlines()     # written while the sweep runs
+            assert any(re.match(STAMP + r"trial 0 \(a\) started: x=0\.5000; work dir ", line)
+                       for line in lines), lines
+            assert any(re.match(STAMP + r"trial 0 \(a\) epoch 1/3: NDS = 0\.5000", line)
+                       for line in lines), lines
+            driver.send_signal(signal.SIGINT)        # Ctrl-C
+            _, err = driver.communicate(timeout=60)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+    assert driver.returncode == 130, err[-2000:]
+    assert "continue with `aqr-sweep resume job`" in err
+    assert "Tuner.restore" not in err + out.read_text()
+    assert "Configuration for experiment" not in out.read_text()   # no Ray banners
+    assert trial_processes() == []
+    status = subprocess.run([*CLI, "status", "job", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert [r["state"] for r in json.loads(status)] == ["interrupted", "queued"]
+
+    resumed = subprocess.run([*CLI, "resume", "job"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=200)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    lines = resumed.stdout.splitlines()
+    assert any(re.match(STAMP + r"trial 0 \(a\) started, going on after epoch 1", line)
+               for line in lines), lines
+    assert any(re.match(STAMP + r"trial 1 \(b\) completed: NDS = 1\.8000", line) for line in lines)
+    assert "sweep folder: " in resumed.stdout and "MLflow: sqlite:///" in resumed.stdout
+    status = subprocess.run([*CLI, "status", "job", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert [r["state"] for r in json.loads(status)] == ["completed", "completed"]
+    runs = Path(tmp_path / "runs" / "job" / "trials" / "0000" / "starts.txt").read_text()
+    assert len(runs.splitlines()) == 2 and "--resume" in runs.splitlines()[1]
