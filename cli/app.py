@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -225,8 +226,14 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
 
     data = _guard(load_sweep, name, show_progress=sys.stderr.isatty())
     files = write_report(data, out or Path("reports") / name)
+    from mlflow.tracking import MlflowClient
+
+    from sweeps.mlflow_runs import log_report
+
+    log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir)
     console.print(f"wrote {len(files.pivots) // 2} pivot tables, {len(files.images)} plots, "
-                  f"{files.trials_csv} and {files.index}", highlight=False)
+                  f"{files.trials_csv} and {files.index}; logged them to the sweep's MLflow run "
+                  f"{data.record.parent_run_id} (report/)", highlight=False, soft_wrap=True)
 
 
 @app.command("export-best")
@@ -299,7 +306,21 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
     if dry_run:
         console.print(" ".join(command), highlight=False, soft_wrap=True)
         return
-    raise typer.Exit(subprocess.call(command))
+    server = subprocess.Popen(command, start_new_session=True)
+
+    def end(signum: int, frame: object) -> None:  # the server and its workers end with us
+        os.killpg(server.pid, signal.SIGTERM)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, end)
+    try:
+        code = server.wait()
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    raise typer.Exit(code)
 
 
 def _print_summary(summary) -> None:

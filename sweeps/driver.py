@@ -25,9 +25,11 @@ from sweeps.constants import TrialAttr, TrialState
 from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
 from sweeps.lock import DriverLock
+from sweeps.mlflow_runs import record_summary
 from sweeps.scheduler import build_scheduler
 from sweeps.searcher import OptunaAskTellSearcher
 from sweeps.space import SweepSpace, load_space
+from sweeps.status import trial_statuses
 from sweeps.store import SweepDir, SweepRecord
 from sweeps.study import interrupted_trials, load_study, open_study, trials_to_run
 from sweeps.tracking import MLflowTrialTracker
@@ -121,6 +123,7 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
     remaining = trials_to_run(space, study)
     summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
     if remaining == 0:
+        record_summary(client, parent, space, trial_statuses(study, space))
         client.set_terminated(parent, status="FINISHED")
         return _summarise(summary, study, [])
 
@@ -173,8 +176,9 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
         signal.signal(signal.SIGTERM, previous_term)
         if started_ray:
             ray.shutdown()  # the trials' actors end, and their supervisors end the trainings
-        status = "FINISHED" if all(e.state.finished for e in ledger.entries()) else "KILLED"
-        client.set_terminated(parent, status=status)
+        finished = all(e.state.finished for e in ledger.entries())
+        record_summary(client, parent, space, trial_statuses(study, space, driver_alive=False))
+        client.set_terminated(parent, status="FINISHED" if finished else "KILLED")
     return _summarise(summary, study, ledger.entries())
 
 

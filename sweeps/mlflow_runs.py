@@ -4,15 +4,18 @@ runs a dead driver left open."""
 from __future__ import annotations
 
 import fcntl
+import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from sweeps.constants import NON_METRIC_KEYS, Tag
+from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Tag, TrialState
 from sweeps.space import SweepSpace
+from sweeps.status import TrialStatus
 
 
 @contextmanager
@@ -72,3 +75,36 @@ def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> Non
     """Log metrics in batches MLflow accepts (at most 1000 entries a call)."""
     for start in range(0, len(metrics), 900):
         client.log_batch(run_id, metrics=metrics[start:start + 900])
+
+
+def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
+                   statuses: list[TrialStatus]) -> None:
+    """The sweep's answer on its parent run: the best value under the metric's own name (so the
+    runs view shows it beside the trials'), the best trial and params, counts per state, and a
+    description."""
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[str(s.state)] = counts.get(str(s.state), 0) + 1
+    done = [s for s in statuses if s.state == TrialState.COMPLETED and s.last is not None]
+    pick = max if space.mode == "max" else min
+    best = pick(done, key=lambda s: s.last) if done else None
+    now = int(time.time() * 1000)
+    metrics = [Metric(f"trials_{state}", float(n), now, 0) for state, n in counts.items()]
+    tags = [RunTag(Tag.STATE, "running" if counts.get("running") else "ended")]
+    lines = [f"Sweep **{space.name}**: {space.metric} ({space.mode}), "
+             + ", ".join(f"{n} {state}" for state, n in counts.items()) + "."]
+    if best is not None:
+        metrics.append(Metric(space.metric, float(best.last), now, 0))
+        tags += [RunTag("aqr.best_trial", str(best.number)),
+                 RunTag("aqr.best_params", json.dumps(best.params, default=str)[:MAX_TAG_CHARS])]
+        lines.append(f"Best: trial {best.number} {best.label}, {space.metric} = {best.last:.4f}, "
+                     f"params {best.params}.")
+    lines.append("Pruned trials end as KILLED runs named `trial_NNNN pruned@K`; "
+                 "`aqr-sweep report` adds the tuning matrix and plots under `report/`.")
+    tags.append(RunTag("mlflow.note.content", "\n\n".join(lines)))
+    client.log_batch(parent, metrics=metrics, tags=tags)
+
+
+def log_report(client: MlflowClient, parent: str, folder: Path) -> None:
+    """A report's files as artifacts of the sweep's parent run (under ``report/``)."""
+    client.log_artifacts(parent, str(folder), artifact_path="report")

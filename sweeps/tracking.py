@@ -9,6 +9,7 @@ lines).
 from __future__ import annotations
 
 import time
+from collections import deque
 from pathlib import Path
 
 from mlflow.entities import Param, RunTag
@@ -93,10 +94,16 @@ class MLflowTrialTracker(Callback):
             tags.append(RunTag(Tag.PRUNED_AT_EPOCH, str(entry.pruned_at)))
         if entry.error:
             tags.append(RunTag(Tag.ERROR, entry.error[-MAX_TAG_CHARS:]))
+        if entry.state == TrialState.PRUNED:  # reads as pruned in the run list, not "Finished"
+            tags.append(RunTag("mlflow.runName", f"{entry.name} pruned@{entry.pruned_at}"))
         self.client.log_batch(run_id, tags=tags)
-        status = "FAILED" if entry.state == TrialState.FAILED else "FINISHED"
+        output = entry.work_dir / "train.out"
+        if output.is_file():
+            with open(output, errors="replace") as f:
+                self.client.log_text(run_id, "".join(deque(f, maxlen=200)), "train_tail.txt")
+        status = {TrialState.FAILED: "FAILED", TrialState.PRUNED: "KILLED"}.get(entry.state,
+                                                                                "FINISHED")
         self.client.set_terminated(run_id, status=status)
-
 
     def close_interrupted(self) -> None:
         """End the runs of trials the sweep was interrupted in (``resume`` reopens them)."""

@@ -80,3 +80,35 @@ def test_lines_appear_as_the_sweep_goes_and_ctrl_c_stops_it(tmp_path):
     assert [r["state"] for r in json.loads(status)] == ["completed", "completed"]
     runs = Path(tmp_path / "runs" / "job" / "trials" / "0000" / "starts.txt").read_text()
     assert len(runs.splitlines()) == 2 and "--resume" in runs.splitlines()[1]
+
+
+def test_ui_ends_its_server_when_it_is_ended(tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ui = subprocess.Popen([*CLI, "ui", "--port", str(port)], cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, up = time.time() + 90, False
+        while time.time() < deadline and not up:
+            try:
+                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert up, "the MLflow UI never answered"
+        tree = [p.pid for p in psutil.Process(ui.pid).children(recursive=True)]
+        assert tree
+        ui.send_signal(signal.SIGTERM)           # `kill` on aqr-sweep ui
+        ui.wait(timeout=30)
+        deadline = time.time() + 15
+        while time.time() < deadline and any(psutil.pid_exists(p) and psutil.Process(p).status()
+                                             != psutil.STATUS_ZOMBIE for p in tree):
+            time.sleep(0.2)
+        assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                       for p in tree)
+    finally:
+        if ui.poll() is None:
+            ui.kill()

@@ -55,6 +55,17 @@ def test_mlflow_run_tree(mini_sweep):
     assert "aqr/pers_post_max" in good.data.metrics
     assert os.path.isdir(good.data.tags["aqr.work_dir"])
     assert children["hopeless"].data.tags["aqr.pruned_at_epoch"] == "1"
+    # MLflow as the dashboard: a pruned run reads as pruned, the parent carries the answer
+    assert children["hopeless"].info.status == "KILLED"
+    assert children["hopeless"].info.run_name.endswith("pruned@1")
+    assert "train_tail.txt" in {a.path for a in client.list_artifacts(good.info.run_id)}
+    best = max(children["good_a"].data.metrics[NDS], children["good_b"].data.metrics[NDS])
+    assert parent.data.metrics[NDS] == pytest.approx(best)
+    assert parent.data.metrics["trials_completed"] == 2
+    assert parent.data.metrics["trials_pruned"] == 1 and parent.data.metrics["trials_failed"] == 1
+    assert parent.data.tags["aqr.best_trial"] in {children["good_a"].data.tags["aqr.trial_number"],
+                                                  children["good_b"].data.tags["aqr.trial_number"]}
+    assert "Best: trial" in parent.data.tags["mlflow.note.content"]
     assert [m.step for m in client.get_metric_history(children["hopeless"].info.run_id, NDS)] \
         == [1]
     broken = children["broken"]
@@ -78,3 +89,12 @@ def test_status_and_resume_cli(mini_sweep):
     again = subprocess.run([*cli, "run", str(mini_sweep["space_file"])], capture_output=True,
                            text=True, env=env, cwd=mini_sweep["root"])
     assert again.returncode == 2 and "already exists" in again.stderr
+    report = subprocess.run([*cli, "report", "mini", "--out", str(mini_sweep["root"] / "rep")],
+                            capture_output=True, text=True, env=env, cwd=mini_sweep["root"])
+    assert report.returncode == 0, report.stderr
+    client = MlflowClient(mini_sweep["uri"])
+    parent = next(r for r in client.search_runs([client.get_experiment_by_name("tests")
+                                                 .experiment_id])
+                  if r.data.tags.get("aqr.kind") == "sweep")
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/index.html", "report/trials.csv"} <= logged
