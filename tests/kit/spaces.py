@@ -12,6 +12,20 @@ SCRIPTED_TRAINER = Path(__file__).with_name("scripted_trainer.py")
 MINI_CONFIG = Path(__file__).resolve().parents[2] / "aqr" / "configs" / "mini_cmt_aqr.py"
 
 
+#: a small valid space (its base config is not read): for schema and YAML tests
+MINIMAL_SPACE = """\
+name: t
+base_config: aqr/configs/mini_cmt_aqr.py
+max_epochs: 4
+parameters:
+  clamp:
+    type: float
+    low: 1.0
+    high: 3.0
+    targets: [model.pts_bbox_head.renderer_config.max_weight_clamp]
+"""
+
+
 def _merge(base: dict, extra: dict) -> dict:
     out = dict(base)
     for key, value in extra.items():

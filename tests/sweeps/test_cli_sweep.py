@@ -16,23 +16,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sweeps.backends.command import JOB_MARKER
+from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 CLI = [sys.executable, "-m", "cli"]
 STAMP = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d "
-
-
-def trial_processes() -> list[int]:
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if JOB_MARKER in proc.environ():
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
 
 
 def test_lines_appear_as_the_sweep_goes_and_ctrl_c_stops_it(tmp_path):

@@ -15,19 +15,9 @@ import pytest
 
 from sweeps.space import load_space
 from sweeps.space_yaml import MAX_FILE_BYTES, SpaceError
+from tests.kit.spaces import MINIMAL_SPACE as BASE
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = """\
-name: t
-base_config: aqr/configs/mini_cmt_aqr.py
-max_epochs: 4
-parameters:
-  clamp:
-    type: float
-    low: 1.0
-    high: 3.0
-    targets: [model.pts_bbox_head.renderer_config.max_weight_clamp]
-"""
 LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): (?P<field>.+?): (?P<message>.+)$")
 
 

@@ -9,27 +9,14 @@ import sys
 import time
 
 import optuna
-import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sweeps.backends.command import JOB_MARKER
 from sweeps.store import SweepDir
+from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-
-def trial_processes() -> list[int]:
-    """Processes of any trial (they carry the supervisor's marker)."""
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if JOB_MARKER in proc.environ():
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
 
 
 def test_resume_after_the_driver_is_killed(tmp_path):

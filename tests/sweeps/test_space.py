@@ -4,18 +4,7 @@ import pytest
 
 from sweeps.space import load_space
 from sweeps.space_yaml import SpaceError
-
-BASE = """\
-name: t
-base_config: aqr/configs/mini_cmt_aqr.py
-max_epochs: 4
-parameters:
-  clamp:
-    type: float
-    low: 1.0
-    high: 3.0
-    targets: [model.pts_bbox_head.renderer_config.max_weight_clamp]
-"""
+from tests.kit.spaces import MINIMAL_SPACE as BASE
 
 
 def write(tmp_path: Path, text: str) -> Path:
