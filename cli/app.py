@@ -9,6 +9,7 @@ Optuna, torch) are imported by the commands that need them, so ``--help`` and er
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -50,18 +51,34 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _disk_full(err: BaseException | None) -> bool:
+    """Whether an error (or one it came from) is a full disk or quota."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(err) or "No space left on device" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call ``fn``; print a user error as one clear message and exit with code 2."""
+    """Call ``fn``; print a user error (or a full disk) as one clear message, exit code 2."""
     try:
         return fn(*args, **kwargs)
-    except UserError as err:
+    except Exception as err:
         if _options["debug"]:
             raise
         if isinstance(err, SpaceError):
             for problem in err.problems:
                 err_console.print(str(problem), highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
-        _fail(str(err))
+        if isinstance(err, UserError):
+            _fail(str(err))
+        if _disk_full(err):
+            _fail("no space left on the device of the sweep folder or the MLflow store; nothing "
+                  "half-made was kept: free space, then run the command again")
+        raise
 
 
 def _setup_logging() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -94,9 +95,16 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         sweep = SweepDir(name or space.name)
     base = load_base_config(space, space_path)  # a bad space writes nothing
     points = enqueued_points(space, base)
+    created = not resume and not sweep.path.exists()
     with DriverLock(sweep.path, sweep.name):
         if not resume:
-            sweep, space, record = create_sweep(space_path, sweep.name, check_base_config=False)
+            try:
+                sweep, space, record = create_sweep(space_path, sweep.name,
+                                                    check_base_config=False)
+            except BaseException:
+                if created:  # nothing half-made stays behind (e.g. a full disk)
+                    shutil.rmtree(sweep.path, ignore_errors=True)
+                raise
         return _run(sweep, space, record, base, points, resume=resume, address=address,
                     view=view, console=console, backend=backend)
 

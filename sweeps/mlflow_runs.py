@@ -30,8 +30,15 @@ def tracking_store(uri: str) -> Iterator[MlflowClient]:
     with open(db.with_name(db.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            client = MlflowClient(uri)
-            client.search_experiments(max_results=1)  # creates and migrates the store
+            new = not db.exists()
+            try:
+                client = MlflowClient(uri)
+                client.search_experiments(max_results=1)  # creates and migrates the store
+            except BaseException:
+                if new:  # a half-made store (a full disk) would fail every later sweep here
+                    for part in (db, db.with_name(db.name + "-journal")):
+                        part.unlink(missing_ok=True)
+                raise
             yield client
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -163,3 +163,23 @@ def test_two_sweeps_create_one_mlflow_store_at_once(tmp_path):
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         runs = pool.starmap(_create, [(str(tmp_path), "one"), (str(tmp_path), "two")])
     assert len(set(runs)) == 2
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_made(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(full)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a small tmpfs is needed (root): {mounted.stderr.strip()}")
+    try:
+        space = write_space(full, "f")
+        env = {**os.environ, "AQR_SWEEP_ROOT": str(full / "runs")}
+        proc = subprocess.run([*CLI, "run", str(space)], cwd=full, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert "no space left on the device" in proc.stderr
+        assert not (full / "mlflow.db").exists() and not (full / "runs" / "f").exists()
+    finally:
+        subprocess.run(["umount", str(full)], check=False)
