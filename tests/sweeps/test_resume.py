@@ -9,6 +9,7 @@ import sys
 import time
 
 import optuna
+import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -17,6 +18,12 @@ from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+def orphaned_ray_workers() -> list[int]:
+    """``ray::`` processes adopted by init (their node is gone)."""
+    return [p.pid for p in psutil.process_iter(["cmdline", "ppid"])
+            if p.info["ppid"] == 1 and (p.info["cmdline"] or [""])[0].startswith("ray::")]
 
 
 def test_resume_after_the_driver_is_killed(tmp_path):
@@ -53,6 +60,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     proc = subprocess.run([*cli, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert orphaned_ray_workers() == []       # the dead driver's Ray workers were ended too
     study = optuna.load_study(study_name="killed",
                               storage=SweepDir("killed", tmp_path / "runs").study_storage)
     trials = study.get_trials()
