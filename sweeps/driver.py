@@ -1,8 +1,9 @@
 """The sweep driver: space -> Optuna study + Ray Tune Tuner -> trials -> MLflow.
 
 ``run_sweep`` starts a new sweep or resumes one whose driver died: trials that finished are not
-rerun, trials that were running are run again in their own work dirs (so they resume from their
-latest checkpoint), and the MLflow parent run is reused.
+rerun, trials that were running go on as themselves (the same Optuna trial and MLflow run) in
+their own work dirs from their latest checkpoints, and the MLflow parent run is reused. One driver
+runs a sweep at a time (``driver.lock``).
 """
 
 from __future__ import annotations
