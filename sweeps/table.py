@@ -51,11 +51,11 @@ def trials_table(rows: Iterable[TrialStatus], space: SweepSpace,
     table = Table(title=f"{space.name}: {space.metric} ({space.mode})", expand=False,
                   caption=rest or None, box=box.SIMPLE_HEAD, show_edge=False,
                   collapse_padding=True)
-    # the trial, its state and its metric keep their width; long knob names give way
+    # the trial, its state and its metric keep their width; on a screen, long knob names give way
     widths = {"trial": 5, "state": 9, "epoch": 5, "last": 6, "best": 6}
     for column in ("trial", "state", "epoch", *space.parameters, "last", "best"):
         table.add_column(column, overflow="ellipsis", no_wrap=True, min_width=widths.get(column),
-                         max_width=None if column in widths else 8,
+                         max_width=None if column in widths or max_rows is None else 8,
                          justify="left" if column in ("trial", "state") else "right")
     for r in rows:
         state = str(r.state) + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch is not None else "")
