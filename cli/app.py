@@ -131,7 +131,8 @@ def _interruptible(name: str) -> Iterator[None]:
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
     """Check a space against its base config; show each knob's current value and the first
     trial's config file, environment and command line."""
-    from sweeps.base_config import MISSING, enqueued_points, load_base_config
+    from sweeps.base_config import enqueued_points, load_base_config
+    from sweeps.config_keys import MISSING
 
     spec = _guard(load_space, space)
     base = _guard(load_base_config, spec, space)

@@ -67,11 +67,6 @@ def lookup(config: Any, parts: tuple[str, ...]) -> Any:
     return node
 
 
-def exists(config: Any, parts: tuple[str, ...]) -> bool:
-    """Whether the config has a value at ``parts``."""
-    return lookup(config, parts) is not MISSING
-
-
 def _leaf_keys(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     if isinstance(node, Mapping):
         for key, value in node.items():
