@@ -9,16 +9,7 @@ import numpy as np
 import pandas as pd
 
 from reports.sweep_data import SweepData, category_label, is_numeric
-
-#: The tuning guide's quick-reference table (shared/seeds): current, conservative, aggressive.
-GUIDE_PRESETS: dict[str, dict[str, float]] = {
-    "current": {"max_weight_clamp": 1.5, "residual_weight": 0.7, "gaussian_sigma": 1.0,
-                "aqr_lr_mult": 0.5, "transformer_lr_mult": 0.8},
-    "conservative": {"max_weight_clamp": 2.0, "residual_weight": 0.6, "gaussian_sigma": 1.0,
-                     "aqr_lr_mult": 0.5, "transformer_lr_mult": 0.8},
-    "aggressive": {"max_weight_clamp": 2.5, "residual_weight": 0.5, "gaussian_sigma": 0.8,
-                   "aqr_lr_mult": 0.8, "transformer_lr_mult": 1.0},
-}
+from sweeps.guide import GUIDE_PRESETS
 
 
 def binned(values: pd.Series, max_bins: int = 3) -> pd.Series:

@@ -23,7 +23,7 @@ from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
 from sweeps.base_config import BaseConfig, enqueued_points, load_base_config
-from sweeps.constants import TrialAttr, TrialState
+from sweeps.constants import TrialState
 from sweeps.create import create_sweep
 from sweeps.ledger import TrialEntry, TrialLedger
 from sweeps.lock import DriverLock
@@ -33,7 +33,13 @@ from sweeps.searcher import OptunaAskTellSearcher
 from sweeps.space import SweepSpace, load_space
 from sweeps.status import trial_statuses
 from sweeps.store import SweepDir, SweepRecord
-from sweeps.study import interrupted_trials, load_study, open_study, trials_to_run
+from sweeps.study import (
+    enqueue_points,
+    interrupted_trials,
+    load_study,
+    open_study,
+    trials_to_run,
+)
 from sweeps.tracking import MLflowTrialTracker
 from sweeps.trial import make_trainable
 
@@ -127,8 +133,7 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
         interrupted = interrupted_trials(study)
         logger.info("resuming %s: %d interrupted trial(s) go on", sweep.name, len(interrupted))
     else:
-        for label, params in points:
-            study.enqueue_trial(params, user_attrs={TrialAttr.LABEL: label})
+        enqueue_points(study, points)
     remaining = trials_to_run(space, study)
     summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
     if remaining == 0:

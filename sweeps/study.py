@@ -16,15 +16,28 @@ FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
 
 
+def new_study(space: SweepSpace, storage: str | None = None, name: str | None = None
+              ) -> optuna.Study:
+    """A study with the space's direction, sampler and pruner (in memory without ``storage``;
+    an existing one of that name is loaded)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(
+        study_name=name, storage=storage, load_if_exists=storage is not None,
+        direction="maximize" if space.mode == "max" else "minimize",
+        sampler=build_sampler(space), pruner=build_pruner(space))
+
+
+def enqueue_points(study: optuna.Study, points: list[tuple[str, dict]]) -> None:
+    """Queue the space's enqueued points, each labelled, to be proposed first."""
+    for label, params in points:
+        study.enqueue_trial(params, user_attrs={TrialAttr.LABEL: label})
+
+
 def open_study(space: SweepSpace, sweep: SweepDir) -> optuna.Study:
     """The sweep's study, with the space's sampler (seeded past the trials it holds: see
     :func:`sweeps.samplers.build_sampler`) and pruner; created on first use."""
     sweep.path.mkdir(parents=True, exist_ok=True)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=sweep.name, storage=sweep.study_storage, load_if_exists=True,
-        direction="maximize" if space.mode == "max" else "minimize",
-        sampler=build_sampler(space), pruner=build_pruner(space))
+    study = new_study(space, sweep.study_storage, sweep.name)
     held = len(study.get_trials(deepcopy=False))
     if held:
         study.sampler = build_sampler(space, held)

@@ -64,5 +64,32 @@ class ReplayBackend(Backend):
         return ReplayJob(work_dir, self.metric, values, self.seconds)
 
 
+class SurfaceReplayBackend(Backend):
+    """Replays a surface's curves: trial ``N`` (its work dir's name) replays the curve the
+    simulator draws for trial index ``N`` of ``repetition``, its configuration read from the
+    trial's config file at each parameter's first target."""
+
+    def __init__(self, space_file: Path, surface_file: Path, repetition: int = 0,
+                 seconds: float = 0.05) -> None:
+        self.space_file, self.surface_file = space_file, surface_file
+        self.repetition, self.seconds = repetition, seconds
+
+    def start(self, work_dir: Path, config: Path, resume: bool) -> ReplayJob:
+        from mmengine.config import Config
+
+        from sweeps.config_keys import lookup, parse_key
+        from sweeps.simulation.surface import load_surface
+        from sweeps.space import load_space
+
+        space = load_space(self.space_file)
+        surface = load_surface(self.surface_file, space)
+        cfg = Config.fromfile(str(config)).to_dict()
+        params = {name: lookup(cfg, parse_key(p.targets[0]))
+                  for name, p in space.parameters.items()}
+        _, curve = surface.curve_for(space, self.repetition)(int(work_dir.name), params)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return ReplayJob(work_dir, space.metric, curve.values, self.seconds)
+
+
 # Ray workers cannot import ``tests``: ship this module by value with the trainable.
 cloudpickle.register_pickle_by_value(__import__(__name__, fromlist=["_"]))

@@ -1,0 +1,177 @@
+"""A tabulated learning-curve surface: per configuration and training seed, the metric after each
+epoch (``benchmarks/make_surface.py`` writes one; a finished sweep is one too)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from sweeps.constants import TrialAttr
+from sweeps.errors import MissingFileError, UserError
+from sweeps.space import CategoricalParameter, SweepSpace
+
+#: columns of a surface table that are not knobs
+NON_KNOB_COLUMNS = ("seed", "epoch", "epoch_seconds")
+
+Config = tuple  # one configuration: the knobs' values in the surface's knob order
+
+
+class SurfaceError(UserError):
+    """A surface table that cannot be read or does not fit the space."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One training run of one configuration: its metric and seconds per epoch, epochs 1..n."""
+
+    values: list[float]
+    seconds: list[float]
+
+
+@dataclass
+class Surface:
+    """Learning curves by configuration and seed.
+
+    Args:
+        knobs: The knob names, in the order of each configuration's values.
+        curves: ``{config: {seed: Curve}}``.
+        max_epochs: The full schedule; a shorter curve is one that was stopped early.
+        source: Where it came from (a file, or ``sweep NAME``).
+    """
+
+    knobs: list[str]
+    curves: dict[Config, dict[int, Curve]]
+    max_epochs: int
+    source: str
+    _means: dict[Config, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def configs(self) -> list[Config]:
+        return list(self.curves)
+
+    def draw(self, config: Config, rng: np.random.Generator) -> Curve:
+        """One seed's curve of ``config``, the seed drawn with ``rng``."""
+        seeds = sorted(self.curves[config])
+        return self.curves[config][seeds[int(rng.integers(len(seeds)))]]
+
+    def true_final(self, config: Config) -> float:
+        """Mean final value over the seeds that ran the full schedule (NaN if none did)."""
+        if config not in self._means:
+            finals = [c.values[-1] for c in self.curves[config].values()
+                      if len(c.values) >= self.max_epochs]
+            self._means[config] = float(np.mean(finals)) if finals else math.nan
+        return self._means[config]
+
+    def best(self, mode: str) -> tuple[Config, float]:
+        """The configuration with the best mean final value, and that value."""
+        known = [(c, self.true_final(c)) for c in self.configs if not math.isnan(self.true_final(c))]
+        pick = max if mode == "max" else min
+        return pick(known, key=lambda item: item[1])
+
+    def curve_for(self, space: SweepSpace, repetition: int
+                  ) -> Callable[[int, dict[str, Any]], tuple[Config, Curve]]:
+        """What a simulated trial replays: the nearest tabulated configuration, one of its seeds
+        drawn with a generator seeded by ``(repetition, trial index)``, the same draw a replayed
+        real sweep makes for its trial number."""
+        def curve_for(index: int, params: dict[str, Any]) -> tuple[Config, Curve]:
+            config = self.nearest(params, space)
+            return config, self.draw(config, np.random.default_rng([repetition, index]))
+        return curve_for
+
+    def as_params(self, config: Config) -> dict[str, Any]:
+        return dict(zip(self.knobs, config, strict=True))
+
+    def nearest(self, params: dict[str, Any], space: SweepSpace) -> Config:
+        """The tabulated configuration closest to ``params``: per knob, the nearest tabulated
+        value (on the log scale for a log parameter, exact for a categorical one)."""
+        out = []
+        for i, knob in enumerate(self.knobs):
+            values = sorted({c[i] for c in self.curves}, key=str)
+            p = space.parameters[knob]
+            if isinstance(p, CategoricalParameter):
+                out.append(params[knob] if params[knob] in values else values[0])
+                continue
+            scale = np.log if getattr(p, "log", False) else (lambda v: v)
+            target = scale(float(params[knob]))
+            out.append(min(values, key=lambda v: abs(scale(float(v)) - target)))
+        nearest = tuple(out)
+        if nearest not in self.curves:
+            raise SurfaceError(f"{self.source}: no curve for {self.as_params(nearest)} (a "
+                               "surface holds every combination of its knobs' values)")
+        return nearest
+
+
+def metric_column(frame: pd.DataFrame, metric: str, source: str) -> str:
+    """The table's column for ``metric``: its full name or its last part (``NDS`` for
+    ``pts_bbox_NuScenes/NDS``)."""
+    for name in (metric, metric.rsplit("/", 1)[-1]):
+        if name in frame.columns:
+            return name
+    raise SurfaceError(f"{source}: no column for the metric {metric!r} (columns: "
+                       f"{', '.join(map(str, frame.columns))})")
+
+
+def load_surface(path: str | Path, space: SweepSpace) -> Surface:
+    """A surface table for ``space``: a CSV with a column per parameter of the space, ``seed``,
+    ``epoch``, the space's metric (full name or last part) and optionally ``epoch_seconds``.
+
+    Raises:
+        MissingFileError: no such file.
+        SurfaceError: a table without the needed columns, or one that varies something the space
+            does not search (more than one row per configuration, seed and epoch).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"surface table not found: {path} (make one with `python "
+                               "benchmarks/make_surface.py`, or use --from-sweep NAME)")
+    try:
+        frame = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SurfaceError(f"{path}: not a CSV table ({err})") from None
+    knobs = list(space.parameters)
+    missing = [c for c in (*knobs, "seed", "epoch") if c not in frame.columns]
+    if missing:
+        raise SurfaceError(f"{path}: no column {', '.join(map(repr, missing))} (a surface for "
+                           f"this space has a column per parameter ({', '.join(knobs)}), seed, "
+                           "epoch and the metric)")
+    value = metric_column(frame, space.metric, str(path))
+    if frame.duplicated([*knobs, "seed", "epoch"]).any():
+        others = [c for c in frame.columns if c not in (*knobs, *NON_KNOB_COLUMNS, value)]
+        raise SurfaceError(f"{path}: several rows per configuration, seed and epoch: it varies "
+                           f"a column the space does not search (one of {', '.join(others)}); "
+                           "add it to the space's parameters or filter the table")
+    seconds = frame["epoch_seconds"] if "epoch_seconds" in frame.columns else None
+    frame = frame.assign(_seconds=1.0 if seconds is None else seconds.fillna(1.0))
+    curves: dict[Config, dict[int, Curve]] = {}
+    for key, rows in frame.sort_values("epoch").groupby([*knobs, "seed"], sort=True):
+        *config, seed = (v.item() if isinstance(v, np.generic) else v for v in key)
+        curves.setdefault(tuple(config), {})[int(seed)] = Curve(
+            values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
+    return Surface(knobs, curves, space.max_epochs, str(path))
+
+
+def sweep_surface(study: optuna.Study, space: SweepSpace, name: str) -> tuple[Surface, list[dict]]:
+    """A finished sweep's curves as a surface: one configuration per trial that completed or was
+    pruned (keyed by its trial number, in the order the sweep ran them), and each one's params.
+    A pruned trial's curve stops at the epoch it was pruned at: what it would have done after is
+    not known. Failed, running and imported trials are left out."""
+    curves: dict[Config, dict[int, Curve]] = {}
+    params: list[dict] = []
+    ran = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    for trial in sorted(study.get_trials(deepcopy=False, states=ran), key=lambda t: t.number):
+        epochs = sorted(trial.intermediate_values)
+        if not epochs or trial.user_attrs.get(TrialAttr.IMPORTED):
+            continue
+        values = [trial.intermediate_values[e] for e in epochs]
+        curves[(trial.number,)] = {0: Curve(values, [1.0] * len(values))}
+        params.append(dict(trial.params))
+    if not curves:
+        raise SurfaceError(f"sweep {name!r} has no completed or pruned trial to replay")
+    return Surface(["trial"], curves, space.max_epochs, f"sweep {name}"), params
