@@ -300,6 +300,85 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
 
 
 @app.command()
+def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAML (with "
+                                                              "--surface)")] = None,
+             surface: Annotated[Path | None, typer.Option(help="surface table (CSV) to replay, "
+                                                               "e.g. benchmarks/data/"
+                                                               "mini_surface.csv")] = None,
+             from_sweep: Annotated[str | None, typer.Option(help="replay this finished sweep's "
+                                                                 "own curves instead")] = None,
+             pruner: Annotated[list[str] | None, typer.Option(
+                 help="pruner setting TYPE[:KEY=VALUE,...] to compare, e.g. median:"
+                      "warmup_epochs=2 (repeat; default: a standard set)")] = None,
+             repetitions: Annotated[int, typer.Option(min=1, help="simulated sweeps per setting "
+                                                      "(--surface)")] = 10,
+             gpu_hours_per_epoch: Annotated[float, typer.Option(
+                 min=0.0, help="GPU-hours of one epoch (default: the real R50 run, 2 h on 8 "
+                               "GPUs)")] = 16.0,
+             out: Annotated[Path | None, typer.Option(help="output folder (default "
+                                                           "reports/simulate_NAME)")] = None
+             ) -> None:
+    """Replay learning curves under other pruner settings: GPU-hours spent, best found, and
+    whether the eventual winner would have been stopped."""
+    from sweeps.simulation import replay
+    from sweeps.simulation.settings import DEFAULT_SETTINGS
+
+    if (from_sweep is None) == (surface is None):
+        _fail("give either SPACE --surface TABLE, or --from-sweep NAME")
+    if surface is not None and space is None:
+        _fail("--surface needs the SPACE whose sweeps to simulate (e.g. "
+              "search_spaces/demo.yaml)")
+    texts = list(pruner) if pruner else list(DEFAULT_SETTINGS)
+    if from_sweep is not None:
+        simulation, settings = _guard(replay.sweep_simulation, from_sweep, texts)
+        repetitions, name = 1, from_sweep
+    else:
+        simulation, settings = _guard(replay.surface_simulation, space, surface, texts)
+        name = simulation.space.name
+    metric = simulation.space.metric.rsplit("/", 1)[-1]
+    with console.status("simulating") as status:
+        results = replay.run_settings(simulation, settings, repetitions,
+                                      lambda setting: status.update(f"simulating {setting}"))
+    rows = [r.row(gpu_hours_per_epoch, metric) for r in results]
+    _print_simulation(rows, simulation, metric, repetitions)
+    from reports.simulation import plot_found_vs_spent, write_table
+
+    folder = out or Path("reports") / f"simulate_{name}"
+    table = write_table(rows, folder / "settings.csv")
+    plot = plot_found_vs_spent(results, gpu_hours_per_epoch, metric,
+                               f"{name}: {simulation.surface.source}", folder / "settings.png")
+    console.print(f"wrote {table} and {plot}", highlight=False, soft_wrap=True)
+
+
+def _print_simulation(rows: list[dict], simulation, metric: str, repetitions: int) -> None:
+    from rich.table import Table
+
+    surface, space = simulation.surface, simulation.space
+    best, value = surface.best(space.mode)
+    table = Table(title=f"{surface.source}: {repetitions} simulated sweep(s) a setting, "
+                        f"{simulation.slots} at once; the winner: {surface.as_params(best)} "
+                        f"({metric} {value:.4f})", title_justify="left")
+    for column in ("setting", "GPU-hours", f"best {metric} found", "trials", "stopped winner"):
+        table.add_column(column, justify="left" if column == "setting" else "right")
+    for row in rows:
+        low, high = row["gpu_hours_range"]
+        blow, bhigh = row["best_range"]
+        spent = f"{row['gpu_hours']:,.0f}" + (f" ({low:,.0f}-{high:,.0f})" if low != high else "")
+        if row["past_data"]:
+            spent = f"{row['gpu_hours']:,.0f} to {row['gpu_hours'] + row['gpu_hours_unknown']:,.0f}"
+        found = f"{row[f'best_{metric}']:.4f}" + (f" ({blow:.4f}-{bhigh:.4f})"
+                                                  if blow != bhigh else "")
+        table.add_row(row["setting"], spent, found, f"{row['trials']:g}",
+                      f"{row['stopped_winner']:.0%}")
+    console.print(table)
+    if any(row["past_data"] for row in rows):
+        console.print("A range X to Y: the setting would have gone on with trials the sweep "
+                      "pruned; what they would have spent (at most Y, trained in full) and reached "
+                      "is not known, so they are not counted as found", highlight=False,
+                      soft_wrap=True)
+
+
+@app.command()
 def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
        host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
        port: Annotated[int, typer.Option(help="port")] = 5000,

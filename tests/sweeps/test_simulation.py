@@ -1,0 +1,212 @@
+"""The simulator and ``aqr-sweep simulate``: surfaces read or refused, strategies run, outcomes
+scored against the surface's truth, the command's table and files."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from sweeps.errors import BadOptionError, MissingFileError
+from sweeps.simulation import strategies as S
+from sweeps.simulation.compare import Simulation
+from sweeps.simulation.loop import COMPLETED, CUT, STOPPED, Step, Trace, TrialRun
+from sweeps.simulation.outcome import outcome
+from sweeps.simulation.settings import describe, parse_pruner
+from sweeps.simulation.surface import Curve, Surface, SurfaceError, load_surface
+from sweeps.space import load_space
+from tests.kit.surface import KNOBS, write_surface
+
+DEMO = Path(__file__).resolve().parents[2] / "search_spaces" / "demo.yaml"
+CLI = [sys.executable, "-m", "cli"]
+POINTS = [("current", {"max_weight_clamp": 1.5, "residual_weight": 0.7, "gaussian_sigma": 1.0,
+                       "aqr_lr_mult": 0.5})]
+
+
+@pytest.fixture(scope="module")
+def space():
+    return load_space(DEMO)
+
+
+@pytest.fixture()
+def surface_file(tmp_path):
+    return write_surface(tmp_path / "surface.csv")
+
+
+def test_surface_reads_every_configuration_and_knows_the_best(space, surface_file):
+    surface = load_surface(surface_file, space)
+    assert len(surface.configs) == math.prod(len(v) for v in KNOBS.values())
+    best, value = surface.best("max")
+    assert surface.as_params(best) == {"max_weight_clamp": 2.0, "residual_weight": 0.6,
+                                       "gaussian_sigma": 2.0, "aqr_lr_mult": 0.5}
+    assert value == pytest.approx(surface.true_final(best))
+    # nearest per knob, on the log scale for the log-scaled lr_mult (0.9 is nearer 1.5 in log)
+    near = surface.nearest({"max_weight_clamp": 2.4, "residual_weight": 0.31,
+                            "gaussian_sigma": 1.6, "aqr_lr_mult": 0.9}, space)
+    assert surface.as_params(near) == {"max_weight_clamp": 2.0, "residual_weight": 0.4,
+                                       "gaussian_sigma": 2.0, "aqr_lr_mult": 1.5}
+
+
+def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_file):
+    with pytest.raises(MissingFileError, match="make_surface.py"):
+        load_surface(tmp_path / "nope.csv", space)
+    frame = pd.read_csv(surface_file)
+    frame.drop(columns=["gaussian_sigma"]).to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(SurfaceError, match="no column 'gaussian_sigma'"):
+        load_surface(tmp_path / "a.csv", space)
+    frame.drop(columns=["NDS"]).to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(SurfaceError, match="no column for the metric"):
+        load_surface(tmp_path / "b.csv", space)
+    pd.concat([frame.assign(batch=8), frame.assign(batch=16)]).to_csv(tmp_path / "c.csv",
+                                                                       index=False)
+    with pytest.raises(SurfaceError, match="does not search.*batch"):
+        load_surface(tmp_path / "c.csv", space)
+    (tmp_path / "d.csv").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SurfaceError):
+        load_surface(tmp_path / "d.csv", space)
+
+
+def test_pruner_settings_parse_and_refuse_clearly():
+    assert describe(parse_pruner("median:warmup_epochs=2")) == \
+        "median:warmup_epochs=2,startup_trials=2"
+    assert parse_pruner("asha:reduction_factor=2").options == {"reduction_factor": 2}
+    with pytest.raises(BadOptionError, match="type"):
+        parse_pruner("medain")
+    with pytest.raises(BadOptionError, match="not KEY=VALUE"):
+        parse_pruner("median:2")
+
+
+@pytest.mark.parametrize("make", [
+    lambda sp: S.aqr_sweep(sp, POINTS), lambda sp: S.ray_optuna_asha(sp, POINTS),
+    lambda sp: S.ray_random_asha(sp, POINTS), lambda sp: S.optuna_tpe(sp, POINTS),
+    lambda sp: S.random_full(sp, POINTS),
+], ids=["aqr-sweep", "ray-optuna-asha", "ray-random-asha", "tpe", "random"])
+def test_every_strategy_spends_its_budget_and_starts_with_the_enqueued_point(space, surface_file,
+                                                                            make):
+    surface = load_surface(surface_file, space)
+    trace = Simulation(surface, space, slots=2, budget_epochs=60).run(make(space), 0)
+    assert trace.epochs == 60
+    assert trace.trials[0].params == POINTS[0][1]
+    ends = {t.end for t in trace.trials}
+    assert ends <= {COMPLETED, STOPPED, CUT} and COMPLETED in ends
+    again = Simulation(surface, space, slots=2, budget_epochs=60).run(make(space), 0)
+    assert [t.params for t in again.trials] == [t.params for t in trace.trials]  # reproducible
+
+
+def test_pruning_strategies_stop_trials_and_ours_tells_optuna_pruned(space, surface_file):
+    surface = load_surface(surface_file, space)
+    strategy = S.aqr_sweep(space, POINTS)
+    searcher, scheduler = strategy.build(0)
+    sim = Simulation(surface, space, slots=1, max_trials=12)
+    trace = sim.run(S.Strategy("probe", lambda r: (searcher, scheduler), strategy.recommend), 0)
+    stopped = [t for t in trace.trials if t.end == STOPPED]
+    assert stopped, "the median pruner stopped nothing"
+    states = [t.state for t in searcher.study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) == len(stopped)
+    assert states.count(optuna.trial.TrialState.COMPLETE) == len(trace.trials) - len(stopped)
+
+
+def test_guide_grid_trains_each_cell_in_full(space, surface_file):
+    surface = load_surface(surface_file, space)
+    available = {k: sorted({c[i] for c in surface.configs}) for i, k in enumerate(surface.knobs)}
+    configs = S.guide_configs(space, POINTS[0][1], available)
+    # the guide's clamp 1.5/2.0/2.5/3.0 on this surface's 1.5/2.0/3.0; residual 0.7..0.4 on 0.7/0.6/0.4
+    assert {(c["max_weight_clamp"], c["residual_weight"]) for c in configs} == {
+        (a, b) for a in (1.5, 2.0, 3.0) for b in (0.7, 0.6, 0.4)}
+    assert all(c["gaussian_sigma"] == 1.0 and c["aqr_lr_mult"] == 0.5 for c in configs)
+    trace = Simulation(surface, space, slots=2).run(S.guide_grid(space, configs), 0)
+    assert len(trace.trials) == len(configs) and {t.end for t in trace.trials} == {COMPLETED}
+
+
+def test_outcome_scores_against_the_truth_not_the_lucky_seed():
+    curves = {("good",): {0: Curve([0.1, 0.5], [1, 1]), 1: Curve([0.1, 0.5], [1, 1])},
+              ("lucky",): {0: Curve([0.1, 0.6], [1, 1]), 1: Curve([0.1, 0.2], [1, 1])}}
+    surface = Surface(["k"], curves, 2, "test")
+    lucky = TrialRun(0, {}, ("lucky",), curves[("lucky",)][0], 0.0, [0.1, 0.6], COMPLETED, 2.0)
+    good = TrialRun(1, {}, ("good",), curves[("good",)][0], 2.0, [0.1], STOPPED, 3.0)
+    trace = Trace([lucky, good], [Step(1, 1, None), Step(2, 2, ("lucky",)),
+                                  Step(3, 3, ("lucky",))])
+    scored = outcome(trace, surface, "max")
+    assert scored.recommended == ("lucky",)
+    assert scored.regret == pytest.approx(0.5 - 0.4)         # its mean over seeds is 0.4
+    assert scored.epochs_to_target is None and scored.stopped_best
+    early = outcome(trace, surface, "max", budget=1)
+    assert early.recommended is None and math.isnan(early.regret) and not early.stopped_best
+
+
+def _simulate(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "simulate", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.mark.slow
+def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path, surface_file):
+    done = _simulate(str(DEMO), "--surface", str(surface_file), "--repetitions", "2",
+                     "--pruner", "none", "--pruner", "asha:reduction_factor=2",
+                     "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for setting in ("(the space's)", "none", "asha:warmup_epochs=1,reduction_factor=2"):
+        assert setting in done.stdout
+    table = pd.read_csv(tmp_path / "out" / "settings.csv")
+    assert list(table["setting"])[1:] == ["none", "asha:warmup_epochs=1,reduction_factor=2"]
+    none = table.iloc[1]
+    assert none["gpu_hours"] == 10 * 6 * 16.0            # 10 trials, all trained in full
+    assert none["stopped_winner"] == 0.0
+    assert (tmp_path / "out" / "settings.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "either SPACE --surface TABLE, or --from-sweep NAME"),
+    (["--surface", "x.csv"], "needs the SPACE"),
+    ([str(DEMO), "--surface", "missing.csv"], "surface table not found: missing.csv"),
+    ([str(DEMO), "--surface", "{surface}", "--pruner", "median:foo=1"],
+     "--pruner 'median:foo=1': MedianPruner"),
+    (["--from-sweep", "nothing"], "nothing"),
+])
+def test_simulate_refuses_bad_input_in_one_line(tmp_path, surface_file, args, message):
+    args = [a.replace("{surface}", str(surface_file)) for a in args]
+    done = _simulate(*args, cwd=tmp_path, env={"AQR_SWEEP_ROOT": str(tmp_path / "runs")})
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.slow
+def test_simulate_from_a_finished_sweep_replays_its_trials_in_order(tmp_path, monkeypatch):
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from sweeps.constants import TrialAttr
+    from sweeps.create import create_sweep
+    from sweeps.study import open_study
+    from tests.kit.spaces import write_space
+
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    space = write_space(tmp_path, "done", max_epochs=3, pruner={
+        "type": "median", "warmup_epochs": 0, "startup_trials": 1})
+    sweep, spec, _ = create_sweep(space, check_base_config=False)
+    study = open_study(spec, sweep)
+    dist = {"x": FloatDistribution(0.1, 1.0)}
+    for x, values, state in ((0.5, [0.5, 1.0, 1.5], "COMPLETE"), (0.9, [0.9, 1.8, 2.7], "COMPLETE"),
+                             (0.1, [0.1], "PRUNED"), (0.8, [0.8, 1.6, 2.4], "COMPLETE")):
+        study.add_trial(create_trial(
+            params={"x": x}, distributions=dist, state=optuna.trial.TrialState[state],
+            value=values[-1] if state == "COMPLETE" else None,
+            intermediate_values=dict(enumerate(values, start=1)),
+            user_attrs={TrialAttr.PRUNED_AT_EPOCH: 1} if state == "PRUNED" else {}))
+    done = _simulate("--from-sweep", "done", "--pruner", "none", "--gpu-hours-per-epoch", "1",
+                     "--out", str(tmp_path / "out"), cwd=tmp_path,
+                     env={"AQR_SWEEP_ROOT": str(tmp_path / "runs")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "out" / "settings.csv").set_index("setting")
+    own = table.loc["median:warmup_epochs=0,startup_trials=1 (the space's)"]
+    assert own["gpu_hours"] == 3 + 3 + 1 + 3 and own["best_NDS"] == pytest.approx(2.7)
+    assert own["past_data"] == 0
+    none = table.loc["none"]       # goes on with the pruned trial: at least 10, at most 12
+    assert none["gpu_hours"] == 10 and none["gpu_hours_unknown"] == 2 and none["past_data"] == 1
+    assert "10 to 12" in done.stdout
