@@ -249,7 +249,7 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
     from sweeps.mlflow_runs import log_report
 
     log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir)
-    console.print(f"wrote {len(files.pivots) // 2} pivot tables, {len(files.images)} plots, "
+    console.print(f"wrote {len(files.matrices) // 2} matrices (the tuning matrix first), {len(files.images)} plots, "
                   f"{files.trials_csv} and {files.index}; logged them to the sweep's MLflow run "
                   f"{data.record.parent_run_id} (report/)", highlight=False, soft_wrap=True)
 
@@ -286,16 +286,19 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
                param: Annotated[list[str] | None, typer.Option(help="name=value of the run's "
                                                                     "knobs (repeat)")] = None,
                space: Annotated[Path | None, typer.Option(help="space to create the sweep "
-                                                               "from if it does not exist")] = None
+                                                               "from if it does not exist")] = None,
+               baseline: Annotated[bool, typer.Option(help="a run without AQR (takes no "
+                                                           "--param)")] = False
                ) -> None:
-    """Turn past training runs into completed trials of a sweep (MLflow and Optuna)."""
+    """Bring past training runs into a sweep as references (MLflow runs; the sampler does not
+    learn from them: they ran their own schedules)."""
     from sweeps.import_log import import_log as add_log
     from sweeps.import_log import open_or_create, parse_params
 
     _, spec, record, study = _guard(open_or_create, sweep, space)
     params = _guard(parse_params, param or [], spec)
     for log in logs:
-        number, run_id = _guard(add_log, log, params, spec, record, study)
+        number, run_id = _guard(add_log, log, params, spec, record, study, baseline)
         console.print(f"{log}: trial {number}, MLflow run {run_id}", highlight=False)
 
 

@@ -36,6 +36,10 @@ def best_trial(data: SweepData) -> BestTrial:
     """
     done = data.trials[(data.trials["state"] == TrialState.COMPLETED)
                        & data.trials["value"].notna()]
+    if done.empty and (data.trials["state"] == TrialState.IMPORTED).all() and len(data.trials):
+        raise NoResultError(f"sweep {data.name!r} holds only imported runs (references on their "
+                            "own schedules, never exported); run its trials with `aqr-sweep run "
+                            f"SPACE --name {data.name}`")
     if done.empty:
         counts = ", ".join(f"{n} {s}" for s, n in data.trials["state"].value_counts().items())
         raise NoResultError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "

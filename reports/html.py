@@ -1,29 +1,105 @@
-"""One offline HTML page with the report's tables and figures (images embedded)."""
+"""One offline HTML page with the report's tables and figures (images embedded, nothing fetched)."""
 
 from __future__ import annotations
 
 import base64
 import html
+import math
 from pathlib import Path
 
 import pandas as pd
 
+from reports.matrix import Matrix
+
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:1200px}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px}
-th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
+th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+td.completed{background:#e8f5e9}td.pruned{background:#fff3e0;color:#8a5a00}
+td.predicted{color:#777;font-style:italic}td.best{outline:3px solid #2e7d32;font-weight:bold}
+tr.best td{font-weight:bold;background:#e8f5e9}.legend{font-size:12px;color:#555}"""
 
 
-def page(title: str, intro: str, tables: dict[str, pd.DataFrame], images: list[Path]) -> str:
-    """The HTML text: a heading, an intro paragraph, the tables, then the images inline."""
+def page(title: str, intro: str, sections: dict[str, pd.DataFrame | str],
+         images: list[Path]) -> str:
+    """The HTML text: a heading, an intro paragraph, the sections (tables, or HTML already
+    made), then the images inline."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"]
-    for caption, table in tables.items():
+             f"<h1>{html.escape(title)}</h1><p id='intro'>{html.escape(intro)}</p>"]
+    for caption, content in sections.items():
         parts.append(f"<h2>{html.escape(caption)}</h2>")
-        parts.append(table.to_html(index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
+        parts.append(content if isinstance(content, str) else content.to_html(
+            index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
     for image in images:
         data = base64.b64encode(image.read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(image.stem.replace('_', ' '))}</h2>"
                      f"<img alt='{html.escape(image.stem)}' src='data:image/png;base64,{data}'>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def matrix_html(m: Matrix, metric: str) -> str:
+    """The matrix as a table: each cell classed by what fills it, the best trial's cell marked."""
+    cols = m.cols.labels()
+    head = (f"<tr><th>{html.escape(m.rows.knob)} \\ {html.escape(m.cols.knob)}</th>"
+            + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>")
+    body = []
+    for i, label in enumerate(m.rows.labels()):
+        cells = []
+        for j, cell in enumerate(m.cells[i]):
+            classes = cell.kind + (" best" if m.best == (i, j) else "")
+            ident = " id='best-cell'" if m.best == (i, j) else ""
+            cells.append(f"<td class='{classes}'{ident} data-kind='{cell.kind}'>"
+                         f"{html.escape(cell.text())}</td>")
+        body.append(f"<tr><th>{html.escape(label)}</th>{''.join(cells)}</tr>")
+    legend = (f"<p class='legend'>{html.escape(metric)}. Green: the final value of the cell's "
+              "best completed trial. Orange, pruned@K: the cell has only pruned trials; the "
+              "value the furthest one reached at epoch K (not a final value). Grey ~: predicted "
+              "by a Gaussian process fitted on all completed trials (± one standard deviation), "
+              "other knobs at the best trial's values. Outlined: the best trial. A numeric "
+              "row or column covers the range in brackets.</p>")
+    return (f"<table class='matrix' data-rows='{html.escape(m.rows.knob)}' "
+            f"data-cols='{html.escape(m.cols.knob)}'>{head}{''.join(body)}</table>{legend}")
+
+
+def trials_html(trials: pd.DataFrame, metric: str) -> str:
+    """The trials table: the best completed trial's row marked, each run linked in MLflow."""
+    done = trials[(trials["state"] == "completed") & trials["value"].notna()]
+    best = done["value"].astype(float).idxmax() if not done.empty else None
+    columns = [c for c in trials.columns if c != "run_url"] + ["MLflow"]
+    head = "<tr>" + "".join(f"<th>{html.escape(_heading(c, metric))}</th>"
+                            for c in columns) + "</tr>"
+    body = []
+    for index, row in trials.iterrows():
+        cells = [f"<td>{html.escape(_duration(row[c]) if c == 'duration_s' else _text(row[c]))}"
+                 "</td>" for c in columns[:-1]]
+        url = row.get("run_url")
+        cells.append(f"<td><a href='{html.escape(url)}'>run</a></td>" if isinstance(url, str)
+                     else "<td>-</td>")
+        mark = " class='best' id='best-trial'" if index == best else ""
+        body.append(f"<tr{mark} data-trial='{int(row['trial'])}'>{''.join(cells)}</tr>")
+    return (f"<table class='trials'>{head}{''.join(body)}</table><p class='legend'>value: the "
+            f"final {html.escape(metric)} of a completed trial; best: the best validation of "
+            "any trial; duration: wall time of its MLflow run; MLflow links open in the UI "
+            "that `aqr-sweep ui` serves (127.0.0.1:5000).</p>")
+
+
+def _heading(column: str, metric: str) -> str:
+    return {"value": f"final {metric}", "duration_s": "duration",
+            "epochs_run": "epochs", "pruned_at_epoch": "pruned at"}.get(column, column)
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if not value.is_integer() or abs(value) < 1 else f"{value:g}"
+    return str(value)
+
+
+def _duration(seconds: object) -> str:
+    if not isinstance(seconds, float | int) or math.isnan(seconds):
+        return "-"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -1,68 +1,242 @@
-"""The tuning matrix: the best metric over pairs of knobs, and the guide's quick-reference table."""
+"""The tuning matrix, read the way the tuning guide's table reads: one knob's values as rows, another's
+as columns (the guide's clamp x residual values when the space holds them), each cell the final
+value of the completed trials in it; a cell with only pruned trials shows how far they got and
+is marked with the epoch they reached; an empty cell may hold a prediction from a model fitted on
+every completed trial, marked as predicted with its uncertainty."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from reports.sweep_data import SweepData, category_label, is_numeric
-from sweeps.guide import GUIDE_PRESETS
+from reports.surrogate import GaussianProcess
+from reports.sweep_data import SweepData, category_label, is_numeric, own_trials
+from sweeps.constants import TrialState
+from sweeps.guide import GUIDE_GRID, GUIDE_PRESETS
+from sweeps.space import CategoricalParameter
+
+#: a preset counts as measured by a trial within this range-scaled distance
+NEAR = 0.15
 
 
-def binned(values: pd.Series, max_bins: int = 3) -> pd.Series:
-    """Exact values when there are few, else ``max_bins`` quantile bins labelled by their range;
-    categories (strings, booleans, mixed choices) by their values as text."""
-    if not is_numeric(values):
-        return values.map(category_label).astype(object)
-    distinct = values.dropna().unique()
-    if len(distinct) <= max_bins + 1:
-        return values.map(lambda v: v if not isinstance(v, float) else round(v, 4))
-    bins = pd.qcut(values, q=max_bins, duplicates="drop")
-    return bins.map(lambda iv: f"{iv.left:.3g}-{iv.right:.3g}").astype(object)
+@dataclass(frozen=True)
+class Axis:
+    """One knob's values along the matrix and which cell each trial's value falls in."""
+
+    knob: str
+    values: list  # the cells' values (numbers, or category labels)
+    edges: list[float] | None = None  # numeric cells: value i covers [edges[i], edges[i+1])
+
+    def labels(self) -> list[str]:
+        if self.edges is None:
+            return [str(v) for v in self.values]
+        return [f"{v:g} ({lo:.3g}-{hi:.3g})" if len(self.values) > 1 else f"{v:g}"
+                for v, lo, hi in zip(self.values, self.edges, self.edges[1:], strict=False)]
+
+    def cell(self, value: object) -> int | None:
+        if self.edges is None:
+            label = category_label(value)
+            return self.values.index(label) if label in self.values else None
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        return int(np.clip(np.searchsorted(self.edges, float(value), side="right") - 1,
+                           0, len(self.values) - 1))
 
 
-def pivot(data: SweepData, a: str, b: str) -> pd.DataFrame:
-    """Best metric reached by any trial in each (a, b) cell (pruned trials count with what they
-    reached before being stopped; failed ones do not)."""
-    trials = data.trials[data.trials["best"].notna()]
-    frame = pd.DataFrame({a: binned(trials[a]), b: binned(trials[b]), "best": trials["best"]})
-    agg = "max" if data.space.mode == "max" else "min"
-    return frame.pivot_table(index=a, columns=b, values="best", aggfunc=agg)
+def axis(data: SweepData, knob: str, max_cells: int = 5) -> Axis:
+    """The guide's values of ``knob`` when it has some in the space's range (two or more), else
+    the trials' distinct values when few, else evenly spaced values over the range; numeric cells
+    reach halfway to their neighbours."""
+    p = data.space.parameters[knob]
+    if isinstance(p, CategoricalParameter):
+        return Axis(knob, [category_label(c) for c in p.choices])
+    if not is_numeric(data.trials[knob]):
+        return Axis(knob, sorted({category_label(v) for v in data.trials[knob].dropna()}, key=str))
+    guide = sorted(v for v in GUIDE_GRID.get(knob, []) if p.low <= v <= p.high)
+    seen = sorted({round(float(v), 6) for v in data.trials[knob].dropna()})
+    if len(guide) >= 2:
+        values = guide
+    elif 0 < len(seen) <= max_cells:
+        values = seen
+    else:
+        values = list(np.round(np.linspace(p.low, p.high, max_cells), 6))
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(values)]
+    return Axis(knob, values, [min(p.low, values[0]), *mids, max(p.high, values[-1])])
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: what fills it and from which trial."""
+
+    kind: str  # completed / pruned / predicted / empty
+    value: float = math.nan
+    std: float = math.nan
+    trial: int | None = None
+    epoch: int | None = None
+    completed: int = 0
+    pruned: int = 0
+    failed: int = 0
+
+    def text(self) -> str:
+        if self.kind == "completed":
+            more = f", {self.completed} completed" if self.completed > 1 else ""
+            return f"{self.value:.4f} (trial {self.trial}{more})"
+        if self.kind == "pruned":
+            return f"pruned@{self.epoch}: {self.value:.4f} (trial {self.trial})"
+        if self.kind == "predicted":
+            return f"~{self.value:.3f} ± {self.std:.3f} (predicted)"
+        return "-" if not self.failed else f"- ({self.failed} failed)"
+
+
+@dataclass
+class Matrix:
+    """Rows x columns of cells, and which cell holds the sweep's best trial."""
+
+    rows: Axis
+    cols: Axis
+    cells: list[list[Cell]]
+    best: tuple[int, int] | None
+
+    def frame(self) -> pd.DataFrame:
+        """The cells as text, labelled by the axes' values and ranges."""
+        return pd.DataFrame([[c.text() for c in row] for row in self.cells],
+                            index=pd.Index(self.rows.labels(), name=self.rows.knob),
+                            columns=pd.Index(self.cols.labels(), name=self.cols.knob))
+
+    def long(self) -> pd.DataFrame:
+        """One row per cell, numbers only (what ``matrix_*.csv`` holds)."""
+        out = []
+        for (i, r), (j, c) in itertools.product(enumerate(self.rows.values),
+                                                enumerate(self.cols.values)):
+            cell = self.cells[i][j]
+            out.append({self.rows.knob: r, self.cols.knob: c, "kind": cell.kind,
+                        "value": cell.value, "std": cell.std, "trial": cell.trial,
+                        "pruned_at_epoch": cell.epoch, "completed": cell.completed,
+                        "pruned": cell.pruned, "failed": cell.failed,
+                        "best": self.best == (i, j)})
+        return pd.DataFrame(out)
+
+
+def tuning_pair(data: SweepData) -> tuple[str, str] | None:
+    """The guide's clamp x residual when the space searches both, else its first two knobs."""
+    guide = tuple(GUIDE_GRID)
+    if all(k in data.space.parameters for k in guide):
+        return guide  # type: ignore[return-value]
+    return tuple(data.params[:2]) if len(data.params) >= 2 else None  # type: ignore[return-value]
 
 
 def knob_pairs(data: SweepData) -> list[tuple[str, str]]:
-    """Every pair of the sweep's knobs (a categorical one, ``convex``/``additive`` say, by its
-    values; a numeric one binned)."""
-    return list(itertools.combinations(data.params, 2))
+    """The tuning pair first, then every other pair of the sweep's knobs."""
+    first = tuning_pair(data)
+    rest = [p for p in itertools.combinations(data.params, 2) if p != first]
+    return ([first] if first else []) + rest
+
+
+def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
+    """The cells of knob ``a`` (rows) x knob ``b`` (columns) over the sweep's own trials."""
+    rows, cols = axis(data, a), axis(data, b)
+    trials = own_trials(data.trials)
+    sign = 1 if data.space.mode == "max" else -1
+    grouped: dict[tuple[int, int], list] = {}
+    for _, t in trials.iterrows():
+        i, j = rows.cell(t[a]), cols.cell(t[b])
+        if i is not None and j is not None:
+            grouped.setdefault((i, j), []).append(t)
+    model = _surrogate(data) if predict else None
+    best_trial = _best_completed(trials, sign)
+    cells, best = [], None
+    for i in range(len(rows.values)):
+        line = []
+        for j in range(len(cols.values)):
+            members = grouped.get((i, j), [])
+            line.append(_cell(members, sign, model, data, {a: rows.values[i],
+                                                             b: cols.values[j]}))
+            if best_trial is not None and any(t["trial"] == best_trial for t in members):
+                best = (i, j)
+        cells.append(line)
+    return Matrix(rows, cols, cells, best)
+
+
+def _best_completed(trials: pd.DataFrame, sign: int) -> int | None:
+    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
+    if done.empty:
+        return None
+    return int(done.loc[(sign * done["value"].astype(float)).idxmax(), "trial"])
+
+
+def _cell(members: list, sign: int, model: GaussianProcess | None, data: SweepData,
+          where: dict) -> Cell:
+    by_state = {s: [t for t in members if t["state"] == s] for s in TrialState}
+    counts = {"completed": len(by_state[TrialState.COMPLETED]),
+              "pruned": len(by_state[TrialState.PRUNED]),
+              "failed": len(by_state[TrialState.FAILED])}
+    done = [t for t in by_state[TrialState.COMPLETED] if not pd.isna(t["value"])]
+    if done:
+        top = max(done, key=lambda t: sign * float(t["value"]))
+        return Cell("completed", float(top["value"]), trial=int(top["trial"]), **counts)
+    pruned = [t for t in by_state[TrialState.PRUNED] if not pd.isna(t["last"])]
+    if pruned:  # the one that got furthest, then the best there
+        top = max(pruned, key=lambda t: (t["epochs_run"], sign * float(t["last"])))
+        return Cell("pruned", float(top["last"]), trial=int(top["trial"]),
+                    epoch=int(top["epochs_run"]), **counts)
+    if model is not None:
+        mean, std = model.predict_at(where)
+        return Cell("predicted", mean, std, **counts)
+    return Cell("empty", **counts)
+
+
+def _surrogate(data: SweepData) -> GaussianProcess | None:
+    """A Gaussian process over the numeric knobs, fitted on the completed trials' final values;
+    a prediction holds the other knobs at the best completed trial's values."""
+    trials = own_trials(data.trials)
+    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
+    knobs = [k for k in data.params if not isinstance(data.space.parameters[k],
+                                                      CategoricalParameter)
+             and is_numeric(done[k]) and done[k].notna().all()]
+    if len(done) < 3 or not knobs:
+        return None
+    sign = 1 if data.space.mode == "max" else -1
+    anchor = done.loc[(sign * done["value"].astype(float)).idxmax(), knobs].to_dict()
+    return GaussianProcess.fit(data.space, knobs, done[knobs], done["value"].astype(float),
+                               anchor)
 
 
 def quick_reference(data: SweepData) -> pd.DataFrame:
-    """The guide's presets with the measured result of the trial closest to each.
+    """The guide's presets with the measured result of a completed trial near each.
 
     Closeness is the euclidean distance over the knobs both the preset and the sweep have, each
-    scaled by its search range.
+    scaled by its search range; a preset with no completed trial within ``NEAR`` is "not
+    measured" (the nearest one named).
     """
     spaces = data.space.parameters
+    trials = own_trials(data.trials)
+    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
     rows = []
-    reached = data.trials[data.trials["best"].notna()]
     for preset, values in GUIDE_PRESETS.items():
         knobs = [k for k in values if k in spaces and hasattr(spaces[k], "low")]
         row = {"preset": preset, **{k: values[k] for k in knobs}}
-        if reached.empty or not knobs:
-            rows.append({**row, "closest_trial": None})
+        if done.empty or not knobs:
+            rows.append({**row, "measured_by": "no completed trial"})
             continue
         scale = np.array([spaces[k].high - spaces[k].low for k in knobs])
         target = np.array([values[k] for k in knobs])
-        dist = np.sqrt((((reached[knobs].to_numpy(float) - target) / scale) ** 2).sum(1))
-        best = reached.iloc[int(np.nanargmin(dist))]
-        row.update({"closest_trial": int(best["trial"]), "distance": round(float(dist.min()), 4),
-                    "state": best["state"], data.space.metric: best["best"]})
+        dist = np.sqrt((((done[knobs].to_numpy(float) - target) / scale) ** 2).sum(1))
+        if np.isnan(dist).all():
+            rows.append({**row, "measured_by": "no completed trial with these knobs"})
+            continue
+        nearest = done.iloc[int(np.nanargmin(dist))]
+        distance = round(float(np.nanmin(dist)), 4)
+        if distance > NEAR:
+            rows.append({**row, "measured_by": f"not measured (nearest: trial "
+                                               f"{int(nearest['trial'])} at {distance})"})
+            continue
+        row.update({"measured_by": f"trial {int(nearest['trial'])}", "distance": distance,
+                    data.space.metric: float(nearest["value"])})
         for metric in data.space.track:
-            curve = data.curves[(data.curves["trial"] == best["trial"])
-                                & (data.curves["metric"] == metric)]
-            row[metric] = float(curve["value"].iloc[-1]) if len(curve) else math.nan
+            row[metric] = nearest.get(f"final {metric}", math.nan)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -11,26 +12,34 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
-from reports.sweep_data import SweepData, category_label, is_numeric  # noqa: E402
+from reports.sweep_data import SweepData, category_label, is_numeric, own_trials  # noqa: E402
 from sweeps.constants import TrialState  # noqa: E402
 
 _COLOURS = {TrialState.COMPLETED: "tab:green", TrialState.PRUNED: "tab:orange",
             TrialState.FAILED: "tab:red", TrialState.RUNNING: "tab:blue",
-            TrialState.INTERRUPTED: "tab:gray", TrialState.QUEUED: "tab:gray"}
+            TrialState.INTERRUPTED: "tab:gray", TrialState.QUEUED: "tab:gray",
+            TrialState.IMPORTED: "tab:purple"}
 
 
 def learning_curves(data: SweepData, path: Path) -> Path:
-    """The metric per epoch for every trial; pruned trials end in an x at the epoch they stopped."""
+    """The metric per epoch for every trial; pruned trials end in an x at the epoch they stopped;
+    enqueued points (``current``, ...) are named at their curve's end; imported runs are dashed
+    references (their own schedules), named too."""
     fig, ax = plt.subplots(figsize=(8, 5))
     curves = data.curves[data.curves["metric"] == data.space.metric]
-    states = data.trials.set_index("trial")["state"]
+    trials = data.trials.set_index("trial")
     for trial, curve in curves.groupby("trial"):
-        state = states.get(trial, TrialState.COMPLETED)
+        state = trials["state"].get(trial, TrialState.COMPLETED)
+        label = trials["label"].get(trial, "")
+        imported = state == TrialState.IMPORTED
         ax.plot(curve["epoch"], curve["value"], marker="o", ms=3, color=_COLOURS.get(state),
-                alpha=0.8, label=state)
+                alpha=0.8, label=state, linestyle="--" if imported else "-")
         if state == TrialState.PRUNED:
             ax.plot(curve["epoch"].iloc[-1], curve["value"].iloc[-1], marker="x", ms=10,
                     mew=2, color="black")
+        if label:
+            ax.annotate(f"{trial} {label}", (curve["epoch"].iloc[-1], curve["value"].iloc[-1]),
+                        xytext=(4, 2), textcoords="offset points", fontsize=8)
     handles = {h.get_label(): h for h in ax.get_lines() if not h.get_label().startswith("_")}
     ax.legend(handles.values(), handles.keys(), title="x = pruned here")
     ax.set(xlabel="epoch", ylabel=data.space.metric, title=f"{data.name}: learning curves")
@@ -40,7 +49,8 @@ def learning_curves(data: SweepData, path: Path) -> Path:
 
 def parallel_coordinates(data: SweepData, path: Path) -> Path:
     """Each trial as a line through its (range-scaled) knobs and its best metric."""
-    trials = data.trials[data.trials["best"].notna()]
+    trials = own_trials(data.trials)
+    trials = trials[trials["best"].notna()]
     numeric = [p for p in data.params if is_numeric(trials[p])]
     columns = [*numeric, "best"]
     fig, ax = plt.subplots(figsize=(max(6, 2 * len(columns)), 5))
@@ -68,7 +78,8 @@ def knobs_vs_metric(data: SweepData, path: Path) -> Path:
     categorical knob's values as labels)."""
     params = data.params
     fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 4), squeeze=False)
-    reached = data.trials[data.trials["best"].notna()]
+    reached = own_trials(data.trials)
+    reached = reached[reached["best"].notna()]
     for ax, param in zip(axes[0], params, strict=True):
         numeric = is_numeric(data.trials[param])
         for state, group in reached.groupby("state"):
@@ -86,8 +97,11 @@ def knobs_vs_metric(data: SweepData, path: Path) -> Path:
 def importance(data: SweepData, path: Path) -> tuple[Path, dict[str, float]]:
     """Optuna's parameter importances (its default evaluator) on the completed trials."""
     fig, ax = plt.subplots(figsize=(7, 4))
+    reason = ""
     try:
-        scores = optuna.importance.get_param_importances(data.study)
+        with warnings.catch_warnings():  # "too few trials: importances will be equal"
+            warnings.simplefilter("ignore", UserWarning)
+            scores = optuna.importance.get_param_importances(data.study)
     except (RuntimeError, ValueError) as err:
         scores = {}
         reason = str(err).splitlines()[0]

@@ -1,4 +1,5 @@
-"""``aqr-sweep report``: the trials table, tuning matrix, quick reference, plots and index.html."""
+"""``aqr-sweep report``: the tuning matrix, the trials table, the other knob pairs, the quick
+reference, plots and an offline index.html."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ from pathlib import Path
 import pandas as pd
 
 from reports import plots
-from reports.html import page
-from reports.matrix import knob_pairs, pivot, quick_reference
+from reports.html import matrix_html, page, trials_html
+from reports.matrix import knob_pairs, matrix, quick_reference
 from reports.sweep_data import SweepData
+from sweeps.constants import TrialState
+
+#: the trials table's columns, in order (per-parameter and tracked-metric columns go between)
+_LEAD = ["trial", "label", "state", "epochs_run", "pruned_at_epoch"]
+_TAIL = ["value", "best", "duration_s", "run_url"]
 
 
 @dataclass
@@ -19,7 +25,7 @@ class ReportFiles:
 
     out_dir: Path
     trials_csv: Path
-    pivots: list[Path] = field(default_factory=list)
+    matrices: list[Path] = field(default_factory=list)
     quick_reference: Path | None = None
     images: list[Path] = field(default_factory=list)
     index: Path | None = None
@@ -29,27 +35,36 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
     """Write every report file of ``data`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(out_dir, out_dir / "trials.csv")
-    tidy = data.tidy()
-    tidy.to_csv(files.trials_csv, index=False)
+    data.tidy().to_csv(files.trials_csv, index=False)
+    metric = data.space.metric
+    sections: dict[str, pd.DataFrame | str] = {}
 
-    tables: dict[str, pd.DataFrame] = {"Trials": data.trials.drop(columns=["work_dir", "run_id"])}
-    for a, b in knob_pairs(data):
-        table = pivot(data, a, b)
-        stem = out_dir / f"pivot_{a}__{b}"
-        table.to_csv(stem.with_suffix(".csv"))
+    for n, (a, b) in enumerate(knob_pairs(data)):
+        m = matrix(data, a, b)
+        stem = out_dir / f"matrix_{a}__{b}"
+        m.long().to_csv(stem.with_suffix(".csv"), index=False)
         stem.with_suffix(".md").write_text(
-            f"Best {data.space.metric} by {a} (rows) x {b} (columns)\n\n"
-            + table.to_markdown(floatfmt=".4f") + "\n")
-        files.pivots += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
-        tables[f"Best {data.space.metric}: {a} x {b}"] = table.reset_index()
+            f"{metric}: {a} (rows) x {b} (columns). Completed trials' final values; "
+            "pruned@K: only pruned trials, the furthest one's value at epoch K; ~ predicted by a "
+            "Gaussian process on the completed trials (± one standard deviation); ** the best "
+            "trial.\n\n" + _markdown(m) + "\n")
+        files.matrices += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
+        title = ("Tuning matrix" if n == 0 else "Knob pair") + f": {a} x {b}"
+        sections[title] = matrix_html(m, metric)
+
+    params = list(data.space.parameters)
+    tracked = [c for c in data.trials.columns if c.startswith("final ")]
+    shown = [c for c in (*_LEAD, *params, *tracked, *_TAIL) if c in data.trials.columns]
+    sections["Trials"] = trials_html(data.trials[shown], metric)
 
     ref = quick_reference(data)
     files.quick_reference = out_dir / "quick_reference.md"
     files.quick_reference.write_text(
-        "The tuning guide's quick-reference presets and the measured result of the closest "
-        "trial\n\n" + ref.to_markdown(index=False, floatfmt=".4f") + "\n")
+        "The tuning guide's quick-reference presets and the completed trial that measured each "
+        "(within a range-scaled distance of 0.15)\n\n"
+        + ref.to_markdown(index=False, floatfmt=".4f") + "\n")
     ref.to_csv(out_dir / "quick_reference.csv", index=False)
-    tables["Quick reference (guide presets, closest measured trial)"] = ref
+    sections["Quick reference (guide presets, the completed trial near each)"] = ref
 
     files.images = [plots.learning_curves(data, out_dir / "learning_curves.png"),
                     plots.parallel_coordinates(data, out_dir / "parallel_coordinates.png"),
@@ -57,13 +72,35 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
     image, scores = plots.importance(data, out_dir / "importance.png")
     files.images.append(image)
     if scores:
-        tables["Parameter importance"] = pd.DataFrame(
+        sections["Parameter importance"] = pd.DataFrame(
             {"parameter": list(scores), "importance": list(scores.values())})
 
-    counts = data.trials["state"].value_counts().to_dict()
-    intro = (f"{data.space.metric} ({data.space.mode}), {len(data.trials)} trials: "
-             + ", ".join(f"{n} {s}" for s, n in counts.items())
-             + f". Base config {data.space.base_config}.")
     files.index = out_dir / "index.html"
-    files.index.write_text(page(f"Sweep {data.name}", intro, tables, files.images))
+    files.index.write_text(page(f"Sweep {data.name}", _intro(data), sections, files.images))
     return files
+
+
+def _markdown(m) -> str:
+    frame = m.frame()
+    if m.best is not None:
+        i, j = m.best
+        frame.iloc[i, j] = f"**{frame.iloc[i, j]}**"
+    return frame.to_markdown()
+
+
+def _intro(data: SweepData) -> str:
+    counts = data.trials["state"].value_counts().to_dict()
+    text = (f"{data.space.metric} ({data.space.mode}), {len(data.trials)} trials: "
+            + ", ".join(f"{n} {s}" for s, n in counts.items())
+            + f". Base config {data.space.base_config}; full schedule {data.space.max_epochs} "
+              "epochs.")
+    done = data.trials[(data.trials["state"] == TrialState.COMPLETED) & data.trials["value"].notna()]
+    if not done.empty:
+        sign = 1 if data.space.mode == "max" else -1
+        best = done.loc[(sign * done["value"].astype(float)).idxmax()]
+        text += (f" Best trial: {int(best['trial'])} {best['label']}".rstrip()
+                 + f", {data.space.metric} = {best['value']:.4f}.")
+    if (data.trials["state"] == TrialState.IMPORTED).any():
+        text += (" Imported runs trained on their own schedules: they are listed and drawn as "
+                 "references, never in the matrices.")
+    return text

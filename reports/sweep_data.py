@@ -25,7 +25,10 @@ class SweepData:
     Attributes:
         trials: One row per trial: ``trial``, ``label``, ``state``, ``epochs_run``,
             ``pruned_at_epoch``, one column per parameter, ``value`` (the final metric of a
-            completed trial), ``best``, ``run_id``, ``work_dir``.
+            completed trial), ``last`` (the last validation's), ``best``, ``final <metric>`` per
+            tracked metric, ``duration_s``, ``run_id``, ``run_url`` (in the MLflow UI that
+            ``aqr-sweep ui`` serves), ``work_dir``. Imported runs are rows too (state
+            ``imported``): :func:`own_trials` leaves them out.
         curves: Long form, one row per trial, metric and epoch: ``trial``, ``metric``, ``epoch``,
             ``value``.
     """
@@ -50,6 +53,15 @@ class SweepData:
         wide = wide.pivot_table(index="trial", columns="column", values="value", aggfunc="last")
         ordered = sorted(wide.columns, key=lambda c: (c.rsplit("@", 1)[0], int(c.rsplit("@", 1)[1])))
         return self.trials.merge(wide[ordered], left_on="trial", right_index=True, how="left")
+
+
+#: where ``aqr-sweep ui`` serves the MLflow UI by default (the report's run links point there)
+MLFLOW_UI = "http://127.0.0.1:5000/"
+
+
+def own_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The sweep's own trials: imported runs (their own schedules) left out."""
+    return trials[trials["state"] != TrialState.IMPORTED]
 
 
 def is_numeric(values: pd.Series) -> bool:
@@ -80,18 +92,28 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
                "epochs_run": status.epochs_run, "pruned_at_epoch": status.pruned_at_epoch}
         row.update({p: status.params.get(p, math.nan) for p in space.parameters})
         row.update({"value": status.last if status.state == TrialState.COMPLETED else math.nan,
+                    "last": math.nan if status.last is None else status.last,
                     "best": status.best, "work_dir": status.work_dir})
         rows.append(row)
     trials = pd.DataFrame(rows, columns=["trial", "label", "state", "epochs_run",
-                                         "pruned_at_epoch", *space.parameters, "value", "best",
-                                         "work_dir"])
-    run_ids, curves = _mlflow_curves(record, space, show_progress)
-    trials["run_id"] = trials["trial"].map(run_ids)
+                                         "pruned_at_epoch", *space.parameters, "value", "last",
+                                         "best", "work_dir"])
+    runs, curves = _mlflow_curves(record, space, show_progress)
+    for metric in space.track:
+        finals = curves[curves["metric"] == metric].groupby("trial")["value"].last()
+        trials[f"final {metric}"] = trials["trial"].map(finals)
+    trials["duration_s"] = trials["trial"].map({n: r[1] for n, r in runs.items()})
+    trials["run_id"] = trials["trial"].map({n: r[0] for n, r in runs.items()})
+    trials["run_url"] = trials["run_id"].map(
+        lambda run: f"{MLFLOW_UI}#/experiments/{record.experiment_id}/runs/{run}"
+        if isinstance(run, str) else None)
     return SweepData(name, space, record, sweep, study, trials, curves)
 
 
 def _mlflow_curves(record: SweepRecord, space: SweepSpace,
-                   show_progress: bool) -> tuple[dict[int, str], pd.DataFrame]:
+                   show_progress: bool) -> tuple[dict[int, tuple[str, float]], pd.DataFrame]:
+    """Per trial number, its MLflow run id and duration (seconds, NaN while it runs); and the
+    curves of the metric and the tracked ones."""
     client = MlflowClient(record.tracking_uri)
     runs = client.search_runs([record.experiment_id],
                               filter_string=f"tags.`{Tag.PARENT}` = '{record.parent_run_id}'",
@@ -102,7 +124,9 @@ def _mlflow_curves(record: SweepRecord, space: SweepSpace,
         task = progress.add_task("reading MLflow runs", total=len(runs))
         for run in runs:
             number = int(run.data.tags.get(Tag.TRIAL_NUMBER, -1))
-            run_ids[number] = run.info.run_id
+            end = run.info.end_time
+            duration = (end - run.info.start_time) / 1000 if end else math.nan
+            run_ids[number] = (run.info.run_id, duration)
             for metric in metrics:
                 for m in client.get_metric_history(run.info.run_id, metric):
                     rows.append({"trial": number, "metric": metric, "epoch": int(m.step),

@@ -17,11 +17,15 @@ class TrialState(StrEnum):
     PRUNED = "pruned"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    #: a past run brought in with ``import-log``: a reference on its own schedule, not a trial
+    #: the sampler learns from
+    IMPORTED = "imported"
 
     @property
     def finished(self) -> bool:
         """Whether the trial will not run again."""
-        return self in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED)
+        return self in (TrialState.COMPLETED, TrialState.PRUNED, TrialState.FAILED,
+                        TrialState.IMPORTED)
 
     @classmethod
     def of_optuna(cls, state_name: str) -> TrialState:
@@ -40,6 +44,12 @@ class TrialAttr:
     WORK_DIR = "work_dir"
     LABEL = "label"
     IMPORTED = "imported"
+    #: an imported run without AQR
+    BASELINE = "baseline"
+    #: epochs an imported run trained (its own schedule, e.g. a 1-epoch fine-tune)
+    EPOCHS_TRAINED = "epochs_trained"
+    #: an imported run's final metric (its Optuna trial holds no value: see import-log)
+    FINAL_VALUE = "final_value"
     SOURCE = "source"
     RESUMED_FROM = "resumed_from"
     PRUNED_AT_EPOCH = "pruned_at_epoch"
@@ -67,6 +77,7 @@ class Tag:
     PRUNED_AT_EPOCH = "aqr.pruned_at_epoch"
     ERROR = "aqr.error"
     IMPORTED = "aqr.imported"
+    BASELINE = "aqr.baseline"
     SOURCE = "aqr.source"
     RAY_TRIAL_ID = "ray.trial_id"
 

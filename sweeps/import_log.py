@@ -1,5 +1,10 @@
-"""``aqr-sweep import-log``: past training runs into a sweep, as MLflow runs and completed Optuna
-trials, so a new sweep starts from what the researcher already knows."""
+"""``aqr-sweep import-log``: past training runs into a sweep as references: an MLflow run each, and
+a record in the study that status, report and simulate read.
+
+An imported run trained on its own schedule (the real logs are 1-epoch fine-tunes from epoch 20),
+a different fidelity from the sweep's trials, so the sampler and the pruner do not learn from it:
+its Optuna trial is kept as FAIL (which TPE and the pruners skip) with its curve as intermediate
+values and its final value as a user attr. A run without AQR is imported as the baseline."""
 
 from __future__ import annotations
 
@@ -47,15 +52,19 @@ def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
 
 
 def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: SweepRecord,
-               study: optuna.Study) -> tuple[int, str]:
-    """Add one finished training log to the study (COMPLETE) and MLflow (nested run).
+               study: optuna.Study, baseline: bool = False) -> tuple[int, str]:
+    """Add one finished training log to the study (as a reference) and MLflow (nested run).
 
     Returns:
         The new trial's number and MLflow run id.
 
     Raises:
         MissingFileError: no such log. NoResultError: it holds no validation with the metric.
+        BadOptionError: a baseline given AQR params.
     """
+    if baseline and params:
+        raise BadOptionError(f"--baseline is a run without AQR; it takes no --param (given: "
+                             f"{', '.join(params)})")
     records = read_log(log)
     scored = [r for r in records if space.metric in r.metrics]
     if not scored:
@@ -68,24 +77,33 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     if math.isnan(final):
         raise NoResultError(f"{log}: the last {space.metric} is NaN; nothing to import")
     dists = distributions(space)
+    kind = "baseline" if baseline else "imported"
+    epochs = len(curve)
     study.add_trial(optuna.trial.create_trial(
-        params=params, distributions={k: dists[k] for k in params}, value=final,
+        params=params, distributions={k: dists[k] for k in params},
+        state=optuna.trial.TrialState.FAIL,
         intermediate_values={e: v for e, v in curve.items() if not math.isnan(v)},
-        user_attrs={TrialAttr.LABEL: f"imported:{log.stem}", TrialAttr.IMPORTED: True,
-                    TrialAttr.SOURCE: str(log.absolute())}))
+        user_attrs={TrialAttr.LABEL: f"{kind}:{log.stem}", TrialAttr.IMPORTED: True,
+                    TrialAttr.BASELINE: baseline, TrialAttr.EPOCHS_TRAINED: epochs,
+                    TrialAttr.FINAL_VALUE: final, TrialAttr.SOURCE: str(log.absolute())}))
     number = study.get_trials(deepcopy=False)[-1].number
 
     client = MlflowClient(record.tracking_uri)
-    run = client.create_run(record.experiment_id, run_name=f"imported_{log.stem}", tags={
+    run = client.create_run(record.experiment_id, run_name=f"{kind}_{log.stem}", tags={
         Tag.PARENT: record.parent_run_id, Tag.SWEEP: record.name,
-        Tag.STATE: str(TrialState.COMPLETED), Tag.IMPORTED: "true",
-        Tag.LABEL: f"imported:{log.stem}", Tag.TRIAL_NUMBER: str(number),
-        Tag.SOURCE: str(log.absolute()), Tag.EPOCHS_RUN: str(max(curve))})
+        Tag.STATE: str(TrialState.IMPORTED), Tag.IMPORTED: "true",
+        Tag.BASELINE: str(baseline).lower(), Tag.LABEL: f"{kind}:{log.stem}",
+        Tag.TRIAL_NUMBER: str(number), Tag.SOURCE: str(log.absolute()),
+        Tag.EPOCHS_RUN: str(max(curve)),
+        "mlflow.note.content": f"{kind} run from {log.name}: {epochs} epoch(s) on its own "
+                               f"schedule, not a trial of the sweep's {space.max_epochs}-epoch "
+                               "schedule; a reference the sampler does not learn from"})
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, r.epoch) for r in records
                for k, v in {**r.metrics, **r.diagnostics}.items()]
     log_metrics(client, run.info.run_id, metrics)
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    logged = {**params, "aqr": "off"} if baseline else params
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in logged.items()])
     client.log_artifact(run.info.run_id, str(log))
     client.set_terminated(run.info.run_id, "FINISHED")
     return number, run.info.run_id

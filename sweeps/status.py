@@ -43,13 +43,16 @@ def trial_statuses(study: optuna.Study, space: SweepSpace,
         values = [t.intermediate_values[s] for s in steps]
         finite = [v for v in values if not math.isnan(v)]
         state = TrialState.of_optuna(t.state.name)
-        if study.user_attrs.get(interrupted_key(t.number)) or (
+        if t.user_attrs.get(TrialAttr.IMPORTED):
+            state = TrialState.IMPORTED
+        elif study.user_attrs.get(interrupted_key(t.number)) or (
                 state == TrialState.RUNNING and not driver_alive):
             state = TrialState.INTERRUPTED
         out.append(TrialStatus(
             number=t.number, label=t.user_attrs.get(TrialAttr.LABEL, ""), state=state,
             epochs_run=steps[-1] if steps else 0, params=dict(t.params),
-            last=t.value if t.value is not None else (values[-1] if values else None),
+            last=t.value if t.value is not None else t.user_attrs.get(
+                TrialAttr.FINAL_VALUE, values[-1] if values else None),
             best=pick(finite) if finite else t.value,
             pruned_at_epoch=t.user_attrs.get(TrialAttr.PRUNED_AT_EPOCH),
             work_dir=t.user_attrs.get(TrialAttr.WORK_DIR, "")))

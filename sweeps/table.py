@@ -14,7 +14,8 @@ from sweeps.status import TrialStatus
 
 STATE_STYLES = {TrialState.RUNNING: "cyan", TrialState.COMPLETED: "green",
                 TrialState.PRUNED: "yellow", TrialState.FAILED: "red",
-                TrialState.INTERRUPTED: "magenta", TrialState.QUEUED: "white"}
+                TrialState.INTERRUPTED: "magenta", TrialState.QUEUED: "white",
+                TrialState.IMPORTED: "blue"}
 
 
 def format_value(value: Any) -> str:
@@ -61,7 +62,8 @@ def trials_table(rows: Iterable[TrialStatus], space: SweepSpace,
         state = str(r.state) + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch is not None else "")
         table.add_row(f"{r.number} {r.label}".strip(),
                       f"[{STATE_STYLES.get(r.state, 'white')}]{state}",
-                      f"{r.epochs_run}/{space.max_epochs}",
+                      f"{r.epochs_run} own" if r.state == TrialState.IMPORTED
+                      else f"{r.epochs_run}/{space.max_epochs}",
                       *(format_value(r.params.get(p)) for p in space.parameters),
                       format_value(r.last), format_value(r.best))
     return table

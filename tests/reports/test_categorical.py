@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 
-from reports.matrix import binned, knob_pairs, pivot, quick_reference
+from reports.matrix import axis, knob_pairs, matrix, quick_reference
 from reports.report import write_report
 from reports.sweep_data import SweepData, is_numeric
 from sweeps.space import SweepSpace
@@ -47,7 +47,8 @@ def data(tmp_path: Path) -> SweepData:
             else optuna.trial.TrialState.COMPLETE))
         rows.append({"trial": number, "label": label, "state": state, "epochs_run": 3,
                      "pruned_at_epoch": 1 if state == "pruned" else math.nan, **params,
-                     "value": best if state == "completed" else math.nan, "best": best,
+                     "value": best if state == "completed" else math.nan, "last": best,
+                     "best": best,
                      "work_dir": str(tmp_path / label), "run_id": f"run{number}"})
         curves += [{"trial": number, "metric": metric, "epoch": epoch, "value": best * epoch / 3}
                    for metric in (space.metric, "pts_bbox_NuScenes/mAP") for epoch in (1, 2, 3)
@@ -60,24 +61,29 @@ def data(tmp_path: Path) -> SweepData:
 def test_string_and_mixed_columns_are_categories(data):
     assert is_numeric(data.trials["max_weight_clamp"])
     assert not is_numeric(data.trials["residual_mode"]) and not is_numeric(data.trials["mixed"])
-    assert list(binned(data.trials["mixed"])) == ["1", "a", "None", "1", "a"]
+    assert axis(data, "mixed").values == ["1", "a", "None"]
+    assert axis(data, "residual_mode").values == ["convex", "additive"]
 
 
 def test_the_matrix_crosses_a_string_knob_with_the_others(data):
     assert ("max_weight_clamp", "residual_mode") in knob_pairs(data)
-    table = pivot(data, "residual_mode", "mixed")
-    assert table.loc["additive", "1"] == pytest.approx(0.40)
-    assert table.loc["convex", "a"] == pytest.approx(0.35)
-    assert table.max().max() == pytest.approx(0.40)
+    m = matrix(data, "residual_mode", "mixed")
+    cells = {(r, c): m.cells[i][j] for i, r in enumerate(m.rows.values)
+             for j, c in enumerate(m.cols.values)}
+    assert cells["additive", "1"].kind == "completed" and cells["additive", "1"].value == 0.40
+    assert cells["convex", "a"].value == pytest.approx(0.35)
+    assert cells["additive", "a"].kind == "pruned"        # b: pruned, marked as such
+    assert cells["convex", "None"].failed == 1
+    assert m.best == (1, 0)                                # additive x 1: trial d, 0.40
     ref = quick_reference(data).set_index("preset")
-    assert data.trials.set_index("trial").loc[ref.loc["current", "closest_trial"], "label"] == "a"
+    assert ref.loc["current", "measured_by"] == "trial 0"  # a: clamp 1.5
 
 
 def test_the_whole_report_is_written(data, tmp_path):
     files = write_report(data, tmp_path / "report")
-    assert len(files.pivots) == 6  # 3 knob pairs, CSV and Markdown each
+    assert len(files.matrices) == 6  # 3 knob pairs, CSV and Markdown each
     assert all(image.stat().st_size > 5_000 for image in files.images)
-    assert "additive" in (tmp_path / "report" / "pivot_max_weight_clamp__residual_mode.md") \
+    assert "additive" in (tmp_path / "report" / "matrix_max_weight_clamp__residual_mode.md") \
         .read_text()
     html = files.index.read_text()
     assert "convex" in html and html.count("data:image/png;base64,") == 4
