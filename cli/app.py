@@ -249,7 +249,8 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
     from sweeps.mlflow_runs import log_report
 
     log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir)
-    console.print(f"wrote {len(files.matrices) // 2} matrices (the tuning matrix first), {len(files.images)} plots, "
+    console.print(f"wrote {len(files.matrices) // 2} matrices (the tuning matrix first), "
+                  f"{len(files.images)} plots, "
                   f"{files.trials_csv} and {files.index}; logged them to the sweep's MLflow run "
                   f"{data.record.parent_run_id} (report/)", highlight=False, soft_wrap=True)
 
