@@ -248,7 +248,8 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
 
     from sweeps.mlflow_runs import log_report
 
-    log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir)
+    log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir,
+               files.tuning_matrix.read_text())
     console.print(f"wrote {len(files.matrices) // 2} matrices (the tuning matrix first), "
                   f"{len(files.images)} plots, "
                   f"{files.trials_csv} and {files.index}; logged them to the sweep's MLflow run "
@@ -390,16 +391,23 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
                                                              "else ./mlflow.db)")] = None,
        dry_run: Annotated[bool, typer.Option(help="print the command and URL only")] = False
        ) -> None:
-    """Start the MLflow UI on the sweep's tracking store and print its parent run's URL."""
+    """Start the MLflow UI on the sweep's tracking store; print the URL of the sweep's runs view
+    (its runs, the best first) and of its parent run (the answer, the tuning matrix)."""
     import subprocess
 
     from sweeps.store import default_tracking_uri
 
     url = f"http://{host}:{port}/"
     if name is not None:
-        record = _guard(_guard(SweepDir, name).read)
+        from sweeps.mlflow_runs import runs_view_url
+
+        sweep = _guard(SweepDir, name)
+        record = _guard(sweep.read)
+        spec = _guard(load_space, sweep.space_file)
         tracking_uri = tracking_uri or record.tracking_uri
-        url += f"#/experiments/{record.experiment_id}/runs/{record.parent_run_id}"
+        console.print(f"sweep {name}'s parent run: {url}#/experiments/{record.experiment_id}/runs/"
+                      f"{record.parent_run_id}", highlight=False, soft_wrap=True)
+        url = runs_view_url(url, record.experiment_id, name, spec.metric, spec.mode)
     tracking_uri = tracking_uri or default_tracking_uri()
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
                "--host", host, "--port", str(port), "--workers", "1"]

@@ -121,29 +121,35 @@ class Matrix:
         return pd.DataFrame(out)
 
 
-def tuning_pair(data: SweepData) -> tuple[str, str] | None:
-    """The guide's clamp x residual when the space searches both, else its first two knobs."""
+#: the column of a one-knob sweep's matrix
+ALL = "all"
+
+
+def tuning_pair(data: SweepData) -> tuple[str, str]:
+    """The guide's clamp x residual when the space searches both, else its first two knobs (a
+    one-knob sweep: that knob against :data:`ALL`)."""
     guide = tuple(GUIDE_GRID)
     if all(k in data.space.parameters for k in guide):
         return guide  # type: ignore[return-value]
-    return tuple(data.params[:2]) if len(data.params) >= 2 else None  # type: ignore[return-value]
+    return (data.params[0], data.params[1] if len(data.params) > 1 else ALL)
 
 
 def knob_pairs(data: SweepData) -> list[tuple[str, str]]:
     """The tuning pair first, then every other pair of the sweep's knobs."""
     first = tuning_pair(data)
-    rest = [p for p in itertools.combinations(data.params, 2) if p != first]
-    return ([first] if first else []) + rest
+    return [first, *(p for p in itertools.combinations(data.params, 2) if p != first)]
 
 
 def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
-    """The cells of knob ``a`` (rows) x knob ``b`` (columns) over the sweep's own trials."""
-    rows, cols = axis(data, a), axis(data, b)
+    """The cells of knob ``a`` (rows) x knob ``b`` (columns; :data:`ALL`: one column) over the
+    sweep's own trials."""
+    rows = axis(data, a)
+    cols = Axis(ALL, [ALL]) if b == ALL else axis(data, b)
     trials = own_trials(data.trials)
     sign = 1 if data.space.mode == "max" else -1
     grouped: dict[tuple[int, int], list] = {}
     for _, t in trials.iterrows():
-        i, j = rows.cell(t[a]), cols.cell(t[b])
+        i, j = rows.cell(t[a]), (0 if b == ALL else cols.cell(t[b]))
         if i is not None and j is not None:
             grouped.setdefault((i, j), []).append(t)
     model = _surrogate(data) if predict else None
@@ -153,8 +159,8 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
         line = []
         for j in range(len(cols.values)):
             members = grouped.get((i, j), [])
-            line.append(_cell(members, sign, model, data, {a: rows.values[i],
-                                                             b: cols.values[j]}))
+            where = {a: rows.values[i]} if b == ALL else {a: rows.values[i], b: cols.values[j]}
+            line.append(_cell(members, sign, model, data, where))
             if best_trial is not None and any(t["trial"] == best_trial for t in members):
                 best = (i, j)
         cells.append(line)

@@ -26,6 +26,8 @@ class ReportFiles:
     out_dir: Path
     trials_csv: Path
     matrices: list[Path] = field(default_factory=list)
+    #: the tuning matrix (the first of ``matrices``) as Markdown
+    tuning_matrix: Path | None = None
     quick_reference: Path | None = None
     images: list[Path] = field(default_factory=list)
     index: Path | None = None
@@ -49,6 +51,7 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
             "Gaussian process on the completed trials (± one standard deviation); ** the best "
             "trial.\n\n" + _markdown(m) + "\n")
         files.matrices += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
+        files.tuning_matrix = files.tuning_matrix or stem.with_suffix(".md")
         title = ("Tuning matrix" if n == 0 else "Knob pair") + f": {a} x {b}"
         sections[title] = matrix_html(m, metric)
 

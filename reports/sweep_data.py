@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from rich.progress import Progress
 
 from sweeps.constants import Tag, TrialState
+from sweeps.lock import DriverLock
 from sweeps.space import SweepSpace, load_space
 from sweeps.status import trial_statuses
 from sweeps.store import SweepDir, SweepRecord
@@ -87,7 +88,8 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
     space = load_space(sweep.space_file)
     study = load_study(sweep)
     rows = []
-    for status in trial_statuses(study, space):
+    alive = DriverLock(sweep.path, sweep.name).holder() is not None  # else RUNNING = interrupted
+    for status in trial_statuses(study, space, driver_alive=alive):
         row = {"trial": status.number, "label": status.label, "state": str(status.state),
                "epochs_run": status.epochs_run, "pruned_at_epoch": status.pruned_at_epoch}
         row.update({p: status.params.get(p, math.nan) for p in space.parameters})

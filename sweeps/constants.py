@@ -78,6 +78,7 @@ class Tag:
     ERROR = "aqr.error"
     IMPORTED = "aqr.imported"
     BASELINE = "aqr.baseline"
+    BEST = "aqr.best"
     SOURCE = "aqr.source"
     RAY_TRIAL_ID = "ray.trial_id"
 

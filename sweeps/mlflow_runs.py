@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
@@ -71,6 +72,15 @@ def start_parent_run(client: MlflowClient, experiment: str, space: SweepSpace,
     return run_id
 
 
+def runs_view_url(ui: str, experiment: str, sweep: str, metric: str, mode: str) -> str:
+    """The MLflow UI's runs view of one sweep: its parent and trial runs in one flat list, the best
+    by ``metric`` first (the best trial's run is named ``... (best)``)."""
+    query = urlencode({"searchFilter": f"tags.`{Tag.SWEEP}` = '{sweep}'",
+                       "orderByKey": f"metrics.`{metric}`",
+                       "orderByAsc": "true" if mode == "min" else "false"}, quote_via=quote)
+    return f"{ui.rstrip('/')}/#/experiments/{experiment}/runs?{query}"
+
+
 def numeric_metrics(result: dict, step: int, timestamp: int) -> list[Metric]:
     """The validation's numbers as MLflow metrics (bookkeeping keys left out)."""
     return [Metric(key, float(value), timestamp, step) for key, value in result.items()
@@ -110,8 +120,42 @@ def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
                  "`aqr-sweep report` adds the tuning matrix and plots under `report/`.")
     tags.append(RunTag("mlflow.note.content", "\n\n".join(lines)))
     client.log_batch(parent, metrics=metrics, tags=tags)
+    mark_best_run(client, parent, None if best is None else best.number)
 
 
-def log_report(client: MlflowClient, parent: str, folder: Path) -> None:
-    """A report's files as artifacts of the sweep's parent run (under ``report/``)."""
+def mark_best_run(client: MlflowClient, parent: str, best: int | None) -> None:
+    """Name the best trial's run ``... (best)`` (tag ``aqr.best``), so the runs view shows it;
+    a run that was the best before a resume loses the mark."""
+    experiment = client.get_run(parent).info.experiment_id
+    runs = client.search_runs([experiment], f"tags.`{Tag.PARENT}` = '{parent}'",
+                              max_results=5000)
+    for run in runs:
+        tags = run.data.tags
+        name = tags.get("mlflow.runName", run.info.run_name or "")
+        is_best = best is not None and tags.get(Tag.TRIAL_NUMBER) == str(best) \
+            and tags.get(Tag.IMPORTED) != "true"
+        if is_best and tags.get(Tag.BEST) != "true":
+            client.set_tag(run.info.run_id, Tag.BEST, "true")
+            client.set_tag(run.info.run_id, "mlflow.runName", f"{name} {BEST_SUFFIX}")
+        elif not is_best and tags.get(Tag.BEST) == "true":
+            client.delete_tag(run.info.run_id, Tag.BEST)
+            client.set_tag(run.info.run_id, "mlflow.runName", name.removesuffix(f" {BEST_SUFFIX}"))
+
+
+#: what the best trial's run name ends with
+BEST_SUFFIX = "(best)"
+
+
+#: where the tuning matrix starts in the parent run's description (a later report replaces it)
+MATRIX_HEADING = "### Tuning matrix"
+
+
+def log_report(client: MlflowClient, parent: str, folder: Path, matrix_markdown: str) -> None:
+    """A report's files as artifacts of the sweep's parent run (under ``report/``), and its
+    tuning matrix in the run's description, so the run page shows it without a click."""
     client.log_artifacts(parent, str(folder), artifact_path="report")
+    note = client.get_run(parent).data.tags.get("mlflow.note.content", "")
+    note = note.split(MATRIX_HEADING)[0].rstrip()
+    text = f"{note}\n\n{MATRIX_HEADING}\n\n{matrix_markdown}\n\nThe whole report: " \
+           "`report/index.html` in this run's artifacts."
+    client.set_tag(parent, "mlflow.note.content", text[:MAX_TAG_CHARS])

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from mmengine.config import Config
 
 from reports.export import best_trial, export_best
-from reports.matrix import pivot, quick_reference
+from reports.matrix import matrix, quick_reference
 from reports.report import write_report
 from reports.sweep_data import load_sweep
 from sweeps.config_file import config_text
@@ -48,31 +48,38 @@ def test_trials_table(data, report):
     assert hopeless["pruned_at_epoch"] == 1 and pd.isna(hopeless["pts_bbox_NuScenes/NDS@2"])
 
 
-def test_pivot_agrees_with_trials(data):
-    table = pivot(data, "max_weight_clamp", "score_threshold")
-    for _, row in data.trials[data.trials["best"].notna()].iterrows():
-        cell = table.loc[row["max_weight_clamp"], row["score_threshold"]]
-        assert cell >= row["best"]  # the cell holds the best of its trials
-    assert table.max().max() == pytest.approx(data.trials["best"].max())
+def test_matrix_agrees_with_trials(data):
+    m = matrix(data, "max_weight_clamp", "score_threshold")
+    done = data.trials[data.trials["state"] == "completed"]
+    for _, row in done.iterrows():
+        cell = m.cells[m.rows.cell(row["max_weight_clamp"])][m.cols.cell(row["score_threshold"])]
+        assert cell.kind == "completed" and cell.value >= row["value"]  # the best final value
+    hopeless = data.trials[data.trials["label"] == "hopeless"].iloc[0]
+    cell = m.cells[m.rows.cell(hopeless["max_weight_clamp"])][m.cols.cell(
+        hopeless["score_threshold"])]
+    assert cell.kind == "pruned" and cell.epoch == 1
+    best = m.cells[m.best[0]][m.best[1]]
+    assert best.value == pytest.approx(done["value"].max())
 
 
 def test_quick_reference_picks_the_closest_trial(data):
     ref = quick_reference(data).set_index("preset")
     # only max_weight_clamp is shared with the guide: current 1.5 -> good_a, aggressive 2.5 -> good_b
-    labels = data.trials.set_index("trial")["label"]
-    assert labels[ref.loc["current", "closest_trial"]] == "good_a"
-    assert labels[ref.loc["aggressive", "closest_trial"]] == "good_b"
+    number = data.trials.set_index("label")["trial"]
+    assert ref.loc["current", "measured_by"] == f"trial {number['good_a']}"
+    assert ref.loc["aggressive", "measured_by"] == f"trial {number['good_b']}"
     assert ref.loc["current", "distance"] == 0
 
 
 def test_files_exist_and_are_not_trivial(report):
     for image in report.images:
         assert image.suffix == ".png" and image.stat().st_size > 10_000, image
-    assert len(report.pivots) == 6  # 3 knob pairs, CSV and Markdown each
-    assert all(p.stat().st_size > 50 for p in report.pivots)
+    assert len(report.matrices) == 6  # 3 knob pairs, CSV and Markdown each
+    assert all(p.stat().st_size > 50 for p in report.matrices)
     html = report.index.read_text()
     assert html.count("data:image/png;base64,") == 4 and "good_a" in html
-    assert "http" not in html.replace("http-equiv", "")  # opens offline: nothing fetched
+    for fetched in ("src='http", 'src="http', "<script", "<link"):  # opens offline
+        assert fetched not in html
 
 
 def test_export_best_loads_and_equals_the_overrides(data, tmp_path):
@@ -114,7 +121,7 @@ def test_import_real_logs(tmp_path):
                      + f"  uri: {uri}\n")
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
     cli = [sys.executable, "-m", "cli", "import-log"]
-    for log, params in [("cmt_r50_baseline_1ep.log", []),
+    for log, params in [("cmt_r50_baseline_1ep.log", ["--baseline"]),
                         ("cmt_aqr_r50_clamp2.5_res0.6_1ep.log",
                          ["--param", "max_weight_clamp=2.5", "--param", "residual_weight=0.6"])]:
         proc = subprocess.run([*cli, str(LOGS / log), "--sweep", "cmt", "--space", str(space),
@@ -128,7 +135,7 @@ def test_import_real_logs(tmp_path):
     runs = client.search_runs([client.get_experiment_by_name("cmt-aqr-r50").experiment_id],
                               filter_string="tags.`aqr.imported` = 'true'")
     got = {r.data.tags["aqr.label"]: r for r in runs}
-    base = got["imported:cmt_r50_baseline_1ep"].data
+    base = got["baseline:cmt_r50_baseline_1ep"].data
     aqr = got["imported:cmt_aqr_r50_clamp2.5_res0.6_1ep"].data
     assert base.metrics["pts_bbox_NuScenes/NDS"] == pytest.approx(0.6908)
     assert base.metrics["pts_bbox_NuScenes/mAP"] == pytest.approx(0.6575)
@@ -143,6 +150,26 @@ def test_import_real_logs(tmp_path):
 
     study = optuna.load_study(study_name="cmt", storage=SweepDir("cmt", tmp_path / "runs")
                               .study_storage)
-    values = sorted(t.value for t in study.get_trials())
-    assert values == [0.6825, 0.6908]
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.get_trials())
+    # references on their own (1-epoch) schedule: the sampler and the pruners skip FAIL trials
+    assert all(t.state == optuna.trial.TrialState.FAIL for t in study.get_trials())
+    assert sorted(t.user_attrs["final_value"] for t in study.get_trials()) == [0.6825, 0.6908]
+    assert [t.user_attrs["baseline"] for t in study.get_trials()] == [True, False]
+    assert base.tags["aqr.state"] == "imported" and base.params == {"aqr": "off"}
+
+    # every command works on a sweep that holds only imported runs
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True,
+                              text=True, env=env, cwd=tmp_path)
+
+    status = cli("status", "cmt")
+    assert status.returncode == 0 and "imported" in status.stdout and "1 own" in status.stdout
+    assert "1/20" not in status.stdout
+    report = cli("report", "cmt", "--out", str(tmp_path / "report"))
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "baseline:cmt_r50_baseline_1ep" in (tmp_path / "report" / "index.html").read_text()
+    best = cli("export-best", "cmt", "-o", str(tmp_path / "best.py"))
+    assert best.returncode == 2 and "holds only imported runs" in best.stderr
+    baseline_with_params = cli("import-log", str(LOGS / "cmt_r50_baseline_1ep.log"), "--sweep",
+                               "cmt", "--baseline", "--param", "max_weight_clamp=2.0")
+    assert baseline_with_params.returncode == 2 and "takes no --param" in \
+        baseline_with_params.stderr
