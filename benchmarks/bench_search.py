@@ -11,6 +11,8 @@ the full grid's epochs. Per strategy and budget (1/8, 1/4, 1/2 and 1 of the grid
 - epochs until the recommendation first came within 0.005 NDS of the best (a repetition that
   never did counts as the full budget, so a mean with misses is a lower bound; the share reached
   is shown);
+- the same within 0.02 NDS (the seed noise of one configuration is ~0.03 NDS on this surface,
+  and the runner-up is 0.0054 below the best, so within 0.005 means "found the single best");
 - how often the best configuration was started and then stopped early;
 
 in epochs and in GPU-hours of the real R50 run (one epoch = 2 h on 8 GPUs = 16 GPU-hours).
@@ -43,18 +45,34 @@ SURFACE = ROOT / "benchmarks" / "data" / "mini_surface.csv"
 SPACE = ROOT / "search_spaces" / "demo.yaml"
 GPU_HOURS_PER_EPOCH = 16.0  # the real R50 run: 2 h an epoch on 8 GPUs
 FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
-#: aqr-sweep's own settings tried besides the space's (the candidates for its defaults)
-VARIANTS = ("median:warmup_epochs=2", "percentile:percentile=50,warmup_epochs=1", "asha",
-            "hyperband", "none")
+#: a looser target, for a view the seed noise (~0.03 NDS) does not swamp
+LOOSE = 0.02
+#: aqr-sweep's own settings tried besides the space's (the candidates for its defaults):
+#: (sampler, pruner setting)
+VARIANTS = (("tpe", "median:warmup_epochs=1"), ("tpe", "median:warmup_epochs=2"),
+            ("tpe", "median:warmup_epochs=2,startup_trials=3"),
+            ("tpe", "percentile:percentile=50,warmup_epochs=2"), ("tpe", "asha"),
+            ("tpe", "asha:warmup_epochs=2"), ("tpe", "hyperband"), ("tpe", "none"),
+            ("random", "median:warmup_epochs=2"))
 OURS = "aqr-sweep"
 PEER = "Ray OptunaSearch+ASHA"
 
 
+def label(space) -> str:
+    return f"{OURS} ({space.search.sampler}, {describe(space.pruner)})"
+
+
 def strategies(space, points, current, available) -> list[S.Strategy]:
-    out = [S.aqr_sweep(space, points, f"{OURS} ({describe(space.pruner)})")]
-    for text in VARIANTS:
+    out = [S.aqr_sweep(space, points, label(space))]
+    for sampler, text in VARIANTS:
         variant = S.with_pruner(space, parse_pruner(text))
-        out.append(S.aqr_sweep(variant, points, f"{OURS} ({describe(variant.pruner)})"))
+        variant = variant.model_copy(update={"search": variant.search.model_copy(
+            update={"sampler": sampler})})
+        if label(variant) != label(space):
+            out.append(S.aqr_sweep(variant, points, label(variant)))
+    out += [S.aqr_sweep_rerunning_leaders(space, points, name=f"{label(space)} + re-run leaders"),
+            S.aqr_sweep_rerunning_leaders(S.with_pruner(space, parse_pruner("none")), points,
+                                          name=f"{OURS} (tpe, none) + re-run leaders")]
     out += [S.ray_optuna_asha(space, points), S.ray_random_asha(space, points),
             S.optuna_tpe(space, points), S.random_full(space, points),
             S.guide_grid(space, S.guide_configs(space, current, available))]
@@ -69,11 +87,16 @@ def spread(values: list[float]) -> str:
     return f"{statistics.mean(finite):.4f} ± {sd:.4f}"
 
 
-def summary_row(name: str, budget: float, outcomes: list[Outcome]) -> dict:
+def summary_row(name: str, budget: float, outcomes: list[Outcome],
+                loose: list[Outcome]) -> dict:
     reached = [o.epochs_to_target for o in outcomes if o.epochs_to_target is not None]
     censored = [o.epochs_to_target if o.epochs_to_target is not None else budget
                 for o in outcomes]
+    loose_censored = [o.epochs_to_target if o.epochs_to_target is not None else budget
+                      for o in loose]
     return {
+        "epochs to loose": statistics.mean(loose_censored),
+        "reached loose": sum(o.epochs_to_target is not None for o in loose) / len(loose),
         "strategy": name,
         "regret": spread([o.regret for o in outcomes]),
         "none recommended": sum(o.recommended is None for o in outcomes),
@@ -89,15 +112,15 @@ def summary_row(name: str, budget: float, outcomes: list[Outcome]) -> dict:
 def print_table(budget: float, fraction: float, rows: list[dict]) -> None:
     print(f"\n### budget {fraction:g} of the grid: {budget:g} epochs = "
           f"{budget * GPU_HOURS_PER_EPOCH:,.0f} GPU-hours of the R50 run")
-    print("| strategy | regret (NDS, mean ± sd) | epochs to within 0.005 (GPU-h) | reached | "
-          "stopped best | trials | epochs used |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| strategy | regret (NDS, mean ± sd) | epochs to within {TOLERANCE} (GPU-h) | "
+          f"reached | within {LOOSE}: epochs (reached) | stopped best | trials | epochs used |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['strategy']} | {r['regret']}"
               + (f" ({r['none recommended']} none)" if r["none recommended"] else "")
               + f" | {r['epochs to target']:.0f} ± {r['epochs sd']:.0f} "
               f"({r['epochs to target'] * GPU_HOURS_PER_EPOCH:,.0f}) | {r['reached']:.0%} | "
-              f"{r['stopped best']:.0%} | {r['trials']:.1f} | {r['epochs used']:.0f} |")
+              f"{r['epochs to loose']:.0f} ({r['reached loose']:.0%}) | {r['stopped best']:.0%} | {r['trials']:.1f} | {r['epochs used']:.0f} |")
 
 
 def main() -> None:
@@ -136,11 +159,12 @@ def main() -> None:
     for fraction in FRACTIONS:
         budget = grid_epochs * fraction
         rows = [summary_row(name, budget, [outcome(t, surface, space.mode, budget)
-                                           for t in traces])
+                                           for t in traces],
+                            [outcome(t, surface, space.mode, budget, LOOSE) for t in traces])
                 for name, traces in results.items()]
         print_table(budget, fraction, rows)
         if fraction == 1.0:
-            ours = next(r for r in rows if r["strategy"].startswith(f"{OURS} ("))
+            ours = next(r for r in rows if r["strategy"] == label(space))
             peer = next(r for r in rows if r["strategy"] == PEER)
             ratio = peer["epochs to target"] / ours["epochs to target"]
     print(f"\n({time.perf_counter() - started:.0f} s)")

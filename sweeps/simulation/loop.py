@@ -85,6 +85,18 @@ def best_completed(trials: list[TrialRun], max_epochs: int, mode: str) -> Config
     return pick(done, key=lambda t: t.values[-1]).config if done else None
 
 
+def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: str) -> Config | None:
+    """The configuration with the best mean final value over its trials that ran the full
+    schedule (a configuration re-run with other seeds is judged by its mean, not its luckiest
+    run)."""
+    finals: dict[Config, list[float]] = {}
+    for t in trials:
+        if t.epochs >= max_epochs and not math.isnan(t.values[-1]):
+            finals.setdefault(t.config, []).append(t.values[-1])
+    pick = max if mode == "max" else min
+    return pick(finals, key=lambda c: sum(finals[c]) / len(finals[c])) if finals else None
+
+
 def best_last_result(trials: list[TrialRun], max_epochs: int, mode: str) -> Config | None:
     """Ray Tune's answer (``ResultGrid.get_best_result(scope="last")``): the best last reported
     value of any trial, stopped ones included."""

@@ -67,3 +67,45 @@ class RandomVariantSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         """Nothing to learn."""
+
+
+class LeaderRerunSearcher(Searcher):
+    """Every ``every``-th proposal re-runs the leader (the configuration with the best mean over
+    its completed trials, among the ``top`` best) until it has ``repeats`` runs, through the
+    study's queue, so the inner ask/tell searcher books it like any trial. In the simulator each
+    re-run draws a seed again: what a re-run with a new training seed measures."""
+
+    def __init__(self, inner: Searcher, study, mode: str, every: int = 4, repeats: int = 3,
+                 top: int = 3) -> None:
+        super().__init__(metric=inner.metric, mode=mode)
+        self.inner, self.study = inner, study
+        self.every, self.repeats, self.top = every, repeats, top
+        self._proposed = 0
+
+    def suggest(self, trial_id: str) -> dict | None:
+        self._proposed += 1
+        if self._proposed % self.every == 0 and (params := self._leader()) is not None:
+            self.study.enqueue_trial(params, user_attrs={"label": "rerun"})
+        return self.inner.suggest(trial_id)
+
+    def _leader(self) -> dict | None:
+        import optuna
+
+        runs: dict[tuple, list[float]] = {}
+        params_of: dict[tuple, dict] = {}
+        for t in self.study.get_trials(deepcopy=False,
+                                       states=(optuna.trial.TrialState.COMPLETE,)):
+            key = tuple(sorted(t.params.items()))
+            runs.setdefault(key, []).append(t.value)
+            params_of[key] = t.params
+        sign = 1 if self.mode == "max" else -1
+        ranked = sorted(runs, key=lambda k: -sign * float(np.mean(runs[k])))[:self.top]
+        pending = [k for k in ranked if len(runs[k]) < self.repeats]
+        return dict(params_of[pending[0]]) if pending else None
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self.inner.on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        self.inner.on_trial_complete(trial_id, result=result, error=error)

@@ -17,8 +17,17 @@ from sweeps.ledger import TrialLedger
 from sweeps.samplers import distributions
 from sweeps.scheduler import build_scheduler
 from sweeps.searcher import OptunaAskTellSearcher
-from sweeps.simulation.loop import Recommender, best_completed, best_last_result
-from sweeps.simulation.searchers import FixedOrderSearcher, RandomVariantSearcher
+from sweeps.simulation.loop import (
+    Recommender,
+    best_completed,
+    best_last_result,
+    best_mean_completed,
+)
+from sweeps.simulation.searchers import (
+    FixedOrderSearcher,
+    LeaderRerunSearcher,
+    RandomVariantSearcher,
+)
 from sweeps.space import PrunerSpec, SweepSpace
 from sweeps.study import enqueue_points, new_study
 
@@ -51,12 +60,25 @@ def aqr_sweep(space: SweepSpace, points: Points, name: str = "aqr-sweep") -> Str
     as in a real sweep; its answer is the best completed trial."""
     def build(repetition: int) -> tuple[Searcher, TrialScheduler]:
         seeded = with_seed(space, repetition)
-        study = new_study(seeded)
+        study = new_study(seeded, name=space.name)  # as a real sweep's (Hyperband hashes it)
         enqueue_points(study, points)
         ledger = TrialLedger()
         return (OptunaAskTellSearcher(seeded, study, ledger, Path("simulated")),
                 build_scheduler(seeded, ledger))
     return Strategy(name, build, best_completed)
+
+
+def aqr_sweep_rerunning_leaders(space: SweepSpace, points: Points, every: int = 4,
+                                repeats: int = 3, name: str | None = None) -> Strategy:
+    """aqr-sweep whose every ``every``-th trial re-runs the leading configuration (up to
+    ``repeats`` runs), answering with the best mean: a measure of what confirming the top
+    configurations with new seeds buys (the driver does not do this yet)."""
+    def build(repetition: int) -> tuple[Searcher, TrialScheduler]:
+        searcher, scheduler = aqr_sweep(space, points).build(repetition)
+        return LeaderRerunSearcher(searcher, searcher.study, space.mode, every, repeats), \
+            scheduler
+    return Strategy(name or f"aqr-sweep + re-run leaders (every {every}, {repeats} runs)",
+                    build, best_mean_completed)
 
 
 def _asha(space: SweepSpace) -> ASHAScheduler:
