@@ -120,7 +120,8 @@ def print_table(budget: float, fraction: float, rows: list[dict]) -> None:
               + (f" ({r['none recommended']} none)" if r["none recommended"] else "")
               + f" | {r['epochs to target']:.0f} ± {r['epochs sd']:.0f} "
               f"({r['epochs to target'] * GPU_HOURS_PER_EPOCH:,.0f}) | {r['reached']:.0%} | "
-              f"{r['epochs to loose']:.0f} ({r['reached loose']:.0%}) | {r['stopped best']:.0%} | {r['trials']:.1f} | {r['epochs used']:.0f} |")
+              f"{r['epochs to loose']:.0f} ({r['reached loose']:.0%}) | "
+              f"{r['stopped best']:.0%} | {r['trials']:.1f} | {r['epochs used']:.0f} |")
 
 
 def main() -> None:
