@@ -210,3 +210,19 @@ def test_simulate_from_a_finished_sweep_replays_its_trials_in_order(tmp_path, mo
     none = table.loc["none"]       # goes on with the pruned trial: at least 10, at most 12
     assert none["gpu_hours"] == 10 and none["gpu_hours_unknown"] == 2 and none["past_data"] == 1
     assert "10 to 12" in done.stdout
+
+
+@pytest.mark.slow
+def test_simulate_runs_on_the_shipped_surface_and_on_a_real_finished_sweep(tmp_path, mini_sweep):
+    shipped = DEMO.parents[1] / "benchmarks" / "data" / "mini_surface.csv"
+    done = _simulate(str(DEMO), "--surface", str(shipped), "--repetitions", "2", "--pruner",
+                     "none", "--out", str(tmp_path / "surface"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    flat = " ".join(done.stdout.split())
+    assert "'gaussian_sigma': 2," in flat and "'aqr_lr_mult': 1.5}" in flat   # the winner
+    env = {"AQR_SWEEP_ROOT": str(mini_sweep["root"] / "runs")}
+    done = _simulate("--from-sweep", "mini", "--pruner", "none", "--out", str(tmp_path / "sweep"),
+                     cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "sweep" / "settings.csv")
+    assert list(table["setting"])[1] == "none" and (tmp_path / "sweep" / "settings.png").exists()
