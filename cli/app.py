@@ -360,8 +360,11 @@ def _print_simulation(rows: list[dict], simulation, metric: str, repetitions: in
 
     surface, space = simulation.surface, simulation.space
     best, value = surface.best(space.mode)
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                      for k, v in simulation.params_of(best).items())
+    winner = f"trial {best[0]} ({shown})" if surface.knobs == ["trial"] else shown
     table = Table(title=f"{surface.source}: {repetitions} simulated sweep(s) a setting, "
-                        f"{simulation.slots} at once; the winner: {surface.as_params(best)} "
+                        f"{simulation.slots} at once; the winner: {winner} "
                         f"({metric} {value:.4f})", title_justify="left")
     for column in ("setting", "GPU-hours", f"best {metric} found", "trials", "stopped winner"):
         table.add_column(column, justify="left" if column == "setting" else "right")

@@ -26,6 +26,12 @@ class Simulation:
     max_trials: int | None = None
     #: ``repetition -> curve_for``; default: the surface's nearest configuration, a drawn seed
     curves: Callable[[int], CurveFor] | None = None
+    #: a replayed sweep's trials' params, by configuration (``(trial number,)``)
+    params: dict[Config, dict] | None = None
+
+    def params_of(self, config: Config) -> dict:
+        """The params a configuration stands for."""
+        return (self.params or {}).get(config) or self.surface.as_params(config)
 
     def run(self, strategy: Strategy, repetition: int) -> Trace:
         searcher, scheduler = strategy.build(repetition)

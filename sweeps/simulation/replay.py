@@ -124,6 +124,7 @@ def sweep_simulation(name: str, texts: list[str]) -> tuple[Simulation,
         return lambda index, _params: (configs[index], surface.curves[configs[index]][0])
 
     simulation = Simulation(surface, space, slots=space.search.concurrency,
-                            max_trials=len(configs), curves=curves)
+                            max_trials=len(configs), curves=curves,
+                            params=dict(zip(configs, params, strict=True)))
     return simulation, [(label, aqr_sweep(variant, points, label))
                         for label, variant in pruner_settings(space, texts)]

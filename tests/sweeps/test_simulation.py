@@ -219,7 +219,7 @@ def test_simulate_runs_on_the_shipped_surface_and_on_a_real_finished_sweep(tmp_p
                      "none", "--out", str(tmp_path / "surface"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     flat = " ".join(done.stdout.split())
-    assert "'gaussian_sigma': 2," in flat and "'aqr_lr_mult': 1.5}" in flat   # the winner
+    assert "gaussian_sigma=2," in flat and "aqr_lr_mult=1.5 (NDS 0.3501)" in flat   # the winner
     env = {"AQR_SWEEP_ROOT": str(mini_sweep["root"] / "runs")}
     done = _simulate("--from-sweep", "mini", "--pruner", "none", "--out", str(tmp_path / "sweep"),
                      cwd=tmp_path, env=env)
