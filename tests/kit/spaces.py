@@ -50,7 +50,8 @@ def space_dict(folder: Path, name: str = "scripted", **fields: Any) -> dict:
         "parameters": {"x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]}},
         "search": {"sampler": "random", "num_trials": 2, "concurrency": 1},
         "pruner": {"type": "none"},
-        "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}", "experiment": name},
+        "tracking": {"uri": f"sqlite:///{folder / 'mlflow.db'}", "experiment": name,
+                     "artifact_location": (folder / "mlartifacts").as_uri()},
     }
     return _merge(base, fields)
 
