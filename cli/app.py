@@ -342,8 +342,8 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
         name = simulation.space.name
     metric = simulation.space.metric.rsplit("/", 1)[-1]
     with console.status("simulating") as status:
-        results = replay.run_settings(simulation, settings, repetitions,
-                                      lambda setting: status.update(f"simulating {setting}"))
+        results = _guard(replay.run_settings, simulation, settings, repetitions,
+                         lambda setting: status.update(f"simulating {setting}"))
     rows = [r.row(gpu_hours_per_epoch, metric) for r in results]
     _print_simulation(rows, simulation, metric, repetitions)
     from reports.simulation import plot_found_vs_spent, write_table

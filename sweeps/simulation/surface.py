@@ -3,6 +3,7 @@ epoch (``benchmarks/make_surface.py`` writes one; a finished sweep is one too)."
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,7 +155,17 @@ def load_surface(path: str | Path, space: SweepSpace) -> Surface:
         *config, seed = (v.item() if isinstance(v, np.generic) else v for v in key)
         curves.setdefault(tuple(config), {})[int(seed)] = Curve(
             values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
-    return Surface(knobs, curves, space.max_epochs, str(path))
+    surface = Surface(knobs, curves, space.max_epochs, str(path))
+    values = [sorted({c[i] for c in curves}, key=str) for i in range(len(knobs))]
+    missing = next((c for c in itertools.product(*values) if c not in curves), None)
+    if missing is not None:
+        raise SurfaceError(f"{path}: no curve for {surface.as_params(missing)} (a surface holds "
+                           "every combination of its knobs' values)")
+    if all(math.isnan(surface.true_final(c)) for c in surface.configs):
+        raise SurfaceError(f"{path}: no curve reaches the space's max_epochs "
+                           f"({space.max_epochs}) with a number: nothing is known to be best; "
+                           "set max_epochs to the table's schedule")
+    return surface
 
 
 def sweep_surface(study: optuna.Study, space: SweepSpace, name: str) -> tuple[Surface, list[dict]]:

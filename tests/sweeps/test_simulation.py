@@ -168,9 +168,23 @@ def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path
     ([str(DEMO), "--surface", "{surface}", "--pruner", "median:foo=1"],
      "--pruner 'median:foo=1': MedianPruner"),
     (["--from-sweep", "nothing"], "nothing"),
+    ([str(DEMO), "--surface", "{holes}"], "no curve for {'max_weight_clamp': 3.0"),
+    ([str(DEMO), "--surface", "{short}"], "no curve reaches the space's max_epochs (6)"),
+    ([str(DEMO), "--surface", "{empty}"], "not a CSV table"),
 ])
 def test_simulate_refuses_bad_input_in_one_line(tmp_path, surface_file, args, message):
-    args = [a.replace("{surface}", str(surface_file)) for a in args]
+    frame = pd.read_csv(surface_file)
+    frame[frame["max_weight_clamp"] != 3.0].to_csv(tmp_path / "holes.csv", index=False)
+    frame[frame["epoch"] < 3].to_csv(tmp_path / "short.csv", index=False)
+    (tmp_path / "empty.csv").write_text("")
+    with_holes = pd.concat([frame[frame["max_weight_clamp"] != 3.0],
+                            frame[(frame["max_weight_clamp"] == 3.0)
+                                  & (frame["residual_weight"] != 0.4)]])
+    with_holes.to_csv(tmp_path / "holes.csv", index=False)
+    files = {"{surface}": surface_file, "{holes}": tmp_path / "holes.csv",
+             "{short}": tmp_path / "short.csv", "{empty}": tmp_path / "empty.csv"}
+    for key, path in files.items():
+        args = [str(path) if a == key else a for a in args]
     done = _simulate(*args, cwd=tmp_path, env={"AQR_SWEEP_ROOT": str(tmp_path / "runs")})
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
