@@ -143,7 +143,6 @@ def main() -> None:
     base = load_base_config(space, args.space)
     points = enqueued_points(space, base)
     surface = load_surface(args.surface, space)
-    available = {k: sorted({c[i] for c in surface.configs}) for i, k in enumerate(surface.knobs)}
     grid_epochs = len(surface.configs) * space.max_epochs
     best, best_value = surface.best(space.mode)
     slots = args.slots or space.search.concurrency
@@ -155,7 +154,7 @@ def main() -> None:
 
     sim = Simulation(surface, space, slots=slots, budget_epochs=grid_epochs)
     results: dict[str, list] = {}
-    for strategy in strategies(space, points, current_params(space, base), available):
+    for strategy in strategies(space, points, current_params(space, base), surface.knob_values):
         t0 = time.perf_counter()
         results[strategy.name] = sim.repeat(strategy, reps)
         print(f"  simulated {strategy.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -11,6 +11,7 @@ from ray import tune
 from ray.tune.search import Searcher
 from ray.tune.search.variant_generator import generate_variants
 
+from sweeps.constants import TrialAttr
 from sweeps.space import CategoricalParameter, FloatParameter, SweepSpace
 
 
@@ -85,7 +86,7 @@ class LeaderRerunSearcher(Searcher):
     def suggest(self, trial_id: str) -> dict | None:
         self._proposed += 1
         if self._proposed % self.every == 0 and (params := self._leader()) is not None:
-            self.study.enqueue_trial(params, user_attrs={"label": "rerun"})
+            self.study.enqueue_trial(params, user_attrs={TrialAttr.LABEL: "rerun"})
         return self.inner.suggest(trial_id)
 
     def _leader(self) -> dict | None:

@@ -7,6 +7,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,25 @@ class Surface:
     def configs(self) -> list[Config]:
         return list(self.curves)
 
+    @cached_property
+    def knob_values(self) -> dict[str, list]:
+        """Each knob's tabulated values, sorted (numbers by value, others as text)."""
+        out = {}
+        for i, knob in enumerate(self.knobs):
+            values = {c[i] for c in self.curves}
+            numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+            out[knob] = sorted(values, key=None if numeric else str)
+        return out
+
+    def missing(self) -> Config | None:
+        """A combination of the knobs' values that has no curve (None: the grid is whole)."""
+        grid = itertools.product(*self.knob_values.values())
+        return next((c for c in grid if c not in self.curves), None)
+
+    def no_curve(self, config: Config) -> SurfaceError:
+        return SurfaceError(f"{self.source}: no curve for {self.as_params(config)} (a surface "
+                            "holds every combination of its knobs' values)")
+
     def draw(self, config: Config, rng: np.random.Generator) -> Curve:
         """One seed's curve of ``config``, the seed drawn with ``rng``."""
         seeds = sorted(self.curves[config])
@@ -93,8 +113,7 @@ class Surface:
         """The tabulated configuration closest to ``params``: per knob, the nearest tabulated
         value (on the log scale for a log parameter, exact for a categorical one)."""
         out = []
-        for i, knob in enumerate(self.knobs):
-            values = sorted({c[i] for c in self.curves}, key=str)
+        for knob, values in self.knob_values.items():
             p = space.parameters[knob]
             if isinstance(p, CategoricalParameter):
                 out.append(params[knob] if params[knob] in values else values[0])
@@ -104,8 +123,7 @@ class Surface:
             out.append(min(values, key=lambda v: abs(scale(float(v)) - target)))
         nearest = tuple(out)
         if nearest not in self.curves:
-            raise SurfaceError(f"{self.source}: no curve for {self.as_params(nearest)} (a "
-                               "surface holds every combination of its knobs' values)")
+            raise self.no_curve(nearest)
         return nearest
 
 
@@ -156,11 +174,8 @@ def load_surface(path: str | Path, space: SweepSpace) -> Surface:
         curves.setdefault(tuple(config), {})[int(seed)] = Curve(
             values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
     surface = Surface(knobs, curves, space.max_epochs, str(path))
-    values = [sorted({c[i] for c in curves}, key=str) for i in range(len(knobs))]
-    missing = next((c for c in itertools.product(*values) if c not in curves), None)
-    if missing is not None:
-        raise SurfaceError(f"{path}: no curve for {surface.as_params(missing)} (a surface holds "
-                           "every combination of its knobs' values)")
+    if (hole := surface.missing()) is not None:
+        raise surface.no_curve(hole)
     if all(math.isnan(surface.true_final(c)) for c in surface.configs):
         raise SurfaceError(f"{path}: no curve reaches the space's max_epochs "
                            f"({space.max_epochs}) with a number: nothing is known to be best; "

@@ -114,8 +114,7 @@ def test_pruning_strategies_stop_trials_and_ours_tells_optuna_pruned(space, surf
 
 def test_guide_grid_trains_each_cell_in_full(space, surface_file):
     surface = load_surface(surface_file, space)
-    available = {k: sorted({c[i] for c in surface.configs}) for i, k in enumerate(surface.knobs)}
-    configs = S.guide_configs(space, POINTS[0][1], available)
+    configs = S.guide_configs(space, POINTS[0][1], surface.knob_values)
     # the guide's clamp 1.5/2.0/2.5/3.0 on this surface's 1.5/2.0/3.0; residual 0.7..0.4 on 0.7/0.6/0.4
     assert {(c["max_weight_clamp"], c["residual_weight"]) for c in configs} == {
         (a, b) for a in (1.5, 2.0, 3.0) for b in (0.7, 0.6, 0.4)}
