@@ -62,21 +62,19 @@ def matrix_html(m: Matrix, metric: str) -> str:
             f"data-cols='{html.escape(m.cols.knob)}'>{head}{''.join(body)}</table>{legend}")
 
 
-def trials_html(trials: pd.DataFrame, metric: str) -> str:
-    """The trials table: the best completed trial's row marked, each run linked in MLflow."""
-    done = trials[(trials["state"] == "completed") & trials["value"].notna()]
-    best = done["value"].astype(float).idxmax() if not done.empty else None
+def trials_html(trials: pd.DataFrame, metric: str, best: int | None) -> str:
+    """The trials table: the row of trial ``best`` marked, each run linked in MLflow."""
     columns = [c for c in trials.columns if c != "run_url"] + ["MLflow"]
     head = "<tr>" + "".join(f"<th>{html.escape(_heading(c, metric))}</th>"
                             for c in columns) + "</tr>"
     body = []
-    for index, row in trials.iterrows():
+    for _, row in trials.iterrows():
         cells = [f"<td>{html.escape(_duration(row[c]) if c == 'duration_s' else _text(row[c]))}"
                  "</td>" for c in columns[:-1]]
         url = row.get("run_url")
         cells.append(f"<td><a href='{html.escape(url)}'>run</a></td>" if isinstance(url, str)
                      else "<td>-</td>")
-        mark = " class='best' id='best-trial'" if index == best else ""
+        mark = " class='best' id='best-trial'" if row["trial"] == best else ""
         body.append(f"<tr{mark} data-trial='{int(row['trial'])}'>{''.join(cells)}</tr>")
     return (f"<table class='trials'>{head}{''.join(body)}</table><p class='legend'>value: the "
             f"final {html.escape(metric)} of a completed trial; best: the best validation of "

@@ -153,7 +153,8 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
         if i is not None and j is not None:
             grouped.setdefault((i, j), []).append(t)
     model = _surrogate(data) if predict else None
-    best_trial = _best_completed(trials, sign)
+    top = data.best_completed()
+    best_trial = None if top is None else int(top["trial"])
     cells, best = [], None
     for i in range(len(rows.values)):
         line = []
@@ -165,13 +166,6 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
                 best = (i, j)
         cells.append(line)
     return Matrix(rows, cols, cells, best)
-
-
-def _best_completed(trials: pd.DataFrame, sign: int) -> int | None:
-    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
-    if done.empty:
-        return None
-    return int(done.loc[(sign * done["value"].astype(float)).idxmax(), "trial"])
 
 
 def _cell(members: list, sign: int, model: GaussianProcess | None, data: SweepData,
@@ -198,15 +192,13 @@ def _cell(members: list, sign: int, model: GaussianProcess | None, data: SweepDa
 def _surrogate(data: SweepData) -> GaussianProcess | None:
     """A Gaussian process over the numeric knobs, fitted on the completed trials' final values;
     a prediction holds the other knobs at the best completed trial's values."""
-    trials = own_trials(data.trials)
-    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
+    done = data.completed()
     knobs = [k for k in data.params if not isinstance(data.space.parameters[k],
                                                       CategoricalParameter)
              and is_numeric(done[k]) and done[k].notna().all()]
     if len(done) < 3 or not knobs:
         return None
-    sign = 1 if data.space.mode == "max" else -1
-    anchor = done.loc[(sign * done["value"].astype(float)).idxmax(), knobs].to_dict()
+    anchor = data.best_completed()[knobs].to_dict()
     return GaussianProcess.fit(data.space, knobs, done[knobs], done["value"].astype(float),
                                anchor)
 
@@ -219,8 +211,7 @@ def quick_reference(data: SweepData) -> pd.DataFrame:
     measured" (the nearest one named).
     """
     spaces = data.space.parameters
-    trials = own_trials(data.trials)
-    done = trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
+    done = data.completed()
     rows = []
     for preset, values in GUIDE_PRESETS.items():
         knobs = [k for k in values if k in spaces and hasattr(spaces[k], "low")]

@@ -58,7 +58,9 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
     params = list(data.space.parameters)
     tracked = [c for c in data.trials.columns if c.startswith("final ")]
     shown = [c for c in (*_LEAD, *params, *tracked, *_TAIL) if c in data.trials.columns]
-    sections["Trials"] = trials_html(data.trials[shown], metric)
+    best = data.best_completed()
+    sections["Trials"] = trials_html(data.trials[shown], metric,
+                                     None if best is None else int(best["trial"]))
 
     ref = quick_reference(data)
     files.quick_reference = out_dir / "quick_reference.md"
@@ -97,10 +99,8 @@ def _intro(data: SweepData) -> str:
             + ", ".join(f"{n} {s}" for s, n in counts.items())
             + f". Base config {data.space.base_config}; full schedule {data.space.max_epochs} "
               "epochs.")
-    done = data.trials[(data.trials["state"] == TrialState.COMPLETED) & data.trials["value"].notna()]
-    if not done.empty:
-        sign = 1 if data.space.mode == "max" else -1
-        best = done.loc[(sign * done["value"].astype(float)).idxmax()]
+    best = data.best_completed()
+    if best is not None:
         text += (f" Best trial: {int(best['trial'])} {best['label']}".rstrip()
                  + f", {data.space.metric} = {best['value']:.4f}.")
     if (data.trials["state"] == TrialState.IMPORTED).any():

@@ -46,6 +46,19 @@ class SweepData:
     def params(self) -> list[str]:
         return list(self.space.parameters)
 
+    def completed(self) -> pd.DataFrame:
+        """The sweep's own trials that completed with a final value."""
+        trials = own_trials(self.trials)
+        return trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
+
+    def best_completed(self) -> pd.Series | None:
+        """The completed trial with the best final value (the first of ties), or None."""
+        done = self.completed()
+        if done.empty:
+            return None
+        sign = 1 if self.space.mode == "max" else -1
+        return done.loc[(sign * done["value"].astype(float)).idxmax()]
+
     def tidy(self) -> pd.DataFrame:
         """``trials`` with per-epoch metric columns ``<metric>@<epoch>`` (what ``trials.csv`` holds)."""
         if self.curves.empty:
