@@ -402,14 +402,15 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
 
     url = f"http://{host}:{port}/"
     if name is not None:
-        from sweeps.mlflow_runs import runs_view_url
+        from sweeps.mlflow_runs import run_page_url, runs_view_url
 
         sweep = _guard(SweepDir, name)
         record = _guard(sweep.read)
         spec = _guard(load_space, sweep.space_file)
         tracking_uri = tracking_uri or record.tracking_uri
-        console.print(f"sweep {name}'s parent run: {url}#/experiments/{record.experiment_id}/runs/"
-                      f"{record.parent_run_id}", highlight=False, soft_wrap=True)
+        console.print(f"sweep {name}'s parent run: "
+                      f"{run_page_url(url, record.experiment_id, record.parent_run_id)}",
+                      highlight=False, soft_wrap=True)
         url = runs_view_url(url, record.experiment_id, name, spec.metric, spec.mode)
     tracking_uri = tracking_uri or default_tracking_uri()
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,

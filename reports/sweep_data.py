@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from sweeps.constants import Tag, TrialState
 from sweeps.lock import DriverLock
+from sweeps.mlflow_runs import DEFAULT_UI, run_page_url
 from sweeps.space import SweepSpace, load_space
 from sweeps.status import trial_statuses
 from sweeps.store import SweepDir, SweepRecord
@@ -69,10 +70,6 @@ class SweepData:
         return self.trials.merge(wide[ordered], left_on="trial", right_index=True, how="left")
 
 
-#: where ``aqr-sweep ui`` serves the MLflow UI by default (the report's run links point there)
-MLFLOW_UI = "http://127.0.0.1:5000/"
-
-
 def own_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """The sweep's own trials: imported runs (their own schedules) left out."""
     return trials[trials["state"] != TrialState.IMPORTED]
@@ -120,7 +117,7 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
     trials["duration_s"] = trials["trial"].map({n: r[1] for n, r in runs.items()})
     trials["run_id"] = trials["trial"].map({n: r[0] for n, r in runs.items()})
     trials["run_url"] = trials["run_id"].map(
-        lambda run: f"{MLFLOW_UI}#/experiments/{record.experiment_id}/runs/{run}"
+        lambda run: run_page_url(DEFAULT_UI, record.experiment_id, run)
         if isinstance(run, str) else None)
     return SweepData(name, space, record, sweep, study, trials, curves)
 

@@ -72,6 +72,15 @@ def start_parent_run(client: MlflowClient, experiment: str, space: SweepSpace,
     return run_id
 
 
+#: where ``aqr-sweep ui`` serves the MLflow UI by default
+DEFAULT_UI = "http://127.0.0.1:5000/"
+
+
+def run_page_url(ui: str, experiment: str, run: str) -> str:
+    """One run's page in the MLflow UI."""
+    return f"{ui.rstrip('/')}/#/experiments/{experiment}/runs/{run}"
+
+
 def runs_view_url(ui: str, experiment: str, sweep: str, metric: str, mode: str) -> str:
     """The MLflow UI's runs view of one sweep: its parent and trial runs in one flat list, the best
     by ``metric`` first (the best trial's run is named ``... (best)``)."""
