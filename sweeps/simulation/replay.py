@@ -11,7 +11,9 @@ from pathlib import Path
 
 from sweeps.base_config import enqueued_points, load_base_config
 from sweeps.errors import BadOptionError
+from sweeps.ledger import TrialLedger
 from sweeps.pruners import build_pruner
+from sweeps.scheduler import build_scheduler
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.loop import PAST_DATA, Trace
 from sweeps.simulation.outcome import Outcome, outcome
@@ -71,9 +73,6 @@ def pruner_settings(space: SweepSpace, texts: list[str]) -> list[tuple[str, Swee
         try:
             build_pruner(variant)
             if variant.pruner.type == "asha":
-                from sweeps.ledger import TrialLedger
-                from sweeps.scheduler import build_scheduler
-
                 build_scheduler(variant, TrialLedger())
         except SpaceError as err:
             message = err.problems[0].message if err.problems else str(err)

@@ -3,7 +3,6 @@ trial's cell, the trials table with the best trial marked and every state shown,
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
 
 import pytest
@@ -49,8 +48,6 @@ def test_the_report_shows_the_matrix_and_the_best_trial(mixed_sweep, tmp_path):
     assert page.text["#best-cell"].startswith("2.7000 (trial 0"), page.text["#best-cell"]
     best_rows = [text for attrs, text in page.rows if attrs.get("id") == "best-trial"]
     assert len(best_rows) == 1 and best_rows[0].startswith("0a"), best_rows   # trial 0 (a)
-    states = {re.sub(r"\d.*", "", text.split(" ", 1)[0]) for _, text in page.rows}
-    assert states  # rows were found
     body = " ".join(text for _, text in page.rows)
     for state in ("completed", "pruned", "failed", "interrupted", "imported"):
         assert state in body, f"no {state} trial in the trials table"
