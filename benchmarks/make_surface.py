@@ -28,6 +28,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 
+from sweeps.overrides import cfg_options, flat_overrides
+from sweeps.space import load_space
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "aqr" / "configs" / "mini_cmt_aqr.py"
 DATA = ROOT / "benchmarks" / "data"
@@ -44,14 +47,8 @@ GRID: dict[str, list[float]] = {
     "gaussian_sigma": [1.0, 2.0],
     "aqr_lr_mult": [0.5, 1.5],
 }
-HEAD = "model.pts_bbox_head"
-TARGETS: dict[str, list[str]] = {
-    "max_weight_clamp": [f"{HEAD}.renderer_config.max_weight_clamp"],
-    "residual_weight": [f"{HEAD}.modulator_config.residual_weight"],
-    "gaussian_sigma": [f"{HEAD}.renderer_config.gaussian_sigma"],
-    "aqr_lr_mult": [f"optim_wrapper.paramwise_cfg.custom_keys.{name}.lr_mult"
-                    for name in ("aqr_weight_generator", "weight_renderer", "feature_modulator")],
-}
+#: the knobs reach the config as in a demo sweep's trials: at the demo space's targets
+DEMO = ROOT / "search_spaces" / "demo.yaml"
 COLUMNS = [*GRID, "seed", "epoch", "NDS", "mAP", "epoch_seconds"]
 _TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ")
 _VAL = re.compile(r"Epoch\(val\) \[(\d+)\]\[\d+/\d+\]\s+pts_bbox_NuScenes/")
@@ -85,8 +82,7 @@ def epoch_seconds(text_log: Path) -> dict[int, float]:
 
 def train(config: dict[str, float], seed: int) -> list[dict]:
     """Train one configuration under one seed; its rows of the table."""
-    overrides = [f"{target}={config[name]}" for name, targets in TARGETS.items()
-                 for target in targets]
+    overrides = cfg_options(flat_overrides(load_space(DEMO), config))
     with tempfile.TemporaryDirectory(prefix="surface_") as work_dir:
         cmd = [sys.executable, "-m", "aqr.train", str(CONFIG), "--work-dir", work_dir,
                "--seed", str(seed), "--threads", "1",
@@ -121,7 +117,8 @@ def write_table(started: float, seeds: int, jobs: int) -> int:
                    f"--seeds {seeds} --jobs {jobs}",
         "task": "aqr/configs/mini_cmt_aqr.py (the demo's base config), its full schedule",
         "metric": "pts_bbox_NuScenes/NDS", "mode": "max",
-        "grid": GRID, "targets": TARGETS, "seeds": list(range(seeds)),
+        "grid": GRID, "seeds": list(range(seeds)),
+        "targets": {k: p.targets for k, p in load_space(DEMO).parameters.items()},
         "epoch_seconds": f"wall seconds per epoch (train + validation), one thread, {jobs} runs "
                          "side by side",
         "machine": f"{platform.machine()}, {platform.python_version()}",
