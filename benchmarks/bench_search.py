@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sweeps.base_config import current_params, enqueued_points, load_base_config  # noqa: E402
+from sweeps.config.base import current_params, enqueued_points, load_base_config  # noqa: E402
 from sweeps.simulation import strategies as S  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
 from sweeps.simulation.outcome import TOLERANCE, Outcome, outcome  # noqa: E402

@@ -1,5 +1,5 @@
 """``python -m cli``: the same as ``aqr-sweep``."""
 
-from cli.app import app
+from cli.app import main
 
-app(prog_name="aqr-sweep")
+main()

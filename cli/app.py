@@ -17,38 +17,65 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from sweeps.errors import UserError
+from sweeps.errors import (
+    AllTrialsFailedError,
+    BadOptionError,
+    EmptyLogError,
+    SpaceError,
+    UserError,
+)
 from sweeps.space import load_space
-from sweeps.space_yaml import SpaceError
-from sweeps.store import SweepDir
+from sweeps.store.sweep_dir import SweepDir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Tune CMT + AQR with Ray Tune, Optuna and MLflow.")
 # piped output (CI logs, files) gets a wide table instead of rich's 80-column default
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
-_options = {"debug": False}
-T = TypeVar("T")
 
 
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of user "
-                                                             "errors too")] = False) -> None:
+def _options(debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of user "
+                                                              "errors too")] = False) -> None:
     """Tune CMT + AQR with Ray Tune, Optuna and MLflow."""
-    _options["debug"] = debug
 
 
-def _fail(message: str, code: int = 2) -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The ``aqr-sweep`` command: run one command; a user error (and a full disk) ends as one
+    ``error: ...`` line (a bad space: ``file:line: field: message`` lines) with its exit code,
+    unless ``--debug`` comes before the command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command_at = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
+    debug = "--debug" in argv[:command_at]
+    try:
+        app(argv, prog_name="aqr-sweep")
+    except Exception as err:
+        if debug:
+            raise
+        if isinstance(err, SpaceError):
+            for problem in err.problems:
+                err_console.print(str(problem), highlight=False, soft_wrap=True)
+            sys.exit(err.exit_code)
+        if isinstance(err, UserError):
+            _print_error(str(err))
+            sys.exit(err.exit_code)
+        if _disk_full(err):
+            _print_error("no space left on the device of the sweep folder or the MLflow store: "
+                         "free space, then run the command again")
+            sys.exit(2)
+        raise
+
+
+def _print_error(message: str) -> None:
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _disk_full(err: BaseException | None) -> bool:
@@ -60,25 +87,6 @@ def _disk_full(err: BaseException | None) -> bool:
             return True
         err = err.__cause__ or err.__context__
     return False
-
-
-def _guard(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call ``fn``; print a user error (or a full disk) as one clear message, exit code 2."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as err:
-        if _options["debug"]:
-            raise
-        if isinstance(err, SpaceError):
-            for problem in err.problems:
-                err_console.print(str(problem), highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        if isinstance(err, UserError):
-            _fail(str(err))
-        if _disk_full(err):
-            _fail("no space left on the device of the sweep folder or the MLflow store; nothing "
-                  "half-made was kept: free space, then run the command again")
-        raise
 
 
 def _setup_logging() -> None:
@@ -94,11 +102,11 @@ def run(space: Annotated[Path, typer.Argument(help="search space YAML")],
         address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None) -> None:
     """Run a sweep: launch trials, prune hopeless ones, record everything in MLflow."""
     _setup_logging()
-    from sweeps.driver import run_sweep
+    from sweeps.run.driver import run_sweep
 
-    sweep_name = name or _guard(load_space, space).name
+    sweep_name = name or load_space(space).name
     with _interruptible(sweep_name):
-        summary = _guard(run_sweep, space, name=name, address=address, console=console)
+        summary = run_sweep(space, name=name, address=address, console=console)
     _print_summary(summary)
 
 
@@ -108,10 +116,10 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
     """Continue a sweep whose driver died: finished trials are kept, interrupted ones go on from
     their checkpoints, the rest run."""
     _setup_logging()
-    from sweeps.driver import run_sweep
+    from sweeps.run.driver import run_sweep
 
     with _interruptible(name):
-        summary = _guard(run_sweep, name=name, address=address, resume=True, console=console)
+        summary = run_sweep(name=name, address=address, resume=True, console=console)
     _print_summary(summary)
 
 
@@ -131,25 +139,20 @@ def _interruptible(name: str) -> Iterator[None]:
 def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -> None:
     """Check a space against its base config; show each knob's current value and the first
     trial's config file, environment and command line."""
-    from sweeps.base_config import enqueued_points, load_base_config
-    from sweeps.config_keys import MISSING
+    from sweeps.config.base import enqueued_points, load_base_config
+    from sweeps.config.keys import MISSING
 
-    spec = _guard(load_space, space)
-    base = _guard(load_base_config, spec, space)
-    points = _guard(enqueued_points, spec, base)
+    spec = load_space(space)
+    base = load_base_config(spec, space)
+    points = enqueued_points(spec, base)
 
     from sweeps.backends import CommandBackend
-    from sweeps.config_file import config_text
+    from sweeps.config.overrides import flat_overrides
+    from sweeps.config.writer import config_text
     from sweeps.constants import TRIAL_CONFIG_FILE
-    from sweeps.overrides import flat_overrides
-    from sweeps.pruners import build_pruner
+    from sweeps.run.pruners import check_pruner
 
-    _guard(build_pruner, spec)  # the pruner's own arguments
-    if spec.pruner.type == "asha":  # Ray's scheduler checks its own (Ray loads only for it)
-        from sweeps.ledger import TrialLedger
-        from sweeps.scheduler import build_scheduler
-
-        _guard(build_scheduler, spec, TrialLedger())
+    check_pruner(spec)
     out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
     out(f"{space}: ok: {spec.num_trials()} trials, {spec.search.sampler} sampler, "
         f"{spec.pruner.type} pruner, {spec.search.concurrency} at a time")
@@ -176,7 +179,7 @@ def _first_params(spec) -> dict:
     """The sampler's first proposal (when nothing is enqueued)."""
     import optuna
 
-    from sweeps.samplers import build_sampler, distributions
+    from sweeps.run.samplers import build_sampler, distributions
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(sampler=build_sampler(spec)).ask(distributions(spec)).params
@@ -187,16 +190,16 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
            as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False
            ) -> None:
     """Per trial: state, epochs run, params, last and best metric."""
-    sweep = _guard(SweepDir, name)
-    _guard(sweep.read)
-    spec = _guard(load_space, sweep.space_file)
-    from sweeps.lock import DriverLock
-    from sweeps.status import trial_statuses
-    from sweeps.study import load_study
-    from sweeps.table import trials_table
+    sweep = SweepDir(name)
+    sweep.read()
+    spec = load_space(sweep.space_file)
+    from sweeps.store.lock import DriverLock
+    from sweeps.store.status import trial_statuses
+    from sweeps.store.study import load_study
+    from sweeps.view.table import trials_table
 
     alive = DriverLock(sweep.path, sweep.name).holder() is not None
-    rows = trial_statuses(_guard(load_study, sweep), spec, driver_alive=alive)
+    rows = trial_statuses(load_study(sweep), spec, driver_alive=alive)
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
@@ -210,20 +213,21 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
          metric: Annotated[list[str] | None, typer.Option(help="metrics to show")] = None
          ) -> None:
     """Print the validation records of a training log."""
+    from sweeps.constants import DEFAULT_SHOWN_METRICS
     from sweeps.logs import read_log
-    from sweeps.table import format_value
+    from sweeps.view.table import format_value
 
-    records = _guard(read_log, file)
+    records = read_log(file)
     if as_json:
         print(json.dumps([r.as_dict() for r in records], indent=2))
         return
     if not records:
-        _fail(f"{file}: no validation records found (is it a training log of mmengine or "
-              "mmcv 1.x?)", code=1)
+        raise EmptyLogError(f"{file}: no validation records found (is it a training log of "
+                            "mmengine or mmcv 1.x?)")
     from rich.table import Table
 
-    shown = metric or [k for k in ("pts_bbox_NuScenes/NDS", "pts_bbox_NuScenes/mAP")
-                       if k in records[0].metrics] or sorted(records[0].metrics)[:4]
+    shown = metric or [k for k in DEFAULT_SHOWN_METRICS if k in records[0].metrics] \
+        or sorted(records[0].metrics)[:4]
     table = Table(title=str(file))
     table.add_column("epoch")
     for key in shown:
@@ -238,15 +242,15 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
            out: Annotated[Path | None, typer.Option(help="output folder (default "
                                                          "reports/NAME)")] = None) -> None:
     """Tuning matrix, trials table, quick reference, plots and an offline index.html."""
-    _guard(_guard(SweepDir, name).read)
+    SweepDir(name).read()
     from reports.report import write_report
     from reports.sweep_data import load_sweep
 
-    data = _guard(load_sweep, name, show_progress=sys.stderr.isatty())
+    data = load_sweep(name, show_progress=sys.stderr.isatty())
     files = write_report(data, out or Path("reports") / name)
     from mlflow.tracking import MlflowClient
 
-    from sweeps.mlflow_runs import log_report
+    from sweeps.tracking.runs import log_report
 
     log_report(MlflowClient(data.record.tracking_uri), data.record.parent_run_id, files.out_dir,
                files.tuning_matrix.read_text())
@@ -263,13 +267,13 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
                                                                   "or yaml (bare params)")] = "py"
                 ) -> None:
     """Write the best trial as a config that tools/train.py (or python -m aqr.train) takes."""
-    _guard(_guard(SweepDir, name).read)
+    SweepDir(name).read()
     from reports.export import export_best as write_best
     from reports.export import latest_checkpoint
     from reports.sweep_data import load_sweep
 
-    data = _guard(load_sweep, name, show_progress=False)
-    best, options = _guard(write_best, data, output, fmt)
+    data = load_sweep(name, show_progress=False)
+    best, options = write_best(data, output, fmt)
     if best.tied_with:
         err_console.print(f"note: trials {best.tied_with} tie with trial {best.number} at "
                           f"{best.value:.4f}; exported trial {best.number}", highlight=False)
@@ -297,10 +301,10 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
     from sweeps.import_log import import_log as add_log
     from sweeps.import_log import open_or_create, parse_params
 
-    _, spec, record, study = _guard(open_or_create, sweep, space)
-    params = _guard(parse_params, param or [], spec)
+    _, spec, record, study = open_or_create(sweep, space)
+    params = parse_params(param or [], spec)
     for log in logs:
-        number, run_id = _guard(add_log, log, params, spec, record, study, baseline)
+        number, run_id = add_log(log, params, spec, record, study, baseline)
         console.print(f"{log}: trial {number}, MLflow run {run_id}", highlight=False)
 
 
@@ -329,20 +333,20 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
     from sweeps.simulation.settings import DEFAULT_SETTINGS
 
     if (from_sweep is None) == (surface is None):
-        _fail("give either SPACE --surface TABLE, or --from-sweep NAME")
+        raise BadOptionError("give either SPACE --surface TABLE, or --from-sweep NAME")
     if surface is not None and space is None:
-        _fail("--surface needs the SPACE whose sweeps to simulate (e.g. "
+        raise BadOptionError("--surface needs the SPACE whose sweeps to simulate (e.g. "
               "search_spaces/demo.yaml)")
     texts = list(pruner) if pruner else list(DEFAULT_SETTINGS)
     if from_sweep is not None:
-        simulation, settings = _guard(replay.sweep_simulation, from_sweep, texts)
+        simulation, settings = replay.sweep_simulation(from_sweep, texts)
         repetitions, name = 1, from_sweep
     else:
-        simulation, settings = _guard(replay.surface_simulation, space, surface, texts)
+        simulation, settings = replay.surface_simulation(space, surface, texts)
         name = simulation.space.name
     metric = simulation.space.metric.rsplit("/", 1)[-1]
     with console.status("simulating") as status:
-        results = _guard(replay.run_settings, simulation, settings, repetitions,
+        results = replay.run_settings(simulation, settings, repetitions,
                          lambda setting: status.update(f"simulating {setting}"))
     rows = [r.row(gpu_hours_per_epoch, metric) for r in results]
     _print_simulation(rows, simulation, metric, repetitions)
@@ -398,15 +402,15 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
     (its runs, the best first) and of its parent run (the answer, the tuning matrix)."""
     import subprocess
 
-    from sweeps.store import default_tracking_uri
+    from sweeps.store.sweep_dir import default_tracking_uri
 
     url = f"http://{host}:{port}/"
     if name is not None:
-        from sweeps.mlflow_runs import run_page_url, runs_view_url
+        from sweeps.tracking.runs import run_page_url, runs_view_url
 
-        sweep = _guard(SweepDir, name)
-        record = _guard(sweep.read)
-        spec = _guard(load_space, sweep.space_file)
+        sweep = SweepDir(name)
+        record = sweep.read()
+        spec = load_space(sweep.space_file)
         tracking_uri = tracking_uri or record.tracking_uri
         console.print(f"sweep {name}'s parent run: "
                       f"{run_page_url(url, record.experiment_id, record.parent_run_id)}",
@@ -439,7 +443,7 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
 def _print_summary(summary) -> None:
     """The sweep's end; exit 1 when every trial it ran failed."""
     from sweeps.constants import TrialState
-    from sweeps.table import format_value
+    from sweeps.view.table import format_value
 
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no new trials"
     console.print(f"\nsweep [bold]{summary.name}[/bold]: {counts}", highlight=False)
@@ -460,6 +464,6 @@ def _print_summary(summary) -> None:
         console.print(f"  {line}", highlight=False)
     counts = summary.counts()
     if counts and set(counts) == {TrialState.FAILED}:
-        _fail(f"every trial of this run failed ({counts[TrialState.FAILED]}); their reasons: "
-              f"`aqr-sweep status {summary.name}` and the aqr.error tag of each MLflow run",
-              code=1)
+        raise AllTrialsFailedError(
+            f"every trial of this run failed ({counts[TrialState.FAILED]}); their reasons: "
+            f"`aqr-sweep status {summary.name}` and the aqr.error tag of each MLflow run")

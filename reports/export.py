@@ -10,11 +10,11 @@ from typing import Any
 import yaml
 
 from reports.sweep_data import SweepData
-from sweeps.base_config import resolve_base_config
-from sweeps.config_file import config_text
+from sweeps.config.base import resolve_base_config
+from sweeps.config.overrides import cfg_options, flat_overrides
+from sweeps.config.writer import config_text
 from sweeps.constants import TrialState
 from sweeps.errors import BadOptionError, NoResultError
-from sweeps.overrides import cfg_options, flat_overrides
 
 
 @dataclass
@@ -46,7 +46,7 @@ def best_trial(data: SweepData) -> BestTrial:
                          f"run more with `aqr-sweep resume {data.name}` or look at "
                          f"`aqr-sweep status {data.name}`")
     values = done["value"].astype(float)
-    target = values.max() if data.space.mode == "max" else values.min()
+    target = data.space.mode.pick(values)
     tied = done[values.apply(lambda v: math.isclose(v, target, rel_tol=0, abs_tol=1e-12))]
     row = tied.iloc[0]
     params = dict(data.study.trials[int(row["trial"])].params)  # as Optuna holds them (types kept)

@@ -146,7 +146,7 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
     rows = axis(data, a)
     cols = Axis(ALL, [ALL]) if b == ALL else axis(data, b)
     trials = own_trials(data.trials)
-    sign = 1 if data.space.mode == "max" else -1
+    sign = data.space.mode.sign
     grouped: dict[tuple[int, int], list] = {}
     for _, t in trials.iterrows():
         i, j = rows.cell(t[a]), (0 if b == ALL else cols.cell(t[b]))
@@ -168,7 +168,7 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
     return Matrix(rows, cols, cells, best)
 
 
-def _cell(members: list, sign: int, model: GaussianProcess | None, data: SweepData,
+def _cell(members: list, sign: float, model: GaussianProcess | None, data: SweepData,
           where: dict) -> Cell:
     by_state = {s: [t for t in members if t["state"] == s] for s in TrialState}
     counts = {"completed": len(by_state[TrialState.COMPLETED]),

@@ -12,12 +12,12 @@ from mlflow.tracking import MlflowClient
 from rich.progress import Progress
 
 from sweeps.constants import Tag, TrialState
-from sweeps.lock import DriverLock
-from sweeps.mlflow_runs import DEFAULT_UI, run_page_url
 from sweeps.space import SweepSpace, load_space
-from sweeps.status import trial_statuses
-from sweeps.store import SweepDir, SweepRecord
-from sweeps.study import load_study
+from sweeps.store.lock import DriverLock
+from sweeps.store.status import trial_statuses
+from sweeps.store.study import load_study
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
+from sweeps.tracking.runs import DEFAULT_UI, run_page_url
 
 
 @dataclass
@@ -57,8 +57,7 @@ class SweepData:
         done = self.completed()
         if done.empty:
             return None
-        sign = 1 if self.space.mode == "max" else -1
-        return done.loc[(sign * done["value"].astype(float)).idxmax()]
+        return done.loc[(self.space.mode.sign * done["value"].astype(float)).idxmax()]
 
     def tidy(self) -> pd.DataFrame:
         """``trials`` with per-epoch metric columns ``<metric>@<epoch>`` (what ``trials.csv`` holds)."""

@@ -4,7 +4,41 @@ and the log keys that are never metrics (as Syne Tune's ``constants.py`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import StrEnum
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: the metric a space optimises unless it names another (the real CMT logs' key)
+DEFAULT_METRIC = "pts_bbox_NuScenes/NDS"
+#: what ``logs`` shows of a log when no metric is asked for
+DEFAULT_SHOWN_METRICS = (DEFAULT_METRIC, "pts_bbox_NuScenes/mAP")
+
+
+class Mode(StrEnum):
+    """Which way the metric is better, with the three things a sweep asks of it."""
+
+    MAX = "max"
+    MIN = "min"
+
+    @property
+    def sign(self) -> float:
+        """``+1`` for max, ``-1`` for min: ``sign * value`` is larger when better."""
+        return 1.0 if self is Mode.MAX else -1.0
+
+    def pick(self, items: Iterable[T], key: Callable[[T], Any] = lambda item: item) -> T:
+        """The best of ``items`` by ``key`` (the first of ties); ``ValueError`` when empty."""
+        return (max if self is Mode.MAX else min)(items, key=key)
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether ``a`` is strictly better than ``b``."""
+        return self.sign * a > self.sign * b
+
+    @property
+    def direction(self) -> str:
+        """Optuna's name for it."""
+        return "maximize" if self is Mode.MAX else "minimize"
 
 
 class TrialState(StrEnum):

@@ -3,10 +3,18 @@ bug and keeps its traceback), as Optuna's ``exceptions.py`` does for its CLI."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+#: problems of a space listed; the rest are counted in one last line
+MAX_PROBLEMS = 20
+
 
 class UserError(Exception):
     """Base class of every error that a user's input or action causes, with the fix in its
     message."""
+
+    #: the command line's exit code for it
+    exit_code = 2
 
 
 class SweepExistsError(UserError):
@@ -29,6 +37,18 @@ class NoResultError(UserError):
     """The sweep holds nothing to answer the command yet (no completed trial, no record)."""
 
 
+class EmptyLogError(NoResultError):
+    """A training log with no validation record in it."""
+
+    exit_code = 1
+
+
+class AllTrialsFailedError(UserError):
+    """Every trial a run launched failed (their reasons are in ``status`` and MLflow)."""
+
+    exit_code = 1
+
+
 class ConfigWriteError(UserError):
     """Overrides that a config file with ``_base_`` cannot express."""
 
@@ -47,3 +67,47 @@ class DamagedStoreError(UserError):
 
 class BadNameError(UserError):
     """A sweep name that is not one safe folder name (``..``, ``a/b``, an absolute path)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a space file."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        """``file:line: field: message`` on one line: control characters escaped, long parts
+        shortened in the middle (a message ends with its fix)."""
+        return (f"{_one_line(self.file, 400)}:{self.line}: {_one_line(self.field, 200)}: "
+                f"{_one_line(self.message, 1500)}")
+
+
+def _one_line(text: str, limit: int) -> str:
+    if len(text) > limit:
+        text = f"{text[:limit // 2]} ... {text[-(limit // 2):]}"
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+class SpaceError(UserError):
+    """A space file that cannot be used; ``problems`` says where and why (at most
+    :data:`MAX_PROBLEMS`, then one line that counts the rest)."""
+
+    def __init__(self, problems: list[Problem], more: int = 0) -> None:
+        """``more``: problems found but not given (counted in the last line)."""
+        shown = problems[:MAX_PROBLEMS - 1] if more or len(problems) > MAX_PROBLEMS else problems
+        more += len(problems) - len(shown)
+        if more:
+            shown = [*shown, Problem(problems[0].file if problems else "<space>", 0, "space",
+                                     f"{more} more problems not shown; fix the ones above and "
+                                     "validate again")]
+        problems = shown
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class SurfaceError(UserError):
+    """A surface table that cannot be read or does not fit the space."""

@@ -19,14 +19,14 @@ from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 from sweeps.constants import Tag, TrialAttr, TrialState
-from sweeps.create import create_sweep
 from sweeps.errors import BadOptionError, MissingFileError, NoResultError
 from sweeps.logs import read_log
-from sweeps.mlflow_runs import log_metrics
-from sweeps.samplers import distributions
+from sweeps.run.samplers import distributions
 from sweeps.space import SweepSpace, load_space, out_of_range
-from sweeps.store import SweepDir, SweepRecord
-from sweeps.study import open_study
+from sweeps.store.create import create_sweep
+from sweeps.store.study import open_study
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
+from sweeps.tracking.runs import log_metrics
 
 
 def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def mini_sweep(tmp_path_factory):
 
     The sweep root is set only while the sweep runs: later tests see their own environment.
     """
-    from sweeps.driver import run_sweep
+    from sweeps.run.driver import run_sweep
 
     root = tmp_path_factory.mktemp("sweep")
     uri = f"sqlite:///{root / 'mlflow.db'}"

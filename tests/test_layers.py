@@ -88,7 +88,7 @@ def test_the_walker_sees_an_upward_import(tmp_path, monkeypatch):
                                   ["status", "nosuch"], ["logs", "/no/such.log"],
                                   ["export-best", "nosuch", "-o", "x.py"], ["report", "nosuch"]])
 def test_cli_help_and_errors_do_not_import_heavy_libraries(args, tmp_path):
-    code = ("import sys\nfrom cli.app import app\ntry:\n    app(sys.argv[1:], prog_name='aqr-sweep')\n"
+    code = ("import sys\nfrom cli.app import main\ntry:\n    main(sys.argv[1:])\n"
             "except SystemExit:\n    pass\n"
             "print('HEAVY', sorted(m for m in ('ray', 'torch', 'mlflow', 'optuna', 'pandas')"
             " if m in sys.modules))")

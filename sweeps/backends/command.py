@@ -113,7 +113,7 @@ def _alive(proc: psutil.Process) -> bool:
 
 
 class CommandJob(RunningJob):
-    """A command run under :mod:`sweeps.backends.supervisor` in its own session, its output in
+    """A command run under :mod:`sweeps.run.supervisor` in its own session, its output in
     ``<work_dir>/train.out``. The supervisor dies with the process that started it (the trial's
     Ray actor) and then ends every process of the job, so no rank outlives its trial.
 
@@ -134,7 +134,7 @@ class CommandJob(RunningJob):
         self.marker = uuid.uuid4().hex
         # the supervisor also watches the parent of the process that starts it: in a Ray worker, the
         # node's raylet (workers outlive a driver that took its local Ray down with it)
-        supervised = [sys.executable, "-m", "sweeps.backends.supervisor", "--marker",
+        supervised = [sys.executable, "-m", "sweeps.run.supervisor", "--marker",
                       self.marker, "--grace", str(grace), "--watch", str(os.getppid()), "--",
                       *argv]
         with open(self.output, "ab") as out:

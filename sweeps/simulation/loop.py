@@ -20,6 +20,7 @@ from typing import Any
 from ray.tune.schedulers import TrialScheduler
 from ray.tune.search import Searcher
 
+from sweeps.constants import Mode
 from sweeps.simulation.surface import Config, Curve
 
 #: how a simulated trial ended
@@ -74,18 +75,17 @@ class Trace:
 
 
 #: picks the configuration a strategy would recommend from its trials so far
-Recommender = Callable[[list[TrialRun], int, str], Config | None]
+Recommender = Callable[[list[TrialRun], int, Mode], Config | None]
 
 
-def best_completed(trials: list[TrialRun], max_epochs: int, mode: str) -> Config | None:
+def best_completed(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
     """aqr-sweep's answer (``export-best``): the best final value among trials that ran the full
     schedule."""
     done = [t for t in trials if t.epochs >= max_epochs and not math.isnan(t.values[-1])]
-    pick = max if mode == "max" else min
-    return pick(done, key=lambda t: t.values[-1]).config if done else None
+    return mode.pick(done, key=lambda t: t.values[-1]).config if done else None
 
 
-def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: str) -> Config | None:
+def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
     """The configuration with the best mean final value over its trials that ran the full
     schedule (a configuration re-run with other seeds is judged by its mean, not its luckiest
     run)."""
@@ -93,19 +93,17 @@ def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: str) -> C
     for t in trials:
         if t.epochs >= max_epochs and not math.isnan(t.values[-1]):
             finals.setdefault(t.config, []).append(t.values[-1])
-    pick = max if mode == "max" else min
-    return pick(finals, key=lambda c: sum(finals[c]) / len(finals[c])) if finals else None
+    return mode.pick(finals, key=lambda c: sum(finals[c]) / len(finals[c])) if finals else None
 
 
-def best_last_result(trials: list[TrialRun], max_epochs: int, mode: str) -> Config | None:
+def best_last_result(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
     """Ray Tune's answer (``ResultGrid.get_best_result(scope="last")``): the best last reported
     value of any trial, stopped ones included."""
     reported = [t for t in trials if t.values and not math.isnan(t.values[-1])]
-    pick = max if mode == "max" else min
-    return pick(reported, key=lambda t: t.values[-1]).config if reported else None
+    return mode.pick(reported, key=lambda t: t.values[-1]).config if reported else None
 
 
-def simulate(searcher: Searcher, scheduler: TrialScheduler, *, metric: str, mode: str,
+def simulate(searcher: Searcher, scheduler: TrialScheduler, *, metric: str, mode: Mode,
              max_epochs: int, slots: int, curve_for: Callable[[int, dict], tuple[Config, Curve]],
              recommend: Recommender, budget_epochs: float = math.inf,
              max_trials: int | None = None) -> Trace:
@@ -153,8 +151,8 @@ def simulate(searcher: Searcher, scheduler: TrialScheduler, *, metric: str, mode
         searcher.on_trial_complete(trial.trial_id, result=result)
 
     # as Tune sets them from its TuneConfig (a class given them already keeps its own)
-    scheduler.set_search_properties(metric, mode)
-    searcher.set_search_properties(metric, mode, {})
+    scheduler.set_search_properties(metric, mode.value)
+    searcher.set_search_properties(metric, mode.value, {})
     start_trials()
     while events and epochs < budget_epochs:
         now, index, epoch = heapq.heappop(events)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sweeps.constants import Mode
 from sweeps.simulation.loop import STOPPED, Trace
 from sweeps.simulation.surface import Config, Surface
 
@@ -30,11 +31,10 @@ class Outcome:
     curve: tuple[tuple[int, float], ...]
 
 
-def outcome(trace: Trace, surface: Surface, mode: str, budget: float = math.inf,
+def outcome(trace: Trace, surface: Surface, mode: Mode, budget: float = math.inf,
             tolerance: float = TOLERANCE) -> Outcome:
     """Score ``trace`` as it stood when ``budget`` epochs were trained."""
     best, best_value = surface.best(mode)
-    sign = 1.0 if mode == "max" else -1.0
     steps = [s for s in trace.steps if s.epochs <= budget]
     end_time = steps[-1].time if steps else 0.0
     curve, to_target = [], None
@@ -42,11 +42,11 @@ def outcome(trace: Trace, surface: Surface, mode: str, budget: float = math.inf,
         value = math.nan if step.recommended is None else surface.true_final(step.recommended)
         curve.append((step.epochs, value))
         if to_target is None and not math.isnan(value) \
-                and sign * (best_value - value) <= tolerance:
+                and mode.sign * (best_value - value) <= tolerance:
             to_target = step.epochs
     recommended = steps[-1].recommended if steps else None
     regret = math.nan if recommended is None else \
-        sign * (best_value - surface.true_final(recommended))
+        mode.sign * (best_value - surface.true_final(recommended))
     started = [t for t in trace.trials if t.started <= end_time]
     stopped_best = any(t.config == best and t.end == STOPPED and t.ended <= end_time
                        for t in started)

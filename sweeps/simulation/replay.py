@@ -9,11 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sweeps.base_config import enqueued_points, load_base_config
-from sweeps.errors import BadOptionError
-from sweeps.ledger import TrialLedger
-from sweeps.pruners import build_pruner
-from sweeps.scheduler import build_scheduler
+from sweeps.config.base import enqueued_points, load_base_config
+from sweeps.errors import BadOptionError, SpaceError
+from sweeps.run.pruners import check_pruner
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.loop import PAST_DATA, Trace
 from sweeps.simulation.outcome import Outcome, outcome
@@ -21,9 +19,8 @@ from sweeps.simulation.settings import describe, parse_pruner
 from sweeps.simulation.strategies import Strategy, aqr_sweep, with_pruner
 from sweeps.simulation.surface import load_surface, sweep_surface
 from sweeps.space import SweepSpace, load_space
-from sweeps.space_yaml import SpaceError
-from sweeps.store import SweepDir
-from sweeps.study import load_study
+from sweeps.store.study import load_study
+from sweeps.store.sweep_dir import SweepDir
 
 #: GPU-hours of one epoch of the real R50 run (2 h on 8 GPUs)
 R50_GPU_HOURS_PER_EPOCH = 16.0
@@ -71,9 +68,7 @@ def pruner_settings(space: SweepSpace, texts: list[str]) -> list[tuple[str, Swee
     for text in texts:
         variant = with_pruner(space, parse_pruner(text))
         try:
-            build_pruner(variant)
-            if variant.pruner.type == "asha":
-                build_scheduler(variant, TrialLedger())
+            check_pruner(variant)
         except SpaceError as err:
             message = err.problems[0].message if err.problems else str(err)
             raise BadOptionError(f"--pruner {text!r}: {message}") from None

@@ -11,15 +11,15 @@ from ray import tune
 from ray.tune.search import Searcher
 from ray.tune.search.variant_generator import generate_variants
 
-from sweeps.constants import TrialAttr
+from sweeps.constants import Mode, TrialAttr
 from sweeps.space import CategoricalParameter, FloatParameter, SweepSpace
 
 
 class FixedOrderSearcher(Searcher):
     """Propose ``configs`` in order, then say FINISHED."""
 
-    def __init__(self, configs: Sequence[dict[str, Any]], metric: str, mode: str) -> None:
-        super().__init__(metric=metric, mode=mode)
+    def __init__(self, configs: Sequence[dict[str, Any]], metric: str, mode: Mode) -> None:
+        super().__init__(metric=metric, mode=Mode(mode).value)
         self._configs = list(configs)
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -54,7 +54,7 @@ class RandomVariantSearcher(Searcher):
 
     def __init__(self, space: SweepSpace, seed: int,
                  points_to_evaluate: Sequence[dict[str, Any]] = ()) -> None:
-        super().__init__(metric=space.metric, mode=space.mode)
+        super().__init__(metric=space.metric, mode=space.mode.value)
         self._spec = {"config": tune_domains(space)}
         self._random = np.random.RandomState(seed)
         self._points = list(points_to_evaluate)
@@ -76,9 +76,9 @@ class LeaderRerunSearcher(Searcher):
     study's queue, so the inner ask/tell searcher books it like any trial. In the simulator each
     re-run draws a seed again: what a re-run with a new training seed measures."""
 
-    def __init__(self, inner: Searcher, study, mode: str, every: int = 4, repeats: int = 3,
+    def __init__(self, inner: Searcher, study, mode: Mode, every: int = 4, repeats: int = 3,
                  top: int = 3) -> None:
-        super().__init__(metric=inner.metric, mode=mode)
+        super().__init__(metric=inner.metric, mode=Mode(mode).value)
         self.inner, self.study = inner, study
         self.every, self.repeats, self.top = every, repeats, top
         self._proposed = 0
@@ -99,8 +99,7 @@ class LeaderRerunSearcher(Searcher):
             key = tuple(sorted(t.params.items()))
             runs.setdefault(key, []).append(t.value)
             params_of[key] = t.params
-        sign = 1 if self.mode == "max" else -1
-        ranked = sorted(runs, key=lambda k: -sign * float(np.mean(runs[k])))[:self.top]
+        ranked = sorted(runs, key=lambda k: -Mode(self.mode).sign * float(np.mean(runs[k])))[:self.top]
         pending = [k for k in ranked if len(runs[k]) < self.repeats]
         return dict(params_of[pending[0]]) if pending else None
 

@@ -13,10 +13,10 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
 from sweeps.guide import GUIDE_GRID
-from sweeps.ledger import TrialLedger
-from sweeps.samplers import distributions
-from sweeps.scheduler import build_scheduler
-from sweeps.searcher import OptunaAskTellSearcher
+from sweeps.run.ledger import TrialLedger
+from sweeps.run.samplers import distributions
+from sweeps.run.scheduler import build_scheduler
+from sweeps.run.searcher import OptunaAskTellSearcher
 from sweeps.simulation.loop import (
     Recommender,
     best_completed,
@@ -29,7 +29,7 @@ from sweeps.simulation.searchers import (
     RandomVariantSearcher,
 )
 from sweeps.space import PrunerSpec, SweepSpace
-from sweeps.study import enqueue_points, new_study
+from sweeps.store.study import enqueue_points, new_study
 
 Points = list[tuple[str, dict[str, Any]]]
 
@@ -83,14 +83,14 @@ def aqr_sweep_rerunning_leaders(space: SweepSpace, points: Points, every: int = 
 
 def _asha(space: SweepSpace) -> ASHAScheduler:
     """Ray's ASHA as a Ray user sets it up: its own defaults, the schedule as ``max_t``."""
-    return ASHAScheduler(time_attr="training_iteration", metric=space.metric, mode=space.mode,
+    return ASHAScheduler(time_attr="training_iteration", metric=space.metric, mode=space.mode.value,
                          max_t=space.max_epochs, grace_period=1)
 
 
 def _optuna_search(space: SweepSpace, points: Points, repetition: int) -> Searcher:
     from ray.tune.search.optuna import OptunaSearch
 
-    return OptunaSearch(space=distributions(space), metric=space.metric, mode=space.mode,
+    return OptunaSearch(space=distributions(space), metric=space.metric, mode=space.mode.value,
                         seed=(space.search.seed or 0) + repetition,
                         points_to_evaluate=[p for _, p in points] or None)
 

@@ -15,18 +15,14 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from sweeps.constants import TrialAttr
-from sweeps.errors import MissingFileError, UserError
+from sweeps.constants import Mode, TrialAttr
+from sweeps.errors import MissingFileError, SurfaceError
 from sweeps.space import CategoricalParameter, SweepSpace
 
 #: columns of a surface table that are not knobs
 NON_KNOB_COLUMNS = ("seed", "epoch", "epoch_seconds")
 
 Config = tuple  # one configuration: the knobs' values in the surface's knob order
-
-
-class SurfaceError(UserError):
-    """A surface table that cannot be read or does not fit the space."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +86,10 @@ class Surface:
             self._means[config] = float(np.mean(finals)) if finals else math.nan
         return self._means[config]
 
-    def best(self, mode: str) -> tuple[Config, float]:
+    def best(self, mode: Mode) -> tuple[Config, float]:
         """The configuration with the best mean final value, and that value."""
         known = [(c, self.true_final(c)) for c in self.configs if not math.isnan(self.true_final(c))]
-        pick = max if mode == "max" else min
-        return pick(known, key=lambda item: item[1])
+        return mode.pick(known, key=lambda item: item[1])
 
     def curve_for(self, space: SweepSpace, repetition: int
                   ) -> Callable[[int, dict[str, Any]], tuple[Config, Curve]]:

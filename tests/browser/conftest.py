@@ -36,9 +36,9 @@ def mixed_sweep(tmp_path_factory):
     from optuna.distributions import FloatDistribution
     from optuna.trial import create_trial
 
-    from sweeps.driver import run_sweep
-    from sweeps.store import SweepDir
-    from sweeps.study import load_study
+    from sweeps.run.driver import run_sweep
+    from sweeps.store.study import load_study
+    from sweeps.store.sweep_dir import SweepDir
     from tests.kit.replay import ReplayBackend
     from tests.kit.spaces import write_space
 

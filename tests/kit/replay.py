@@ -77,7 +77,7 @@ class SurfaceReplayBackend(Backend):
     def start(self, work_dir: Path, config: Path, resume: bool) -> ReplayJob:
         from mmengine.config import Config
 
-        from sweeps.config_keys import lookup, parse_key
+        from sweeps.config.keys import lookup, parse_key
         from sweeps.simulation.surface import load_surface
         from sweeps.space import load_space
 

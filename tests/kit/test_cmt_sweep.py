@@ -21,7 +21,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from sweeps.backends.command import JOB_MARKER
-from sweeps.store import SweepDir
+from sweeps.store.sweep_dir import SweepDir
 
 CMT = Path(__file__).parent / "cmt_repo"
 SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "cmt_aqr_attention_bias.yaml"

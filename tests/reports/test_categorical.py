@@ -16,7 +16,7 @@ from reports.matrix import axis, knob_pairs, matrix, quick_reference
 from reports.report import write_report
 from reports.sweep_data import SweepData, is_numeric
 from sweeps.space import SweepSpace
-from sweeps.store import SweepDir, SweepRecord
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
 
 MODES = ["convex", "additive"]
 MIXED = [1, "a", None]

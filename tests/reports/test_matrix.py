@@ -17,7 +17,7 @@ from reports.matrix import matrix, quick_reference, tuning_pair
 from reports.report import write_report
 from reports.sweep_data import SweepData
 from sweeps.space import SweepSpace
-from sweeps.store import SweepDir, SweepRecord
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
 
 #: label, state, clamp, residual, sigma, last value, epochs run
 TRIALS = [("current", "completed", 1.5, 0.7, 1.0, 0.35, 4),

@@ -14,9 +14,9 @@ from reports.export import best_trial, export_best
 from reports.matrix import matrix, quick_reference
 from reports.report import write_report
 from reports.sweep_data import load_sweep
-from sweeps.config_file import config_text
+from sweeps.config.overrides import flat_overrides
+from sweeps.config.writer import config_text
 from sweeps.errors import ConfigWriteError, NoResultError
-from sweeps.overrides import flat_overrides
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 LOGS = Path(__file__).resolve().parents[1] / "data" / "cmt_logs"  # copies of shared/data/cmt_logs
@@ -146,7 +146,7 @@ def test_import_real_logs(tmp_path):
 
     import optuna
 
-    from sweeps.store import SweepDir
+    from sweeps.store.sweep_dir import SweepDir
 
     study = optuna.load_study(study_name="cmt", storage=SweepDir("cmt", tmp_path / "runs")
                               .study_storage)

@@ -6,9 +6,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from sweeps.constants import Tag, TrialState
-from sweeps.driver import run_sweep
-from sweeps.store import SweepDir
-from sweeps.study import load_study
+from sweeps.run.driver import run_sweep
+from sweeps.store.study import load_study
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.replay import ReplayBackend
 from tests.kit.spaces import write_space
 

@@ -18,8 +18,8 @@ import yaml
 
 from sweeps.constants import TrialState
 from sweeps.errors import SweepBusyError
-from sweeps.lock import DriverLock
-from sweeps.store import SweepDir
+from sweeps.store.lock import DriverLock
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.spaces import write_space
 
 CLI = [sys.executable, "-m", "cli"]
@@ -47,7 +47,7 @@ def test_a_lock_of_a_dead_driver_is_stale_and_a_live_one_is_not(tmp_path):
 @pytest.mark.slow
 @pytest.mark.integration
 def test_resume_proposes_new_configurations(tmp_path, monkeypatch):
-    from sweeps.driver import run_sweep
+    from sweeps.run.driver import run_sweep
     from tests.kit.replay import ReplayBackend
 
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
@@ -66,7 +66,7 @@ def test_resume_proposes_new_configurations(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.integration
 def test_a_grid_sweep_ends_cleanly(tmp_path, monkeypatch):
-    from sweeps.driver import run_sweep
+    from sweeps.run.driver import run_sweep
     from tests.kit.replay import ReplayBackend
 
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
@@ -150,7 +150,7 @@ def test_damaged_or_lost_studies_change_nothing(tmp_path):
 
 
 def _create(folder: str, name: str) -> str:
-    from sweeps.create import create_sweep
+    from sweeps.store.create import create_sweep
 
     os.environ["AQR_SWEEP_ROOT"] = str(Path(folder) / "runs")
     return create_sweep(Path(folder) / f"{name}.yaml", check_base_config=False)[2].parent_run_id

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sweeps.errors import SpaceError
 from sweeps.space import load_space
-from sweeps.space_yaml import MAX_FILE_BYTES, SpaceError
+from sweeps.space.reader import MAX_FILE_BYTES
 from tests.kit.spaces import MINIMAL_SPACE as BASE
 
 REPO = Path(__file__).resolve().parents[2]

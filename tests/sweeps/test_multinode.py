@@ -16,7 +16,7 @@ import optuna
 import psutil
 import pytest
 
-from sweeps.store import SweepDir
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

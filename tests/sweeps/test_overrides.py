@@ -4,7 +4,7 @@ import sys
 from mmengine.config import Config, DictAction  # noqa: F401
 
 from sweeps.backends.command import render_argv
-from sweeps.overrides import cfg_options, flat_overrides, format_value, nested
+from sweeps.config.overrides import cfg_options, flat_overrides, format_value, nested
 from sweeps.space import SweepSpace
 
 SPACE = SweepSpace.model_validate({
@@ -54,7 +54,7 @@ def test_keys_with_dots_reach_the_config_through_the_trial_config_file(tmp_path)
     """``custom_keys['a.b'].lr_mult`` cannot be a --cfg-options key; the trial's config file
     (the export-best writer) sets it, as mmengine's Config reads it back."""
 
-    from sweeps.config_file import config_text
+    from sweeps.config.writer import config_text
 
     base = tmp_path / "base.py"
     base.write_text("optimizer = dict(paramwise_cfg=dict(custom_keys={\n"

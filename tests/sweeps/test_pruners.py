@@ -1,11 +1,11 @@
 import optuna
 import pytest
 
-from sweeps.ledger import TrialLedger
-from sweeps.pruners import PRUNERS, build_pruner
-from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler, build_scheduler
+from sweeps.errors import SpaceError
+from sweeps.run.ledger import TrialLedger
+from sweeps.run.pruners import PRUNERS, build_pruner
+from sweeps.run.scheduler import OptunaPruningScheduler, RecordingASHAScheduler, build_scheduler
 from sweeps.space import SweepSpace, load_space
-from sweeps.space_yaml import SpaceError
 
 
 def space(pruner: dict) -> SweepSpace:

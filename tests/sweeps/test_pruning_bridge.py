@@ -6,10 +6,10 @@ import pytest
 import ray
 from ray import tune
 
-from sweeps.ledger import TrialLedger
-from sweeps.pruners import build_pruner
-from sweeps.scheduler import OptunaPruningScheduler, RecordingASHAScheduler
-from sweeps.searcher import OptunaAskTellSearcher
+from sweeps.run.ledger import TrialLedger
+from sweeps.run.pruners import build_pruner
+from sweeps.run.scheduler import OptunaPruningScheduler, RecordingASHAScheduler
+from sweeps.run.searcher import OptunaAskTellSearcher
 from sweeps.space import SweepSpace
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sweeps.store import SweepDir
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 

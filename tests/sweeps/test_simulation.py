@@ -13,13 +13,14 @@ import optuna
 import pandas as pd
 import pytest
 
-from sweeps.errors import BadOptionError, MissingFileError
+from sweeps.constants import Mode
+from sweeps.errors import BadOptionError, MissingFileError, SurfaceError
 from sweeps.simulation import strategies as S
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.loop import COMPLETED, CUT, STOPPED, Step, Trace, TrialRun
 from sweeps.simulation.outcome import outcome
 from sweeps.simulation.settings import describe, parse_pruner
-from sweeps.simulation.surface import Curve, Surface, SurfaceError, load_surface
+from sweeps.simulation.surface import Curve, Surface, load_surface
 from sweeps.space import load_space
 from tests.kit.surface import KNOBS, write_surface
 
@@ -42,7 +43,7 @@ def surface_file(tmp_path):
 def test_surface_reads_every_configuration_and_knows_the_best(space, surface_file):
     surface = load_surface(surface_file, space)
     assert len(surface.configs) == math.prod(len(v) for v in KNOBS.values())
-    best, value = surface.best("max")
+    best, value = surface.best(Mode.MAX)
     assert surface.as_params(best) == {"max_weight_clamp": 2.0, "residual_weight": 0.6,
                                        "gaussian_sigma": 2.0, "aqr_lr_mult": 0.5}
     assert value == pytest.approx(surface.true_final(best))
@@ -131,11 +132,11 @@ def test_outcome_scores_against_the_truth_not_the_lucky_seed():
     good = TrialRun(1, {}, ("good",), curves[("good",)][0], 2.0, [0.1], STOPPED, 3.0)
     trace = Trace([lucky, good], [Step(1, 1, None), Step(2, 2, ("lucky",)),
                                   Step(3, 3, ("lucky",))])
-    scored = outcome(trace, surface, "max")
+    scored = outcome(trace, surface, Mode.MAX)
     assert scored.recommended == ("lucky",)
     assert scored.regret == pytest.approx(0.5 - 0.4)         # its mean over seeds is 0.4
     assert scored.epochs_to_target is None and scored.stopped_best
-    early = outcome(trace, surface, "max", budget=1)
+    early = outcome(trace, surface, Mode.MAX, budget=1)
     assert early.recommended is None and math.isnan(early.regret) and not early.stopped_best
 
 
@@ -195,8 +196,8 @@ def test_simulate_from_a_finished_sweep_replays_its_trials_in_order(tmp_path, mo
     from optuna.trial import create_trial
 
     from sweeps.constants import TrialAttr
-    from sweeps.create import create_sweep
-    from sweeps.study import open_study
+    from sweeps.store.create import create_sweep
+    from sweeps.store.study import open_study
     from tests.kit.spaces import write_space
 
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))

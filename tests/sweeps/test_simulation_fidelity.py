@@ -5,16 +5,16 @@ same order and prune the same trials at the same epochs."""
 import optuna
 import pytest
 
-from sweeps.base_config import enqueued_points, load_base_config
+from sweeps.config.base import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr
-from sweeps.driver import run_sweep
+from sweeps.run.driver import run_sweep
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.loop import COMPLETED, STOPPED
 from sweeps.simulation.strategies import aqr_sweep
 from sweeps.simulation.surface import load_surface
 from sweeps.space import load_space
-from sweeps.store import SweepDir
-from sweeps.study import load_study
+from sweeps.store.study import load_study
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.replay import SurfaceReplayBackend
 from tests.kit.spaces import write_space
 from tests.kit.surface import write_surface

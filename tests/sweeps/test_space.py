@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from sweeps.errors import SpaceError
 from sweeps.space import load_space
-from sweeps.space_yaml import SpaceError
 from tests.kit.spaces import MINIMAL_SPACE as BASE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sweeps.errors import BadNameError, UserError
-from sweeps.store import SweepDir, name_problem
+from sweeps.store.sweep_dir import SweepDir, name_problem
 
 
 @pytest.mark.parametrize("name", [".", "..", "../x", "a/../../x", "/tmp/x", "a/b", "", " a",

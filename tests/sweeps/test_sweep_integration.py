@@ -14,7 +14,7 @@ NDS = "pts_bbox_NuScenes/NDS"
 
 
 def test_optuna_states(mini_sweep):
-    from sweeps.store import SweepDir
+    from sweeps.store.sweep_dir import SweepDir
 
     sweep = SweepDir("mini", mini_sweep["root"] / "runs")
     study = optuna.load_study(study_name="mini", storage=sweep.study_storage)

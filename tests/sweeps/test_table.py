@@ -5,8 +5,8 @@ from rich.console import Console
 
 from sweeps.constants import TrialState
 from sweeps.space import SweepSpace
-from sweeps.status import TrialStatus
-from sweeps.table import trials_table
+from sweeps.store.status import TrialStatus
+from sweeps.view.table import trials_table
 
 SPACE = SweepSpace.model_validate({
     "name": "demo", "base_config": "c.py", "max_epochs": 6,

@@ -6,8 +6,8 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sweeps.driver import run_sweep
-from sweeps.store import SweepDir
+from sweeps.run.driver import run_sweep
+from sweeps.store.sweep_dir import SweepDir
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -17,8 +17,8 @@ from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
 from sweeps.constants import COMMAND_FILE, MAX_TAG_CHARS, TRIAL_CONFIG_FILE, Tag, TrialState
-from sweeps.ledger import TrialLedger
-from sweeps.mlflow_runs import log_metrics, numeric_metrics
+from sweeps.run.ledger import TrialLedger
+from sweeps.tracking.runs import log_metrics, numeric_metrics
 
 
 class MLflowTrialTracker(Callback):

@@ -22,26 +22,26 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
-from sweeps.base_config import BaseConfig, enqueued_points, load_base_config
+from sweeps.config.base import BaseConfig, enqueued_points, load_base_config
 from sweeps.constants import TrialState
-from sweeps.create import create_sweep
-from sweeps.ledger import TrialEntry, TrialLedger
-from sweeps.lock import DriverLock
-from sweeps.mlflow_runs import record_summary
-from sweeps.scheduler import build_scheduler
-from sweeps.searcher import OptunaAskTellSearcher
+from sweeps.run.ledger import TrialEntry, TrialLedger
+from sweeps.run.scheduler import build_scheduler
+from sweeps.run.searcher import OptunaAskTellSearcher
+from sweeps.run.trial import make_trainable
 from sweeps.space import SweepSpace, load_space
-from sweeps.status import trial_statuses
-from sweeps.store import SweepDir, SweepRecord
-from sweeps.study import (
+from sweeps.store.create import create_sweep
+from sweeps.store.lock import DriverLock
+from sweeps.store.status import trial_statuses
+from sweeps.store.study import (
     enqueue_points,
     interrupted_trials,
     load_study,
     open_study,
     trials_to_run,
 )
-from sweeps.tracking import MLflowTrialTracker
-from sweeps.trial import make_trainable
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
+from sweeps.tracking.runs import record_summary
+from sweeps.tracking.trial_tracker import MLflowTrialTracker
 
 logger = logging.getLogger(__name__)
 
@@ -151,11 +151,11 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
     tracker = MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)
     callbacks = [tracker]
     if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from sweeps.progress import RichProgress
+        from sweeps.view.live import RichProgress
 
         callbacks.append(RichProgress(ledger, space, remaining, console))
     elif view in ("events", "auto"):
-        from sweeps.events import EventLog
+        from sweeps.view.events import EventLog
 
         callbacks.append(EventLog(ledger, space))
 
@@ -172,7 +172,7 @@ def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConf
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
-                metric=space.metric, mode=space.mode, search_alg=searcher,
+                metric=space.metric, mode=space.mode.value, search_alg=searcher,
                 scheduler=build_scheduler(space, ledger), num_samples=remaining,
                 max_concurrent_trials=space.search.concurrency, reuse_actors=False),
             run_config=tune.RunConfig(

@@ -11,9 +11,9 @@ from typing import TextIO
 from ray.tune import Callback
 
 from sweeps.constants import TrialState
-from sweeps.ledger import TrialEntry, TrialLedger
+from sweeps.run.ledger import TrialEntry, TrialLedger
 from sweeps.space import SweepSpace
-from sweeps.table import format_value
+from sweeps.view.table import format_value
 
 
 class EventLog(Callback):

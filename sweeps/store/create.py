@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sweeps.base_config import enqueued_points, load_base_config
+from sweeps.config.base import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr
 from sweeps.errors import SweepExistsError
-from sweeps.mlflow_runs import experiment_id, start_parent_run, tracking_store
 from sweeps.space import SweepSpace, load_space
-from sweeps.store import SweepDir, SweepRecord, default_tracking_uri
-from sweeps.study import open_study
+from sweeps.store.study import open_study
+from sweeps.store.sweep_dir import SweepDir, SweepRecord, default_tracking_uri
+from sweeps.tracking.runs import experiment_id, start_parent_run, tracking_store
 
 
 def create_sweep(space_file: str | Path, name: str | None = None, check_base_config: bool = True

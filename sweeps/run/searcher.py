@@ -17,8 +17,8 @@ from optuna.trial import FrozenTrial
 from ray.tune.search import Searcher
 
 from sweeps.constants import TrialAttr, TrialState
-from sweeps.ledger import TrialEntry, TrialLedger
-from sweeps.samplers import distributions
+from sweeps.run.ledger import TrialEntry, TrialLedger
+from sweeps.run.samplers import distributions
 from sweeps.space import SweepSpace
 
 WORK_DIR_KEY = "__work_dir"
@@ -40,7 +40,7 @@ class OptunaAskTellSearcher(Searcher):
 
     def __init__(self, space: SweepSpace, study: optuna.Study, ledger: TrialLedger,
                  trials_dir: Path, interrupted: Sequence[FrozenTrial] = ()) -> None:
-        super().__init__(metric=space.metric, mode=space.mode)
+        super().__init__(metric=space.metric, mode=space.mode.value)
         self.space = space
         self.study = study
         self.ledger = ledger

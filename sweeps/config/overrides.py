@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sweeps.config_keys import parse_key
+from sweeps.config.keys import parse_key
 from sweeps.errors import ParameterValueError
 from sweeps.space import SweepSpace
 

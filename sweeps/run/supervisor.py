@@ -1,4 +1,4 @@
-"""``python -m sweeps.backends.supervisor --marker M --grace G [--watch PID] -- COMMAND...``: run
+"""``python -m sweeps.run.supervisor --marker M --grace G [--watch PID] -- COMMAND...``: run
 a training command and make sure that none of its processes outlives it.
 
 The supervisor runs the command with ``AQR_SWEEP_JOB=M`` in its environment (every process it
@@ -34,7 +34,7 @@ def _alive(pid: int) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps.backends.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m sweeps.run.supervisor")
     parser.add_argument("--marker", required=True)
     parser.add_argument("--grace", type=float, default=30.0)
     parser.add_argument("--watch", type=int, help="end the job when this process dies")

@@ -1,5 +1,5 @@
 """Optuna pruners by the names a space file uses (``asha`` is Ray's scheduler: see
-:mod:`sweeps.scheduler`)."""
+:mod:`sweeps.run.scheduler`)."""
 
 from __future__ import annotations
 
@@ -12,29 +12,24 @@ from optuna import pruners
 from sweeps.space import PrunerSpec, SweepSpace
 
 
-def first_prunable_epoch(spec: PrunerSpec) -> int:
-    """Epochs are Optuna steps 1, 2, ...; ``warmup_epochs`` validations are never pruned."""
-    return spec.warmup_epochs + 1
-
-
 def _median(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
     return pruners.MedianPruner(n_startup_trials=spec.startup_trials,
-                                n_warmup_steps=first_prunable_epoch(spec), **kw)
+                                n_warmup_steps=spec.first_prunable_epoch, **kw)
 
 
 def _percentile(spec: PrunerSpec, max_epochs: int, percentile: float = 25.0,
                 **kw: Any) -> pruners.BasePruner:
     return pruners.PercentilePruner(percentile, n_startup_trials=spec.startup_trials,
-                                    n_warmup_steps=first_prunable_epoch(spec), **kw)
+                                    n_warmup_steps=spec.first_prunable_epoch, **kw)
 
 
 def _successive_halving(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("min_resource", first_prunable_epoch(spec))
+    kw.setdefault("min_resource", spec.first_prunable_epoch)
     return pruners.SuccessiveHalvingPruner(**kw)
 
 
 def _hyperband(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("min_resource", first_prunable_epoch(spec))
+    kw.setdefault("min_resource", spec.first_prunable_epoch)
     kw.setdefault("max_resource", max_epochs)
     return pruners.HyperbandPruner(**kw)
 
@@ -45,11 +40,11 @@ def _patient(spec: PrunerSpec, max_epochs: int, patience: int = 1,
 
 
 def _threshold(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    return pruners.ThresholdPruner(n_warmup_steps=first_prunable_epoch(spec), **kw)
+    return pruners.ThresholdPruner(n_warmup_steps=spec.first_prunable_epoch, **kw)
 
 
 def _wilcoxon(spec: PrunerSpec, max_epochs: int, **kw: Any) -> pruners.BasePruner:
-    kw.setdefault("n_startup_steps", first_prunable_epoch(spec))
+    kw.setdefault("n_startup_steps", spec.first_prunable_epoch)
     return pruners.WilcoxonPruner(**kw)
 
 
@@ -77,9 +72,24 @@ def build_pruner(space: SweepSpace) -> optuna.pruners.BasePruner:
         SpaceError: arguments the pruner does not take or values it refuses, at their line.
     """
     spec = space.pruner
-    if spec.type == "asha":  # Ray's ASHA scheduler decides; the study itself never prunes
+    if spec.is_asha:  # Ray's ASHA scheduler decides; the study itself never prunes
         return pruners.NopPruner()
     try:
         return PRUNERS[spec.type](spec, space.max_epochs, **spec.options)
     except (TypeError, ValueError) as err:
         raise space.problem("pruner.options", f"{err} (pruner type {spec.type!r})") from None
+
+
+def check_pruner(space: SweepSpace) -> None:
+    """Build the space's pruner now, so that it refuses its own bad options before a sweep
+    starts (Ray is imported only for ``asha``, whose scheduler checks its own).
+
+    Raises:
+        SpaceError: at the line of ``pruner.options``.
+    """
+    build_pruner(space)
+    if space.pruner.is_asha:
+        from sweeps.run.ledger import TrialLedger
+        from sweeps.run.scheduler import build_scheduler
+
+        build_scheduler(space, TrialLedger())

@@ -7,9 +7,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sweeps.ledger import TrialLedger
+from sweeps.run.ledger import TrialLedger
 from sweeps.space import SweepSpace
-from sweeps.table import trials_table
+from sweeps.view.table import trials_table
 
 
 class RichProgress(Callback):

@@ -14,8 +14,8 @@ from typing import Any
 
 import optuna
 
-from sweeps.constants import TrialState
-from sweeps.status import TrialStatus
+from sweeps.constants import Mode, TrialState
+from sweeps.store.status import TrialStatus
 
 
 @dataclass
@@ -57,15 +57,14 @@ class TrialEntry:
         """Keep the first reason given for a failure."""
         self.error = self.error or error
 
-    def status(self, mode: str) -> TrialStatus:
+    def status(self, mode: Mode) -> TrialStatus:
         """The trial as ``status`` and the live table show it."""
         finite = [v for v in self.values if not math.isnan(v)]
-        pick = max if mode == "max" else min
         return TrialStatus(
             number=self.number, label=self.label, state=self.state,
             epochs_run=self.epochs[-1] if self.epochs else 0, params=dict(self.params),
             last=self.values[-1] if self.values else None,
-            best=pick(finite) if finite else None, pruned_at_epoch=self.pruned_at,
+            best=mode.pick(finite) if finite else None, pruned_at_epoch=self.pruned_at,
             work_dir=str(self.work_dir))
 
 

@@ -11,7 +11,6 @@ since a YAML 1.1 reader takes it for a boolean. Every problem is a :class:`Probl
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 from yaml.resolver import BaseResolver
 
-from sweeps.errors import UserError
+from sweeps.errors import MAX_PROBLEMS, Problem, SpaceError
 
 #: a space is a few KB: a bigger file is refused before it is read
 MAX_FILE_BYTES = 1 << 20
@@ -31,50 +30,6 @@ MAX_DEPTH = 50
 #: YAML nodes once aliases are expanded (a space holds a few hundred; a "billion laughs" file
 #: holds 10**9)
 MAX_NODES = 100_000
-#: problems listed; the rest are counted in one last line
-MAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a space file."""
-
-    file: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        """``file:line: field: message`` on one line: control characters escaped, long parts
-        shortened in the middle (a message ends with its fix)."""
-        return (f"{_one_line(self.file, 400)}:{self.line}: {_one_line(self.field, 200)}: "
-                f"{_one_line(self.message, 1500)}")
-
-
-def _one_line(text: str, limit: int) -> str:
-    if len(text) > limit:
-        text = f"{text[:limit // 2]} ... {text[-(limit // 2):]}"
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
-
-
-class SpaceError(UserError):
-    """A space file that cannot be used; ``problems`` says where and why (at most
-    :data:`MAX_PROBLEMS`, then one line that counts the rest)."""
-
-    def __init__(self, problems: list[Problem], more: int = 0) -> None:
-        """``more``: problems found but not given (counted in the last line)."""
-        shown = problems[:MAX_PROBLEMS - 1] if more or len(problems) > MAX_PROBLEMS else problems
-        more += len(problems) - len(shown)
-        if more:
-            shown = [*shown, Problem(problems[0].file if problems else "<space>", 0, "space",
-                                     f"{more} more problems not shown; fix the ones above and "
-                                     "validate again")]
-        problems = shown
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
 
 _STR, _BOOL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:bool"
 #: plain words that YAML 1.1 readers (PyYAML's ``safe_load`` among them) take for booleans

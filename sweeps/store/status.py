@@ -36,7 +36,6 @@ def trial_statuses(study: optuna.Study, space: SweepSpace,
                    driver_alive: bool = True) -> list[TrialStatus]:
     """Every trial of the study, oldest first; without a live driver, a RUNNING trial is
     interrupted (``aqr-sweep resume`` goes on with it)."""
-    pick = max if space.mode == "max" else min
     out = []
     for t in study.get_trials(deepcopy=False):
         steps = sorted(t.intermediate_values)
@@ -53,7 +52,7 @@ def trial_statuses(study: optuna.Study, space: SweepSpace,
             epochs_run=steps[-1] if steps else 0, params=dict(t.params),
             last=t.value if t.value is not None else t.user_attrs.get(
                 TrialAttr.FINAL_VALUE, values[-1] if values else None),
-            best=pick(finite) if finite else t.value,
+            best=space.mode.pick(finite) if finite else t.value,
             pruned_at_epoch=t.user_attrs.get(TrialAttr.PRUNED_AT_EPOCH),
             work_dir=t.user_attrs.get(TrialAttr.WORK_DIR, "")))
     return out

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeps.config_keys import MISSING, format_key, lookup, nearest_keys, parse_key
+from sweeps.config.keys import MISSING, format_key, lookup, nearest_keys, parse_key
 from sweeps.space import BASE_CONFIG_POINT, SweepSpace, out_of_range
 
 
@@ -36,7 +36,7 @@ class BaseConfig:
     values: dict[str, Any]
 
     def get(self, key: str) -> Any:
-        """The value at a space's key, or :data:`sweeps.config_keys.MISSING`."""
+        """The value at a space's key, or :data:`sweeps.config.keys.MISSING`."""
         return lookup(self.values, parse_key(key))
 
 

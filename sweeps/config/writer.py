@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sweeps.config_keys import parse_key
+from sweeps.config.keys import parse_key
+from sweeps.config.overrides import nested
 from sweeps.errors import ConfigWriteError
-from sweeps.overrides import nested
 
 
 def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,

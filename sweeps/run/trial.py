@@ -18,11 +18,11 @@ from pathlib import Path
 from ray import tune
 
 from sweeps.backends import Backend, has_checkpoint
-from sweeps.config_file import config_text
+from sweeps.config.overrides import flat_overrides
+from sweeps.config.writer import config_text
 from sweeps.constants import TRIAL_CONFIG_FILE
 from sweeps.logs import LogFollower, ValidationRecord, logged_records
-from sweeps.overrides import flat_overrides
-from sweeps.searcher import KNOWN_EPOCHS_KEY, WORK_DIR_KEY
+from sweeps.run.searcher import KNOWN_EPOCHS_KEY, WORK_DIR_KEY
 from sweeps.space import SweepSpace
 
 

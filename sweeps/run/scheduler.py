@@ -8,8 +8,7 @@ import math
 
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
 
-from sweeps.ledger import TrialLedger
-from sweeps.pruners import first_prunable_epoch
+from sweeps.run.ledger import TrialLedger
 from sweeps.space import SweepSpace
 
 
@@ -83,9 +82,9 @@ def build_scheduler(space: SweepSpace, ledger: TrialLedger) -> TrialScheduler:
     Raises:
         SpaceError: ASHA options it does not take, at the line of ``pruner.options``.
     """
-    if space.pruner.type == "asha":
+    if space.pruner.is_asha:
         options = dict(space.pruner.options)
-        options.setdefault("grace_period", first_prunable_epoch(space.pruner))
+        options.setdefault("grace_period", space.pruner.first_prunable_epoch)
         try:
             return RecordingASHAScheduler(ledger, space.metric, space.max_epochs, **options)
         except (TypeError, AssertionError, ValueError) as err:

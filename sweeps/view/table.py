@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sweeps.constants import TrialState
 from sweeps.space import SweepSpace
-from sweeps.status import TrialStatus
+from sweeps.store.status import TrialStatus
 
 STATE_STYLES = {TrialState.RUNNING: "cyan", TrialState.COMPLETED: "green",
                 TrialState.PRUNED: "yellow", TrialState.FAILED: "red",
@@ -33,7 +33,7 @@ def fitted(rows: list[TrialStatus], space: SweepSpace, max_rows: int
         return rows, ""
     running = [r for r in rows if r.state == TrialState.RUNNING]
     scored = sorted((r for r in rows if r.state != TrialState.RUNNING and r.best is not None),
-                    key=lambda r: r.best, reverse=space.mode == "max")
+                    key=lambda r: -space.mode.sign * r.best)
     keep = {r.number for r in running} | {r.number for r in scored[:max(0, max_rows - len(running))]}
     shown = [r for r in rows if r.number in keep]
     left: dict[str, int] = {}

@@ -14,9 +14,9 @@ from urllib.parse import quote, urlencode
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Tag, TrialState
+from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Mode, Tag, TrialState
 from sweeps.space import SweepSpace
-from sweeps.status import TrialStatus
+from sweeps.store.status import TrialStatus
 
 
 @contextmanager
@@ -81,12 +81,12 @@ def run_page_url(ui: str, experiment: str, run: str) -> str:
     return f"{ui.rstrip('/')}/#/experiments/{experiment}/runs/{run}"
 
 
-def runs_view_url(ui: str, experiment: str, sweep: str, metric: str, mode: str) -> str:
+def runs_view_url(ui: str, experiment: str, sweep: str, metric: str, mode: Mode) -> str:
     """The MLflow UI's runs view of one sweep: its parent and trial runs in one flat list, the best
     by ``metric`` first (the best trial's run is named ``... (best)``)."""
     query = urlencode({"searchFilter": f"tags.`{Tag.SWEEP}` = '{sweep}'",
                        "orderByKey": f"metrics.`{metric}`",
-                       "orderByAsc": "true" if mode == "min" else "false"}, quote_via=quote)
+                       "orderByAsc": "true" if mode is Mode.MIN else "false"}, quote_via=quote)
     return f"{ui.rstrip('/')}/#/experiments/{experiment}/runs?{query}"
 
 
@@ -112,8 +112,7 @@ def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
     for s in statuses:
         counts[str(s.state)] = counts.get(str(s.state), 0) + 1
     done = [s for s in statuses if s.state == TrialState.COMPLETED and s.last is not None]
-    pick = max if space.mode == "max" else min
-    best = pick(done, key=lambda s: s.last) if done else None
+    best = space.mode.pick(done, key=lambda s: s.last) if done else None
     now = int(time.time() * 1000)
     metrics = [Metric(f"trials_{state}", float(n), now, 0) for state, n in counts.items()]
     tags = [RunTag(Tag.STATE, "running" if counts.get("running") else "ended")]

@@ -7,10 +7,10 @@ import optuna
 
 from sweeps.constants import TrialAttr, interrupted_key
 from sweeps.errors import DamagedStoreError, SweepNotFoundError
-from sweeps.pruners import build_pruner
-from sweeps.samplers import build_sampler
+from sweeps.run.pruners import build_pruner
+from sweeps.run.samplers import build_sampler
 from sweeps.space import SweepSpace
-from sweeps.store import SweepDir
+from sweeps.store.sweep_dir import SweepDir
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
             optuna.trial.TrialState.FAIL)
@@ -23,7 +23,7 @@ def new_study(space: SweepSpace, storage: str | None = None, name: str | None = 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna.create_study(
         study_name=name, storage=storage, load_if_exists=storage is not None,
-        direction="maximize" if space.mode == "max" else "minimize",
+        direction=space.mode.direction,
         sampler=build_sampler(space), pruner=build_pruner(space))
 
 
@@ -35,7 +35,7 @@ def enqueue_points(study: optuna.Study, points: list[tuple[str, dict]]) -> None:
 
 def open_study(space: SweepSpace, sweep: SweepDir) -> optuna.Study:
     """The sweep's study, with the space's sampler (seeded past the trials it holds: see
-    :func:`sweeps.samplers.build_sampler`) and pruner; created on first use."""
+    :func:`sweeps.run.samplers.build_sampler`) and pruner; created on first use."""
     sweep.path.mkdir(parents=True, exist_ok=True)
     study = new_study(space, sweep.study_storage, sweep.name)
     held = len(study.get_trials(deepcopy=False))

@@ -1,0 +1,257 @@
+"""The search-space file: its top-level schema, the checks across its fields, and loading it.
+
+A space names the training to run (``base_config``, ``command``), what to optimise (``metric``,
+``mode``), the knobs (``parameters``, each with the dotted config keys it sets), how to search and
+prune, the resources per trial and where to track. Every problem is reported as
+``file:line: field: message`` (line 0 when no line applies), one line each. The file is read
+defensively by :mod:`sweeps.space.reader`; pydantic's errors become problems in
+:mod:`sweeps.space.translate`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PrivateAttr, ValidationError, model_validator
+
+from sweeps.config.keys import parse_key
+from sweeps.constants import DEFAULT_METRIC, Mode
+from sweeps.errors import MAX_PROBLEMS, Problem, SpaceError
+from sweeps.space.checks import Found, Strict, checked, kind, plain_data, raise_found, text
+from sweeps.space.parameters import FloatParameter, Parameter, out_of_range
+from sweeps.space.reader import compose, line_of, load_yaml
+from sweeps.space.specs import (
+    BASE_CONFIG_POINT,
+    PrunerSpec,
+    ResourcesSpec,
+    SearchSpec,
+    TrackingSpec,
+)
+from sweeps.space.translate import problems_of
+from sweeps.store.sweep_dir import name_problem
+
+DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
+                   "{resume}"]
+#: placeholders of ``command``: ``{config}`` is the trial's own config file (the base config as
+#: ``_base_`` plus the trial's overrides), ``{resume}`` the ``resume_args`` when resuming
+PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{num_gpus}"}
+#: placeholders of ``env`` values
+ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}"}
+_PLACEHOLDER = re.compile(r"\{\w+\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: a parameter's name is also an Optuna/MLflow parameter and part of report file names
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+#: points of a ``grid`` sweep
+MAX_GRID_POINTS = 100_000
+#: MLflow's longest metric key
+MAX_METRIC_LENGTH = 250
+
+
+def _base_config_problem(path: str) -> str | None:
+    if len(path) > 4096 or any(len(part) > 255 for part in path.split("/")):
+        return (f"must be a path of at most 4096 characters, 255 a part, but got {len(path)} "
+                "characters; give the base config's path")
+    return None
+
+
+def _command_problem(command: list[str]) -> str | list[Found] | None:
+    if not command:
+        return "command must not be empty"
+    if not command[0].strip():
+        return [((0,), f"must be the program to run, but got {command[0]!r}; e.g. {{python}}")]
+    found = set(_PLACEHOLDER.findall(" ".join(command)))
+    if "{cfg_options}" in found:
+        return ("'{cfg_options}' is gone: each trial's overrides are in its own config file, "
+                "'{config}'; remove '--cfg-options {cfg_options}'")
+    if found - PLACEHOLDERS:
+        return f"unknown placeholder(s) {sorted(found - PLACEHOLDERS)}; known: {sorted(PLACEHOLDERS)}"
+    for needed, why in (("{config}", "the trial's config file"),
+                        ("{work_dir}", "the trial's own work dir")):
+        if needed not in found:
+            return f"command must contain '{needed}' ({why}), or trials would share one"
+    return None
+
+
+def _env_problem(env: dict[str, str]) -> str | None:
+    for name, value in env.items():
+        if not _ENV_NAME.fullmatch(name):
+            return (f"{name!r} is not an environment variable name (letters, digits and _, not "
+                    "starting with a digit)")
+        unknown = set(_PLACEHOLDER.findall(value)) - ENV_PLACEHOLDERS
+        if unknown:
+            return (f"{name}: unknown placeholder(s) {sorted(unknown)}; known: "
+                    f"{sorted(ENV_PLACEHOLDERS)}")
+    return None
+
+
+_METRIC = text("the log key to optimise, e.g. pts_bbox_NuScenes/NDS", MAX_METRIC_LENGTH)
+
+
+class SweepSpace(Strict):
+    """A validated search space; :func:`load_space` remembers the file it came from, so later
+    checks (pruner options, base config keys) can name its lines too."""
+
+    name: Annotated[str, checked(name_problem)]
+    base_config: Annotated[str, text("the base config's path, e.g. configs/cmt.py"),
+                           checked(_base_config_problem)]
+    command: Annotated[list[str], checked(_command_problem)] = DEFAULT_COMMAND
+    resume_args: list[str] = ["--resume"]
+    log_format: Literal["auto", "mmengine_json", "mmcv_json", "mmcv_text"] = "auto"
+    metric: Annotated[str, _METRIC] = DEFAULT_METRIC
+    mode: Mode = Mode.MAX
+    track: list[Annotated[str, text("a log key, e.g. pts_bbox_NuScenes/mAP",
+                                    MAX_METRIC_LENGTH)]] = []
+    max_epochs: int = Field(ge=1, le=100_000)
+    fixed: Annotated[dict[str, Any], plain_data] = {}
+    env: Annotated[dict[str, str], checked(_env_problem)] = {}
+    parameters: dict[str, Parameter] = Field(min_length=1)
+    search: SearchSpec = SearchSpec()
+    pruner: PrunerSpec = PrunerSpec()
+    resources: ResourcesSpec = ResourcesSpec()
+    tracking: TrackingSpec = TrackingSpec()
+    max_failures: int = Field(0, ge=0, le=1000)
+    stop_grace_seconds: float = Field(30.0, ge=0, le=86_400)
+    progress_timeout_seconds: float = Field(3 * 3600.0, gt=0)
+    create_fixed: list[str] = []
+    _source: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _check_cross_fields(self) -> SweepSpace:
+        raise_found([*_parameter_name_problems(self), *_key_problems(self),
+                     *_enqueue_problems(self), *_grid_problems(self), *_warmup_problems(self)])
+        return self
+
+    def grid_points(self) -> dict[str, list[Any]]:
+        """Every value of every parameter on the grid (floats need a ``step``)."""
+        return {name: p.grid() for name, p in self.parameters.items()}
+
+    def num_trials(self) -> int:
+        """Trials the sweep runs: ``search.num_trials``, or the grid's size for ``grid``."""
+        if self.search.sampler != "grid":
+            return self.search.num_trials
+        return math.prod(p.grid_size() for p in self.parameters.values())
+
+    def problem(self, field: str, message: str) -> SpaceError:
+        """A :class:`SpaceError` for ``field`` (dotted, e.g. ``pruner.options``) at its line in
+        the file this space was loaded from."""
+        return self.problems([(field, message)])
+
+    def problems(self, found: list[tuple[str, str]]) -> SpaceError:
+        """One :class:`SpaceError` for several ``(field, message)`` pairs."""
+        source = self._source or "<space>"
+        root = compose(Path(self._source)) if self._source is not None else None
+        return SpaceError([Problem(source, line_of(root, field.split(".")), field, message)
+                           for field, message in found])
+
+
+def _parameter_name_problems(space: SweepSpace) -> list[Found]:
+    """Names that cannot be Optuna/MLflow parameters and report file names."""
+    return [(("parameters", name), "a parameter's name must be a letter or '_', then letters, "
+             "digits, '_' or '-' (at most 100; it names Optuna and MLflow parameters and report "
+             f"files), but got {name if len(name) <= 60 else name[:60] + '...'!r}; rename it, "
+             "e.g. max_weight_clamp")
+            for name in space.parameters if not _PARAM_NAME.fullmatch(name)]
+
+
+def _key_problems(space: SweepSpace) -> list[Found]:
+    """Config keys that do not parse, parameters without keys, and keys set twice (by two
+    parameters, or by a parameter and ``fixed``)."""
+    found: list[Found] = []
+    fixed = {}
+    for key in space.fixed:
+        try:
+            fixed[parse_key(key)] = key
+        except ValueError as err:
+            found.append((("fixed", key), str(err)))
+    claimed: dict[tuple[str, ...], str] = {}
+    for name, param in space.parameters.items():
+        if not param.targets:
+            found.append((("parameters", name, "targets"), "give at least one config key"))
+        for i, key in enumerate(param.targets):
+            where = ("parameters", name, "targets", i)
+            try:
+                parts = parse_key(key)
+            except ValueError as err:
+                found.append((where, str(err)))
+                continue
+            if parts in claimed:
+                found.append((where, f"{key!r} is already set by parameter {claimed[parts]!r}"))
+            elif parts in fixed:
+                found.append((where, f"{key!r} is also in fixed"))
+            claimed[parts] = name
+    return found
+
+
+def _enqueue_problems(space: SweepSpace) -> list[Found]:
+    """Enqueued points that miss a parameter, name an unknown one, or hold a value out of its
+    range."""
+    found: list[Found] = []
+    for i, point in enumerate(space.search.enqueue):
+        if point.params == BASE_CONFIG_POINT:
+            continue
+        missing = sorted(set(space.parameters) - set(point.params))
+        if missing:
+            found.append((("search", "enqueue", i, "params"), f"no value for {', '.join(missing)}; "
+                          "give every parameter (or params: base_config)"))
+        for name, value in point.params.items():
+            where = ("search", "enqueue", i, "params", name)
+            if name not in space.parameters:
+                found.append((where, f"unknown parameter; known: {sorted(space.parameters)}"))
+            elif problem := out_of_range(space.parameters[name], value):
+                found.append((where, problem))
+    return found
+
+
+def _grid_problems(space: SweepSpace) -> list[Found]:
+    """A grid sweep needs a step on every float and at most :data:`MAX_GRID_POINTS` points."""
+    if space.search.sampler != "grid":
+        return []
+    found: list[Found] = [(("parameters", name), "sampler 'grid' needs a step on float "
+                           "parameters (or make it categorical)")
+                          for name, p in space.parameters.items()
+                          if isinstance(p, FloatParameter) and p.step is None]
+    sizes = [p.grid_size() for p in space.parameters.values()]
+    if all(sizes) and math.prod(sizes) > MAX_GRID_POINTS:
+        found.append((("search", "sampler"), f"a grid sweep may have at most {MAX_GRID_POINTS} "
+                      f"points, but this grid has {math.prod(sizes)} "
+                      f"({' x '.join(map(str, sizes))}); use coarser steps, fewer choices or "
+                      "another sampler (tpe, random)"))
+    return found
+
+
+def _warmup_problems(space: SweepSpace) -> list[Found]:
+    """A warm-up as long as the schedule would never prune."""
+    warmup = space.pruner.warmup_epochs
+    if space.pruner.type == "none" or warmup < space.max_epochs:
+        return []
+    return [(("pruner", "warmup_epochs"), f"must be < max_epochs ({space.max_epochs}): a trial "
+             "is never pruned during its warm-up, so no trial could ever be pruned, but got "
+             f"{warmup}; lower it (e.g. {max(0, space.max_epochs // 3)}), or set pruner type: "
+             "none")]
+
+
+def load_space(path: str | Path) -> SweepSpace:
+    """Read and validate a space file (see the module's docstring for what a file must be).
+
+    Raises:
+        SpaceError: with one ``file:line: field: message`` per problem.
+    """
+    path = Path(path)
+    file = str(path)
+    root, data = load_yaml(path)
+    if not isinstance(data, dict):
+        given = "an empty file" if data is None else f"a {kind(data)}"
+        raise SpaceError([Problem(file, 1, "file", f"must be a mapping of fields (name, "
+                                  f"base_config, metric, parameters, ...), but got {given}; see "
+                                  "search_spaces/demo.yaml")])
+    try:
+        space = SweepSpace.model_validate(data)
+    except ValidationError as err:
+        errors = err.errors()
+        found = [p for e in errors[:MAX_PROBLEMS] for p in problems_of(file, root, e, SweepSpace)]
+        raise SpaceError(found, more=max(0, len(errors) - MAX_PROBLEMS)) from None
+    space._source = file
+    return space

@@ -1,0 +1,94 @@
+"""The space's sections besides its parameters: enqueued points, the search, the pruner, the
+resources of a trial and where MLflow tracks."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from sweeps.space.checks import Strict, checked, plain_data, text
+
+#: ``params: base_config`` enqueues the base config's own values (read from its first targets)
+BASE_CONFIG_POINT = "base_config"
+
+
+class EnqueuedPoint(Strict):
+    """A named configuration to run before the sampler proposes its own; ``params:
+    base_config`` takes the values the base config has now."""
+
+    name: Annotated[str, text("a label, e.g. current")]
+    params: dict[str, Any] | Literal["base_config"]
+
+
+class SearchSpec(Strict):
+    """How Optuna proposes configurations."""
+
+    sampler: Literal["tpe", "random", "grid", "cmaes", "gp", "qmc"] = "tpe"
+    seed: int | None = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
+    num_trials: int = Field(10, ge=1, le=100_000)
+    concurrency: int = Field(1, ge=1, le=10_000)
+    enqueue: list[EnqueuedPoint] = []
+
+
+class PrunerSpec(Strict):
+    """Which pruner stops hopeless trials after their validations.
+
+    ``warmup_epochs``: validations before a trial may be pruned; ``startup_trials``: finished
+    trials before pruning starts; ``options``: the pruner's own arguments (Optuna's names).
+    """
+
+    type: Literal["median", "percentile", "successive_halving", "hyperband", "patient",
+                  "threshold", "wilcoxon", "asha", "none"] = "median"
+    warmup_epochs: int = Field(1, ge=0)
+    startup_trials: int = Field(2, ge=0, le=100_000)
+    options: Annotated[dict[str, Any], plain_data] = {}
+
+    @property
+    def first_prunable_epoch(self) -> int:
+        """Epochs are Optuna steps 1, 2, ...; ``warmup_epochs`` validations are never pruned."""
+        return self.warmup_epochs + 1
+
+    @property
+    def is_asha(self) -> bool:
+        """Whether Ray's ASHA scheduler decides (the Optuna study itself never prunes)."""
+        return self.type == "asha"
+
+
+class ResourcesSpec(Strict):
+    """What one trial takes from the cluster (fractions allowed)."""
+
+    cpu: float = Field(1.0, gt=0, le=1024)
+    gpu: float = Field(0.0, ge=0, le=1024)
+
+
+#: what ``tracking.uri`` may be; MLflow's own file store (``file:``) also needs
+#: ``MLFLOW_ALLOW_FILE_STORE=true``
+TRACKING_URI_FORMS = ("sqlite:///PATH", "postgresql://...", "mysql://...", "http(s)://HOST",
+                      "databricks", "file:PATH")
+_TRACKING_URI = re.compile(r"sqlite:///\S+|(?:postgresql|mysql)(?:\+\w+)?://\S+"
+                           r"|https?://[^/\s]+\S*|databricks(?:://\S*)?|file:\S+")
+
+
+def tracking_uri_problem(uri: str) -> str | None:
+    """Why MLflow cannot track to ``uri``, or None."""
+    shown = repr(uri if len(uri) <= 80 else uri[:80] + "...")
+    if not _TRACKING_URI.fullmatch(uri):
+        return (f"must be an MLflow tracking URI ({', '.join(TRACKING_URI_FORMS)}; file: needs "
+                f"MLFLOW_ALLOW_FILE_STORE=true), but got {shown}; use e.g. "
+                "sqlite:////shared/mlflow.db, or remove uri for sqlite:///<cwd>/mlflow.db")
+    allowed = os.environ.get("MLFLOW_ALLOW_FILE_STORE", "").strip().lower() in ("1", "true")
+    if uri.startswith("file:") and not allowed:
+        return (f"{shown} is MLflow's file store, which MLflow refuses unless "
+                "MLFLOW_ALLOW_FILE_STORE=true is set; set it, or use sqlite:///PATH/mlflow.db")
+    return None
+
+
+class TrackingSpec(Strict):
+    """Where MLflow records the sweep (default: ``sqlite:///<cwd>/mlflow.db``)."""
+
+    uri: Annotated[str, checked(tracking_uri_problem)] | None = None
+    experiment: Annotated[str, text("an MLflow experiment name, or remove it")] | None = None
+    artifact_location: str | None = None
