@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.peers import strategies as P  # noqa: E402
 from sweeps.config.base import current_params, enqueued_points, load_base_config  # noqa: E402
 from sweeps.simulation import strategies as S  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
@@ -70,13 +71,13 @@ def strategies(space, points, current, available) -> list[S.Strategy]:
             update={"sampler": sampler})})
         if label(variant) != label(space):
             out.append(S.aqr_sweep(variant, points, label(variant)))
-    out += [S.aqr_sweep_rerunning_leaders(space, points, name=f"{label(space)} + re-run leaders"),
-            S.aqr_sweep_rerunning_leaders(S.with_pruner(space, parse_pruner("none")), points,
+    out += [P.aqr_sweep_rerunning_leaders(space, points, name=f"{label(space)} + re-run leaders"),
+            P.aqr_sweep_rerunning_leaders(S.with_pruner(space, parse_pruner("none")), points,
                                           name=f"{OURS} (tpe, none) + re-run leaders")]
-    out += [S.ray_optuna_asha(space, points), S.ray_random_asha(space, points),
-            S.optuna_tpe(space, points), S.random_full(space, points)]
+    out += [P.ray_optuna_asha(space, points), P.ray_random_asha(space, points),
+            P.optuna_tpe(space, points), P.random_full(space, points)]
     try:
-        out.append(S.guide_grid(space, S.guide_configs(space, current, available)))
+        out.append(P.guide_grid(space, P.guide_configs(space, current, available)))
     except ValueError as err:  # a space without the guide's two knobs
         print(f"  no guide grid: {err}", file=sys.stderr)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
@@ -68,11 +69,20 @@ def axis(data: SweepData, knob: str, max_cells: int = 5) -> Axis:
     return Axis(knob, values, [min(p.low, values[0]), *mids, max(p.high, values[-1])])
 
 
+class CellKind(StrEnum):
+    """What fills a cell of the tuning matrix."""
+
+    COMPLETED = "completed"
+    PRUNED = "pruned"
+    PREDICTED = "predicted"
+    EMPTY = "empty"
+
+
 @dataclass(frozen=True)
 class Cell:
     """One cell: what fills it and from which trial."""
 
-    kind: str  # completed / pruned / predicted / empty
+    kind: CellKind
     value: float = math.nan
     std: float = math.nan
     trial: int | None = None
@@ -82,12 +92,12 @@ class Cell:
     failed: int = 0
 
     def text(self) -> str:
-        if self.kind == "completed":
+        if self.kind is CellKind.COMPLETED:
             more = f", {self.completed} completed" if self.completed > 1 else ""
             return f"{self.value:.4f} (trial {self.trial}{more})"
-        if self.kind == "pruned":
+        if self.kind is CellKind.PRUNED:
             return f"pruned@{self.epoch}: {self.value:.4f} (trial {self.trial})"
-        if self.kind == "predicted":
+        if self.kind is CellKind.PREDICTED:
             return f"~{self.value:.3f} ± {self.std:.3f} (predicted)"
         return "-" if not self.failed else f"- ({self.failed} failed)"
 
@@ -177,16 +187,16 @@ def _cell(members: list, sign: float, model: GaussianProcess | None, data: Sweep
     done = [t for t in by_state[TrialState.COMPLETED] if not pd.isna(t["value"])]
     if done:
         top = max(done, key=lambda t: sign * float(t["value"]))
-        return Cell("completed", float(top["value"]), trial=int(top["trial"]), **counts)
+        return Cell(CellKind.COMPLETED, float(top["value"]), trial=int(top["trial"]), **counts)
     pruned = [t for t in by_state[TrialState.PRUNED] if not pd.isna(t["last"])]
     if pruned:  # the one that got furthest, then the best there
         top = max(pruned, key=lambda t: (t["epochs_run"], sign * float(t["last"])))
-        return Cell("pruned", float(top["last"]), trial=int(top["trial"]),
+        return Cell(CellKind.PRUNED, float(top["last"]), trial=int(top["trial"]),
                     epoch=int(top["epochs_run"]), **counts)
     if model is not None:
         mean, std = model.predict_at(where)
-        return Cell("predicted", mean, std, **counts)
-    return Cell("empty", **counts)
+        return Cell(CellKind.PREDICTED, mean, std, **counts)
+    return Cell(CellKind.EMPTY, **counts)
 
 
 def _surrogate(data: SweepData) -> GaussianProcess | None:

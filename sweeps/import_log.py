@@ -15,7 +15,7 @@ from typing import Any
 
 import optuna
 import yaml
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from sweeps.constants import Tag, TrialAttr, TrialState
@@ -26,7 +26,7 @@ from sweeps.space import SweepSpace, load_space, out_of_range
 from sweeps.store.create import create_sweep
 from sweeps.store.study import open_study
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
-from sweeps.tracking.runs import log_metrics
+from sweeps.tracking.runs import create_trial_run, log_metrics
 
 
 def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
@@ -89,24 +89,22 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     number = study.get_trials(deepcopy=False)[-1].number
 
     client = MlflowClient(record.tracking_uri)
-    run = client.create_run(record.experiment_id, run_name=f"{kind}_{log.stem}", tags={
-        Tag.PARENT: record.parent_run_id, Tag.SWEEP: record.name,
-        Tag.STATE: str(TrialState.IMPORTED), Tag.IMPORTED: "true",
-        Tag.BASELINE: str(baseline).lower(), Tag.LABEL: f"{kind}:{log.stem}",
-        Tag.TRIAL_NUMBER: str(number), Tag.SOURCE: str(log.absolute()),
-        Tag.EPOCHS_RUN: str(max(curve)),
-        "mlflow.note.content": f"{kind} run from {log.name}: {epochs} epoch(s) on its own "
-                               f"schedule, not a trial of the sweep's {space.max_epochs}-epoch "
-                               "schedule; a reference the sampler does not learn from"})
+    logged = {**params, "aqr": "off"} if baseline else params
+    run_id = create_trial_run(
+        client, record.experiment_id, record.parent_run_id, record.name, number,
+        f"{kind}_{log.stem}", f"{kind}:{log.stem}", TrialState.IMPORTED, logged,
+        **{Tag.IMPORTED: "true", Tag.BASELINE: str(baseline).lower(),
+           Tag.SOURCE: str(log.absolute()), Tag.EPOCHS_RUN: str(max(curve)),
+           "mlflow.note.content": f"{kind} run from {log.name}: {epochs} epoch(s) on its own "
+                                  f"schedule, not a trial of the sweep's {space.max_epochs}-epoch "
+                                  "schedule; a reference the sampler does not learn from"})
     now = int(time.time() * 1000)
     metrics = [Metric(k, v, now, r.epoch) for r in records
                for k, v in {**r.metrics, **r.diagnostics}.items()]
-    log_metrics(client, run.info.run_id, metrics)
-    logged = {**params, "aqr": "off"} if baseline else params
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in logged.items()])
-    client.log_artifact(run.info.run_id, str(log))
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return number, run.info.run_id
+    log_metrics(client, run_id, metrics)
+    client.log_artifact(run_id, str(log))
+    client.set_terminated(run_id, "FINISHED")
+    return number, run_id
 
 
 def open_or_create(name: str, space_file: Path | None) -> tuple[SweepDir, SweepSpace,

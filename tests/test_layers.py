@@ -95,3 +95,22 @@ def test_cli_help_and_errors_do_not_import_heavy_libraries(args, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "AQR_SWEEP_ROOT": str(tmp_path)})
     assert "HEAVY []" in proc.stdout, proc.stdout[-500:] + proc.stderr[-2000:]
+
+
+def test_the_house_has_rooms_a_small_space_and_one_error_path():
+    """sweeps/ keeps few top-level modules, every room says what it holds, space.py stays small,
+    and the CLI catches user errors once, in main(), not per command."""
+    sweeps = REPO / "sweeps"
+    top = sorted(p.name for p in sweeps.glob("*.py"))
+    assert len(top) <= 12, f"sweeps/ has {len(top)} top-level modules: {top}"
+    for room in (p for p in sweeps.iterdir() if p.is_dir() and p.name != "__pycache__"):
+        init = room / "__init__.py"
+        assert init.is_file() and ast.get_docstring(ast.parse(init.read_text())), \
+            f"{room.name}/ has no __init__.py docstring saying what it holds"
+    assert len((sweeps / "space" / "space.py").read_text().splitlines()) < 300
+    app = ast.parse((REPO / "cli" / "app.py").read_text())
+    catching = {f.name for f in ast.walk(app) if isinstance(f, ast.FunctionDef)
+                for n in ast.walk(f) if isinstance(n, ast.ExceptHandler)
+                and any(name in ast.unparse(n.type or ast.Name("BaseException"))
+                        for name in ("Exception", "UserError", "SpaceError"))}
+    assert catching == {"main"}, f"user errors are caught outside main(): {catching - {'main'}}"

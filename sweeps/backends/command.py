@@ -19,12 +19,10 @@ from pathlib import Path
 import psutil
 
 from sweeps.backends.base import Backend, RunningJob
+from sweeps.backends.processes import JOB_MARKER, end_job, job_processes
 from sweeps.constants import COMMAND_FILE
 
 _PR_SET_PDEATHSIG = 1
-#: set in a training's environment; every process it starts inherits it, so stop finds them all
-#: (ranks that a launcher put in sessions of their own, or that lost their parent)
-JOB_MARKER = "AQR_SWEEP_JOB"
 
 
 def free_port() -> int:
@@ -67,49 +65,6 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
-
-
-def job_processes(marker: str) -> list[psutil.Process]:
-    """Every live process that carries a job's marker (this one excepted)."""
-    found = []
-    for proc in psutil.process_iter():
-        if proc.pid == os.getpid():
-            continue
-        try:
-            if proc.environ().get(JOB_MARKER) == marker and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
-            continue
-    return found
-
-
-def end_job(marker: str, grace: float) -> None:
-    """SIGTERM every process of a job, SIGKILL what is left after ``grace`` seconds, and look
-    again until none remains (a dying launcher may start another)."""
-    deadline = time.time() + grace
-    sig = signal.SIGTERM
-    for _ in range(20):
-        procs = job_processes(marker)
-        if not procs:
-            return
-        for proc in procs:
-            try:
-                proc.send_signal(sig)
-            except psutil.NoSuchProcess:
-                pass
-        until = deadline if sig == signal.SIGTERM else time.time() + 5.0
-        while any(_alive(p) for p in procs) and time.time() < until:
-            time.sleep(0.05)
-        if any(_alive(p) for p in procs):
-            sig = signal.SIGKILL  # the grace is over
-
-
-def _alive(proc: psutil.Process) -> bool:
-    """Running, and not a zombie (an orphan's zombie may wait long for its reaper)."""
-    try:
-        return proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 class CommandJob(RunningJob):

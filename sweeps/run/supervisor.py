@@ -20,17 +20,10 @@ import sys
 
 import psutil
 
-from sweeps.backends.command import JOB_MARKER, end_job
+from sweeps.backends.processes import JOB_MARKER, alive, end_job
 
 #: exit code when the watched process died
 LIFELINE_LOST = 75
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             code = child.wait(timeout=1.0)
             break
         except subprocess.TimeoutExpired:
-            if args.watch is not None and not _alive(args.watch):
+            if args.watch is not None and not alive(args.watch):
                 print(f"aqr-sweep: process {args.watch} (the trial's Ray node) is gone: ending "
                       "the training", flush=True)
                 end_job(args.marker, args.grace)

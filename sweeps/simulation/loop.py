@@ -15,6 +15,7 @@ import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
@@ -23,8 +24,15 @@ from ray.tune.search import Searcher
 from sweeps.constants import Mode
 from sweeps.simulation.surface import Config, Curve
 
-#: how a simulated trial ended
-COMPLETED, STOPPED, CUT, PAST_DATA = "completed", "stopped", "cut by the budget", "past its data"
+
+class SimEnd(StrEnum):
+    """How a simulated trial ended."""
+
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    CUT = "cut by the budget"
+    #: a replayed sweep's pruned trial that a setting continued beyond its data
+    PAST_DATA = "past its data"
 
 
 @dataclass
@@ -45,7 +53,7 @@ class TrialRun:
     curve: Curve
     started: float
     values: list[float] = field(default_factory=list)
-    end: str = ""
+    end: SimEnd | None = None
     ended: float = math.nan
 
     @property
@@ -144,7 +152,7 @@ def simulate(searcher: Searcher, scheduler: TrialScheduler, *, metric: str, mode
             running[index] = trial
             heapq.heappush(events, (now + curve.seconds[0], index, 1))
 
-    def finish(index: int, end: str, result: dict | None) -> None:
+    def finish(index: int, end: SimEnd, result: dict | None) -> None:
         trial = running.pop(index)
         trials[index].end, trials[index].ended = end, now
         scheduler.on_trial_complete(None, trial, result)
@@ -164,19 +172,19 @@ def simulate(searcher: Searcher, scheduler: TrialScheduler, *, metric: str, mode
                   "trial_id": trial.trial_id}
         decision = scheduler.on_trial_result(None, trial, result)
         if decision == TrialScheduler.STOP:
-            finish(index, COMPLETED if epoch >= max_epochs else STOPPED, result)
+            finish(index, SimEnd.COMPLETED if epoch >= max_epochs else SimEnd.STOPPED, result)
         else:
             searcher.on_trial_result(trial.trial_id, result)
             if epoch >= max_epochs:
-                finish(index, COMPLETED, result)
+                finish(index, SimEnd.COMPLETED, result)
             elif epoch >= len(run.curve.values):  # a replayed sweep's pruned trial, continued
-                finish(index, PAST_DATA, result)
+                finish(index, SimEnd.PAST_DATA, result)
             else:
                 heapq.heappush(events, (now + run.curve.seconds[epoch], index, epoch + 1))
         steps.append(Step(now, epochs, recommend(trials, max_epochs, mode)))
         start_trials()
     for index in list(running):
-        trials[index].end, trials[index].ended = CUT, now
+        trials[index].end, trials[index].ended = SimEnd.CUT, now
         running.pop(index)
     return Trace(trials, steps)
 

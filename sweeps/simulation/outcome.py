@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from sweeps.constants import Mode
-from sweeps.simulation.loop import STOPPED, Trace
+from sweeps.simulation.loop import SimEnd, Trace
 from sweeps.simulation.surface import Config, Surface
 
 #: how close to the best configuration's mean counts as having found it
@@ -48,7 +48,7 @@ def outcome(trace: Trace, surface: Surface, mode: Mode, budget: float = math.inf
     regret = math.nan if recommended is None else \
         mode.sign * (best_value - surface.true_final(recommended))
     started = [t for t in trace.trials if t.started <= end_time]
-    stopped_best = any(t.config == best and t.end == STOPPED and t.ended <= end_time
+    stopped_best = any(t.config == best and t.end == SimEnd.STOPPED and t.ended <= end_time
                        for t in started)
     return Outcome(steps[-1].epochs if steps else 0, len(started), recommended, regret,
                    to_target, stopped_best, tuple(curve))

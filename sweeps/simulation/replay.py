@@ -13,7 +13,7 @@ from sweeps.config.base import enqueued_points, load_base_config
 from sweeps.errors import BadOptionError, SpaceError
 from sweeps.run.pruners import check_pruner
 from sweeps.simulation.compare import Simulation
-from sweeps.simulation.loop import PAST_DATA, Trace
+from sweeps.simulation.loop import SimEnd, Trace
 from sweeps.simulation.outcome import Outcome, outcome
 from sweeps.simulation.settings import describe, parse_pruner
 from sweeps.simulation.strategies import Strategy, aqr_sweep, with_pruner
@@ -41,9 +41,9 @@ class SettingResult:
         hours = [o.epochs * gpu_hours_per_epoch for o in self.outcomes]
         found = [o.curve[-1][1] if o.curve else math.nan for o in self.outcomes]
         finite = [v for v in found if not math.isnan(v)]
-        past = [sum(t.end == PAST_DATA for t in trace.trials) for trace in self.traces]
+        past = [sum(t.end == SimEnd.PAST_DATA for t in trace.trials) for trace in self.traces]
         # what the continued trials could still have trained, at most: up to the full schedule
-        unknown = max(sum(self.schedule - t.epochs for t in trace.trials if t.end == PAST_DATA)
+        unknown = max(sum(self.schedule - t.epochs for t in trace.trials if t.end == SimEnd.PAST_DATA)
                       for trace in self.traces) if self.traces else 0
         return {
             "setting": self.name,

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from mlflow.entities import Metric, Param, RunTag
@@ -43,6 +44,18 @@ def tracking_store(uri: str) -> Iterator[MlflowClient]:
             yield client
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def create_trial_run(client: MlflowClient, experiment: str, parent: str, sweep: str,
+                     number: int, name: str, label: str, state: TrialState,
+                     params: dict[str, Any], **tags: str) -> str:
+    """A trial's (or an imported run's) nested run under the sweep's parent run, with the tags
+    that ``report``, ``ui`` and a resume find it by, and its params; its id."""
+    run = client.create_run(experiment, run_name=name, tags={
+        Tag.PARENT: parent, Tag.SWEEP: sweep, Tag.STATE: str(state),
+        Tag.TRIAL_NUMBER: str(number), Tag.LABEL: label, **tags})
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    return run.info.run_id
 
 
 def experiment_id(client: MlflowClient, space: SweepSpace) -> str:

@@ -12,13 +12,13 @@ import time
 from collections import deque
 from pathlib import Path
 
-from mlflow.entities import Param, RunTag
+from mlflow.entities import RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
 from sweeps.constants import COMMAND_FILE, MAX_TAG_CHARS, TRIAL_CONFIG_FILE, Tag, TrialState
 from sweeps.run.ledger import TrialLedger
-from sweeps.tracking.runs import log_metrics, numeric_metrics
+from sweeps.tracking.runs import create_trial_run, log_metrics, numeric_metrics
 
 
 class MLflowTrialTracker(Callback):
@@ -52,14 +52,10 @@ class MLflowTrialTracker(Callback):
             self.client.set_tag(run_id, Tag.STATE, str(TrialState.RUNNING))
             self.run_ids[trial.trial_id] = run_id
             return
-        run = self.client.create_run(self.experiment, run_name=entry.name, tags={
-            Tag.PARENT: self.parent_run_id, Tag.SWEEP: self.sweep_name,
-            Tag.STATE: str(TrialState.RUNNING), Tag.WORK_DIR: str(entry.work_dir),
-            Tag.TRIAL_NUMBER: str(entry.number), Tag.LABEL: entry.label,
-            Tag.RAY_TRIAL_ID: trial.trial_id})
-        self.run_ids[trial.trial_id] = run.info.run_id
-        self.client.log_batch(run.info.run_id, params=[Param(k, str(v))
-                                                       for k, v in entry.params.items()])
+        self.run_ids[trial.trial_id] = create_trial_run(
+            self.client, self.experiment, self.parent_run_id, self.sweep_name, entry.number,
+            entry.name, entry.label, TrialState.RUNNING, entry.params,
+            **{Tag.WORK_DIR: str(entry.work_dir), Tag.RAY_TRIAL_ID: trial.trial_id})
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.run_ids.get(trial.trial_id)

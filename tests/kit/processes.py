@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psutil
 
-from sweeps.backends.command import JOB_MARKER
+from sweeps.backends.processes import JOB_MARKER
 
 
 def trial_processes() -> list[int]:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from sweeps.backends.command import JOB_MARKER
+from sweeps.backends.processes import JOB_MARKER
 from sweeps.store.sweep_dir import SweepDir
 
 CMT = Path(__file__).parent / "cmt_repo"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 
 from sweeps.backends import CommandBackend, has_checkpoint
-from sweeps.backends.command import JOB_MARKER, job_processes
+from sweeps.backends.processes import JOB_MARKER, job_processes
 
 # A "launcher" that starts two "ranks" in sessions of their own (as newer torch launchers do),
 # ignores SIGTERM itself for a while (as a launcher forwarding slowly would), and records pids.

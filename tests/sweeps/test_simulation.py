@@ -17,7 +17,7 @@ from sweeps.constants import Mode
 from sweeps.errors import BadOptionError, MissingFileError, SurfaceError
 from sweeps.simulation import strategies as S
 from sweeps.simulation.compare import Simulation
-from sweeps.simulation.loop import COMPLETED, CUT, STOPPED, Step, Trace, TrialRun
+from sweeps.simulation.loop import SimEnd, Step, Trace, TrialRun
 from sweeps.simulation.outcome import outcome
 from sweeps.simulation.settings import describe, parse_pruner
 from sweeps.simulation.surface import Curve, Surface, load_surface
@@ -83,53 +83,25 @@ def test_pruner_settings_parse_and_refuse_clearly():
         parse_pruner("median:2")
 
 
-@pytest.mark.parametrize("make", [
-    lambda sp: S.aqr_sweep(sp, POINTS), lambda sp: S.ray_optuna_asha(sp, POINTS),
-    lambda sp: S.ray_random_asha(sp, POINTS), lambda sp: S.optuna_tpe(sp, POINTS),
-    lambda sp: S.random_full(sp, POINTS),
-], ids=["aqr-sweep", "ray-optuna-asha", "ray-random-asha", "tpe", "random"])
-def test_every_strategy_spends_its_budget_and_starts_with_the_enqueued_point(space, surface_file,
-                                                                            make):
-    surface = load_surface(surface_file, space)
-    trace = Simulation(surface, space, slots=2, budget_epochs=60).run(make(space), 0)
-    assert trace.epochs == 60
-    assert trace.trials[0].params == POINTS[0][1]
-    ends = {t.end for t in trace.trials}
-    assert ends <= {COMPLETED, STOPPED, CUT} and COMPLETED in ends
-    again = Simulation(surface, space, slots=2, budget_epochs=60).run(make(space), 0)
-    assert [t.params for t in again.trials] == [t.params for t in trace.trials]  # reproducible
-
-
 def test_pruning_strategies_stop_trials_and_ours_tells_optuna_pruned(space, surface_file):
     surface = load_surface(surface_file, space)
     strategy = S.aqr_sweep(space, POINTS)
     searcher, scheduler = strategy.build(0)
     sim = Simulation(surface, space, slots=1, max_trials=12)
     trace = sim.run(S.Strategy("probe", lambda r: (searcher, scheduler), strategy.recommend), 0)
-    stopped = [t for t in trace.trials if t.end == STOPPED]
+    stopped = [t for t in trace.trials if t.end == SimEnd.STOPPED]
     assert stopped, "the median pruner stopped nothing"
     states = [t.state for t in searcher.study.trials]
     assert states.count(optuna.trial.TrialState.PRUNED) == len(stopped)
     assert states.count(optuna.trial.TrialState.COMPLETE) == len(trace.trials) - len(stopped)
 
 
-def test_guide_grid_trains_each_cell_in_full(space, surface_file):
-    surface = load_surface(surface_file, space)
-    configs = S.guide_configs(space, POINTS[0][1], surface.knob_values)
-    # the guide's clamp 1.5/2.0/2.5/3.0 on this surface's 1.5/2.0/3.0; residual 0.7..0.4 on 0.7/0.6/0.4
-    assert {(c["max_weight_clamp"], c["residual_weight"]) for c in configs} == {
-        (a, b) for a in (1.5, 2.0, 3.0) for b in (0.7, 0.6, 0.4)}
-    assert all(c["gaussian_sigma"] == 1.0 and c["aqr_lr_mult"] == 0.5 for c in configs)
-    trace = Simulation(surface, space, slots=2).run(S.guide_grid(space, configs), 0)
-    assert len(trace.trials) == len(configs) and {t.end for t in trace.trials} == {COMPLETED}
-
-
 def test_outcome_scores_against_the_truth_not_the_lucky_seed():
     curves = {("good",): {0: Curve([0.1, 0.5], [1, 1]), 1: Curve([0.1, 0.5], [1, 1])},
               ("lucky",): {0: Curve([0.1, 0.6], [1, 1]), 1: Curve([0.1, 0.2], [1, 1])}}
     surface = Surface(["k"], curves, 2, "test")
-    lucky = TrialRun(0, {}, ("lucky",), curves[("lucky",)][0], 0.0, [0.1, 0.6], COMPLETED, 2.0)
-    good = TrialRun(1, {}, ("good",), curves[("good",)][0], 2.0, [0.1], STOPPED, 3.0)
+    lucky = TrialRun(0, {}, ("lucky",), curves[("lucky",)][0], 0.0, [0.1, 0.6], SimEnd.COMPLETED, 2.0)
+    good = TrialRun(1, {}, ("good",), curves[("good",)][0], 2.0, [0.1], SimEnd.STOPPED, 3.0)
     trace = Trace([lucky, good], [Step(1, 1, None), Step(2, 2, ("lucky",)),
                                   Step(3, 3, ("lucky",))])
     scored = outcome(trace, surface, Mode.MAX)

@@ -9,7 +9,7 @@ from sweeps.config.base import enqueued_points, load_base_config
 from sweeps.constants import TrialAttr
 from sweeps.run.driver import run_sweep
 from sweeps.simulation.compare import Simulation
-from sweeps.simulation.loop import COMPLETED, STOPPED
+from sweeps.simulation.loop import SimEnd
 from sweeps.simulation.strategies import aqr_sweep
 from sweeps.simulation.surface import load_surface
 from sweeps.space import load_space
@@ -62,9 +62,9 @@ def test_simulator_decides_as_the_real_driver(tmp_path, monkeypatch, pruner):
 
     assert [t.params for t in trace.trials] == [t.params for t in real]
     simulated_ends = [(t.end, t.epochs) for t in trace.trials]
-    real_ends = [(STOPPED, t.user_attrs[TrialAttr.PRUNED_AT_EPOCH])
-                 if t.state == optuna.trial.TrialState.PRUNED else (COMPLETED, 6) for t in real]
+    real_ends = [(SimEnd.STOPPED, t.user_attrs[TrialAttr.PRUNED_AT_EPOCH])
+                 if t.state == optuna.trial.TrialState.PRUNED else (SimEnd.COMPLETED, 6) for t in real]
     assert simulated_ends == real_ends
-    assert any(end == STOPPED for end, _ in simulated_ends)  # the pruner did decide something
+    assert any(end == SimEnd.STOPPED for end, _ in simulated_ends)  # the pruner did decide something
     assert all(t.state in (optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.COMPLETE)
                for t in real)
