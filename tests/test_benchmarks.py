@@ -1,7 +1,9 @@
-"""The benchmarks' own checks: the shipped surface is whole, and bench_search runs end to end."""
+"""The benchmarks' own checks: the shipped surfaces are whole, their recipes reach the config, and
+bench_search runs end to end."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SURFACE = ROOT / "benchmarks" / "data" / "mini_surface.csv"
 
 
-def test_the_shipped_surface_covers_the_grid_seeds_and_epochs():
+def _make_surface():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import make_surface
     finally:
         sys.path.pop(0)
+    return make_surface
+
+
+def test_the_shipped_surface_covers_the_grid_seeds_and_epochs():
+    make_surface = _make_surface()
     table = pd.read_csv(SURFACE)
     configs = table.groupby(list(make_surface.GRID)).ngroups
     assert configs == len(make_surface.configurations()) >= 48
@@ -28,6 +35,158 @@ def test_the_shipped_surface_covers_the_grid_seeds_and_epochs():
     assert len(per_run) == configs * 3 and all(e == [1, 2, 3, 4, 5, 6] for e in per_run)
     assert table["NDS"].between(0, 1).all() and table["epoch_seconds"].gt(0).all()
     assert "Spearman" in make_surface.summary(SURFACE)
+
+
+def test_recipes_fit_their_spaces_and_the_base_config():
+    from mmengine.config import Config
+
+    from aqr.mini.dataset import scene_spec
+    from sweeps.space import load_space
+
+    ms = _make_surface()
+    base = Config.fromfile(str(ms.CONFIG), import_custom_modules=False)
+    assert base.train_cfg.max_epochs == ms.CONFIG_EPOCHS
+    cosine = base.param_scheduler[ms.COSINE]
+    assert cosine.type == "CosineAnnealingLR" and cosine.T_max == ms.CONFIG_EPOCHS
+    mini = ms.RECIPES["mini_surface"]
+    assert (mini.grid, mini.space, mini.seeds, mini.runs, mini.table, mini.metadata) == \
+        (ms.GRID, ms.DEMO, 3, ms.RUNS, ms.TABLE, ms.METADATA)
+    assert mini.overrides() == {} and mini.schedule == ms.CONFIG_EPOCHS and mini is ms.MINI
+    data_seeds = set()
+    for name, recipe in ms.RECIPES.items():
+        assert recipe.name == name and recipe.about
+        space = load_space(recipe.space)
+        assert list(space.parameters) == list(recipe.grid)
+        for knob, values in recipe.grid.items():
+            param = space.parameters[knob]
+            assert all(param.low <= v <= param.high for v in values), (name, knob)
+        simulate = load_space(recipe.simulate_space or recipe.space)
+        assert list(simulate.parameters) == list(recipe.grid)
+        assert simulate.max_epochs == recipe.schedule
+        scene_spec(recipe.difficulty)                     # only fields the dataset may change
+        for key in recipe.overrides():                    # the keys are there (spec is new)
+            if ".spec." not in key:
+                node = base
+                for part in key.split("."):
+                    node = node[int(part)] if isinstance(node, list) else node[part]
+        if not recipe.legacy:
+            assert len(ms.configurations(recipe.grid)) == 24 and recipe.seeds == 2
+            assert recipe.runs == ms.RUNS / name and recipe.table == ms.DATA / f"{name}.csv"
+            assert recipe.data_seed not in (None, 0, *data_seeds)
+            data_seeds.add(recipe.data_seed)
+
+
+def _built(ms, recipe, config=None, seed=1):
+    """The config the recipe's training command builds."""
+    from aqr.train import build_config, parse_args
+
+    config = config or ms.configurations(recipe.grid)[-1]
+    cmd = ms.command(config, seed, "work", recipe)
+    assert cmd[1:4] == ["-m", "aqr.train", str(ms.CONFIG)]
+    return build_config(parse_args(cmd[3:]))
+
+
+def test_recipe_commands_reach_the_config(tmp_path):
+    from mmengine.config import Config
+
+    from aqr.mini.dataset import MiniNuScenesDataset, scene_spec
+    from sweeps.space import load_space
+
+    ms = _make_surface()
+    mini = _built(ms, ms.MINI)
+    assert mini.train_dataloader.dataset.seed == mini.val_dataloader.dataset.seed == 0
+    assert "spec" not in mini.train_dataloader.dataset and mini.train_cfg.max_epochs == 6
+    assert mini.model.pts_bbox_head.renderer_config.gaussian_sigma == 2.0
+    assert mini.randomness.seed == 1
+
+    seed7 = _built(ms, ms.RECIPES["seed7"])
+    assert seed7.train_dataloader.dataset.seed == seed7.val_dataloader.dataset.seed == 7
+    assert seed7.optim_wrapper.paramwise_cfg.custom_keys.aqr_weight_generator.lr_mult == 1.5
+
+    hard = _built(ms, ms.RECIPES["hard_seed11"])
+    assert hard.train_dataloader.dataset.seed == hard.val_dataloader.dataset.seed == 11
+    for split in (hard.train_dataloader, hard.val_dataloader):
+        assert split.dataset.spec.to_dict() == ms.HARD
+    kwargs = {k: v for k, v in hard.val_dataloader.dataset.items() if k != "type"}
+    dataset = MiniNuScenesDataset(**{**kwargs, "num_scenes": 2})
+    assert dataset.spec == scene_spec(ms.HARD) != scene_spec()
+
+    lr = _built(ms, ms.RECIPES["transformer_lr"])
+    keys = lr.optim_wrapper.paramwise_cfg.custom_keys
+    assert keys.transformer.lr_mult == 1.6 and keys.aqr_weight_generator.lr_mult == 1.5
+    assert lr.model.pts_bbox_head.renderer_config.gaussian_sigma == 1.0   # the config's
+    assert lr.train_dataloader.dataset.seed == 5
+
+    # 12 epochs: max_epochs and the cosine's T_max by --cfg-options, the same config as the
+    # demo_12ep space's fixed keys give a trial (its config file inherits the base and sets them)
+    long12 = ms.RECIPES["long12_seed3"]
+    built = _built(ms, long12)
+    assert built.train_cfg.max_epochs == built.param_scheduler[ms.COSINE].T_max == 12
+    assert built.train_dataloader.dataset.seed == built.val_dataloader.dataset.seed == 3
+    fixed = load_space(long12.simulate_space).fixed
+    trial = tmp_path / "trial_config.py"
+    trial.write_text(f"_base_ = [{str(ms.CONFIG)!r}]\n"
+                     + "".join(f"{k.split('.')[0]} = {_nested(k, v)!r}\n" for k, v in fixed.items()))
+    from_space = Config.fromfile(str(trial), import_custom_modules=False)
+    assert from_space.train_cfg.to_dict() == built.train_cfg.to_dict()
+    assert [dict(s) for s in from_space.param_scheduler] == \
+        [dict(s) for s in built.param_scheduler]
+
+
+def _nested(key: str, value):
+    """``a.b.c`` = v as the value of ``a``: ``{'b': {'c': v}}``."""
+    for part in reversed(key.split(".")[1:]):
+        value = {part: value}
+    return value
+
+
+def test_write_table_gathers_a_recipes_runs_with_how_it_was_made(tmp_path, monkeypatch):
+    ms = _make_surface()
+    monkeypatch.setattr(ms, "DATA", tmp_path)
+    monkeypatch.setattr(ms, "RUNS", tmp_path / "surface_runs")
+    recipe = ms.RECIPES["hard_seed11"]
+    recipe.runs.mkdir(parents=True)
+    configs = ms.configurations(recipe.grid)
+    for seed in range(2):
+        for i, config in enumerate(configs):
+            rows = [{**config, "seed": seed, "epoch": e, "NDS": 0.1 + 0.01 * i + e / 100,
+                     "mAP": 0.05, "epoch_seconds": 9.0} for e in range(1, 7)]
+            (recipe.runs / f"{ms.run_name(config, seed)}.json").write_text(json.dumps(rows))
+    (recipe.runs / "calls.jsonl").write_text('{"seconds": 100}\n{"seconds": 20}\n')
+    assert ms.write_table(0.0, 2, 2, recipe) == 24 * 2 * 6
+    table = pd.read_csv(tmp_path / "hard_seed11.csv")
+    assert list(table.columns) == [*recipe.grid, "seed", "epoch", "NDS", "mAP", "epoch_seconds"]
+    meta = json.loads((tmp_path / "hard_seed11.json").read_text())
+    assert meta["made_by"].endswith("python benchmarks/make_surface.py --surface hard_seed11 "
+                                    "--seeds 2 --jobs 2")
+    assert meta["grid"] == recipe.grid and meta["seeds"] == [0, 1] and meta["runs"] == 48
+    assert meta["difficulty"] == ms.HARD and meta["scene_spec"]["clutter"] == 10
+    assert meta["overrides"]["val_dataloader.dataset.spec.lidar_falloff"] == 14.0
+    assert meta["data_seed"] == 11 and meta["epochs"] == 6
+    assert "shared machine" in meta["epoch_seconds"] and meta["generation_seconds_all_calls"] == 120
+    assert meta["targets"]["aqr_lr_mult"][0].endswith("aqr_weight_generator.lr_mult")
+    assert "Spearman" in ms.summary(tmp_path / "hard_seed11.csv")
+
+
+@pytest.mark.parametrize("name", ["seed7", "hard_seed11", "long12_seed3", "transformer_lr"])
+def test_a_shipped_recipe_surface_is_whole_and_replays(name):
+    from sweeps.simulation.surface import load_surface
+    from sweeps.space import load_space
+
+    ms = _make_surface()
+    recipe = ms.RECIPES[name]
+    if not recipe.table.exists():
+        pytest.skip(f"{recipe.table.name} not generated yet (make_surface.py --surface {name})")
+    table = pd.read_csv(recipe.table)
+    assert list(table.columns) == [*recipe.grid, "seed", "epoch", "NDS", "mAP", "epoch_seconds"]
+    per_run = table.groupby([*recipe.grid, "seed"])["epoch"].apply(sorted)
+    assert len(per_run) == len(ms.configurations(recipe.grid)) * recipe.seeds
+    assert all(e == list(range(1, recipe.schedule + 1)) for e in per_run)
+    assert table["NDS"].between(0, 1).all() and table["epoch_seconds"].gt(0).all()
+    meta = json.loads(recipe.metadata.read_text())
+    assert meta["surface"] == name and meta["grid"] == recipe.grid
+    space = load_space(recipe.simulate_space or recipe.space)
+    assert load_surface(recipe.table, space).max_epochs == recipe.schedule
 
 
 @pytest.mark.slow

@@ -1,5 +1,9 @@
-import numpy as np
+import dataclasses
 
+import numpy as np
+import pytest
+
+from aqr.mini.dataset import DIFFICULTY_FIELDS, MiniNuScenesDataset, scene_spec
 from aqr.mini.scenes import CLASSES, SIZE_PRIORS, SceneSpec, camera_rig, make_scene, project
 
 
@@ -58,3 +62,38 @@ def test_lidar_map_has_objects_at_their_cells():
     x, y = s["boxes"][near, :2]
     row, col = int((y + 32) / 2), int((x + 32) / 2)
     assert s["lidar"][0, row, col] > s["lidar"][0].mean() + 0.2
+
+
+def test_dataset_without_spec_makes_the_same_scenes_as_before():
+    # spec=None (and {}) is the default SceneSpec: the shipped surfaces' scenes, bit for bit
+    for spec in (None, {}):
+        for split, base in (("train", 0), ("val", 1_000_000)):
+            ds = MiniNuScenesDataset(split, num_scenes=3, seed=2, spec=spec)
+            assert ds.spec == SceneSpec()
+            for i, scene in enumerate(ds.scenes):
+                before = make_scene(base + 2 * 10_000_019 + i)
+                for key in ("boxes", "labels", "lidar", "cams", "lidar2img"):
+                    np.testing.assert_array_equal(scene[key], before[key])
+    first = MiniNuScenesDataset("train", num_scenes=1, seed=0)[0]
+    np.testing.assert_array_equal(first["inputs"]["lidar"].numpy(), make_scene(0)["lidar"])
+
+
+def test_dataset_spec_changes_the_sensors_not_the_objects():
+    hard = {"lidar_falloff": 14.0, "reduced_beams_prob": 0.35, "dropped_view_prob": 0.4,
+            "clutter": 10.0}
+    ds = MiniNuScenesDataset("val", num_scenes=4, seed=11, spec=hard)
+    assert ds.spec == dataclasses.replace(SceneSpec(), lidar_falloff=14.0, reduced_beams_prob=0.35,
+                                          dropped_view_prob=0.4, clutter=10)
+    assert isinstance(ds.spec.clutter, int)
+    plain = MiniNuScenesDataset("val", num_scenes=4, seed=11)
+    for a, b in zip(ds.scenes, plain.scenes, strict=True):
+        np.testing.assert_array_equal(a["boxes"], b["boxes"])      # same objects
+        assert not np.array_equal(a["lidar"], b["lidar"])           # seen worse
+    assert set(hard) <= set(DIFFICULTY_FIELDS)
+
+
+@pytest.mark.parametrize("spec, match", [({"bev_shape": (16, 16)}, "may change only"),
+                                         ({"clutter": 10.5}, "whole number")])
+def test_dataset_spec_refuses_geometry_and_fractional_counts(spec, match):
+    with pytest.raises(ValueError, match=match):
+        scene_spec(spec)
