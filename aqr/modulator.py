@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from aqr.diagnostics import modulation_stats
+from aqr.runtime.diagnostics import modulation_stats
 
 ModulationType = Literal["element_wise", "channel_wise"]
 ResidualMode = Literal["convex", "additive"]

@@ -16,7 +16,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from aqr.diagnostics import map_stats
+from aqr.runtime.diagnostics import map_stats
 
 RenderMethod = Literal["gaussian", "bilinear", "direct"]
 KernelNorm = Literal["peak", "sum"]
@@ -58,7 +58,7 @@ class WeightRenderer(nn.Module):
         kernel_norm: ``'sum'`` (the real code's kernel) or ``'peak'`` (peak 1).
 
     After each call, :attr:`last_stats` holds the diagnostics of the last render per modality
-    (``'bev'``, ``'pers'``): see :func:`aqr.diagnostics.map_stats`.
+    (``'bev'``, ``'pers'``): see :func:`aqr.runtime.diagnostics.map_stats`.
     """
 
     def __init__(

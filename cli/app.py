@@ -9,7 +9,6 @@ Optuna, torch) are imported by the commands that need them, so ``--help`` and er
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import math
@@ -17,29 +16,31 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from sweeps.errors import (
     AllTrialsFailedError,
     BadOptionError,
     EmptyLogError,
+    PreflightError,
     SpaceError,
     UserError,
+    is_disk_full,
 )
 from sweeps.space import load_space
 from sweeps.store.sweep_dir import SweepDir
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Tune CMT + AQR with Ray Tune, Optuna and MLflow.")
-# piped output (CI logs, files) gets a wide table instead of rich's 80-column default
-console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True)
+# piped output (CI logs, files) gets a wide table instead of rich's 80-column default; no markup:
+# what is printed holds user data ("[AQR ERROR]", regular expressions), styled through Text
+console = Console(markup=False) if sys.stdout.isatty() else Console(width=160, markup=False)
+err_console = Console(stderr=True, markup=False)
 
 
 @app.callback()
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(err, UserError):
             _print_error(str(err))
             sys.exit(err.exit_code)
-        if _disk_full(err):
+        if is_disk_full(err):
             _print_error("no space left on the device of the sweep folder or the MLflow store: "
                          "free space, then run the command again")
             sys.exit(2)
@@ -75,39 +76,80 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _print_error(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False,
+                      soft_wrap=True)
 
 
-def _disk_full(err: BaseException | None) -> bool:
-    """Whether an error (or one it came from) is a full disk or quota."""
-    while err is not None:
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if "disk is full" in str(err) or "No space left on device" in str(err):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
+#: what the sweep's own view already says (a failed trial, in one line with its reason, and in
+#: MLflow with Ray's traceback), or says nothing to the user, by logger
+_QUIET = {"ray.tune.execution.tune_controller": "Trial task failed",
+          "ray.tune.tune": "Trials did not complete",
+          "ray._private.authentication.authentication_token_setup":
+              "Token authentication is enabled"}
 
 
 def _setup_logging() -> None:
+    """Warnings of the libraries, our own progress at INFO, without what the view says."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow sets its level on import
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("RAY_IGNORE_UNHANDLED_ERRORS", "1")  # a failed trial's error, again
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("ray", "mlflow", "alembic", "optuna"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, start in _QUIET.items():
+        logging.getLogger(name).addFilter(lambda record, start=start:
+                                          not record.getMessage().startswith(start))
 
 
 @app.command()
 def run(space: Annotated[Path, typer.Argument(help="search space YAML")],
         name: Annotated[str | None, typer.Option(help="sweep name (default: the space's)")] = None,
-        address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None) -> None:
-    """Run a sweep: launch trials, prune hopeless ones, record everything in MLflow."""
+        address: Annotated[str | None, typer.Option(help="Ray cluster address")] = None,
+        preflight: Annotated[bool, typer.Option(help="check the first trial's command and every "
+                                                     "knob before the first trial")] = True
+        ) -> None:
+    """Run a sweep: preflight, then launch trials, prune hopeless ones, record everything in
+    MLflow."""
     _setup_logging()
     from sweeps.run.driver import run_sweep
 
-    sweep_name = name or load_space(space).name
-    with _interruptible(sweep_name):
-        summary = run_sweep(space, name=name, address=address, console=console)
-    _print_summary(summary)
+    if not preflight:
+        _say("preflight: skipped (--no-preflight): the first trial's command and the knobs are "
+             "not checked before the sweep")
+    _print_summary(run_sweep(space, name=name, address=address, console=console,
+                             preflight=preflight, progress=_say))
+
+
+@app.command("preflight")
+def preflight_command(space: Annotated[Path, typer.Argument(help="search space YAML")],
+                      name: Annotated[str | None, typer.Option(
+                          help="sweep name (default: the space's)")] = None) -> None:
+    """Check a sweep before it spends a GPU-hour: run the first trial's exact command until it
+    has trained a few iterations, then probe in the training environment whether each knob
+    changes the loss and gradients (lr_mult keys: the parameters they reach)."""
+    from sweeps.config.base import load_base_config
+    from sweeps.preflight.check import preflight_message, run_preflight
+
+    spec = load_space(space)
+    base = load_base_config(spec, space)
+    sweep = SweepDir(name or spec.name)
+    result = run_preflight(spec, base, sweep.preflight_dir, progress=_say)
+    for line in result.report:
+        _say(line)
+    if sweep.exists():
+        from mlflow.tracking import MlflowClient
+
+        from sweeps.tracking.runs import record_preflight
+
+        record = sweep.read()
+        record_preflight(MlflowClient(record.tracking_uri), record.parent_run_id,
+                         result.summary(), sweep.preflight_dir)
+    if not result.passed:
+        raise PreflightError(preflight_message(result, sweep.preflight_dir))
+    _say(f"preflight {result.summary()}; the report: {sweep.preflight_dir / 'report.txt'}")
+
+
+def _say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -118,21 +160,7 @@ def resume(name: Annotated[str, typer.Argument(help="sweep name")],
     _setup_logging()
     from sweeps.run.driver import run_sweep
 
-    with _interruptible(name):
-        summary = run_sweep(name=name, address=address, resume=True, console=console)
-    _print_summary(summary)
-
-
-@contextmanager
-def _interruptible(name: str) -> Iterator[None]:
-    """Ctrl-C or SIGTERM: the driver stopped the trainings; say how to go on, exit 130."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        err_console.print(f"\ninterrupted: the running trials were stopped and are kept as "
-                          f"interrupted; continue with `aqr-sweep resume {name}`", highlight=False,
-                          soft_wrap=True)
-        raise typer.Exit(130) from None
+    _print_summary(run_sweep(name=name, address=address, resume=True, console=console))
 
 
 @app.command()
@@ -162,27 +190,22 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
             value = base.get(key)
             out(f"  {name}: {key} = " + ("(created: not in the base config)" if value is MISSING
                                          else repr(value)))
-    label, params = points[0] if points else ("", _first_params(spec))
+    from sweeps.run.samplers import first_trial
+
+    label, params = first_trial(spec, points)
     work_dir = SweepDir(spec.name).trials_dir / "0000"
     config = work_dir / TRIAL_CONFIG_FILE
     backend = CommandBackend(spec.command, spec.resume_args, cwd=str(Path.cwd()), env=spec.env,
-                             num_gpus=math.ceil(spec.resources.gpu))
+                             num_gpus=math.ceil(spec.resources.gpu),
+                             runtime=SweepDir(spec.name).path / "aqr_runtime")
     out(f"first trial{f' ({label})' if label else ''}: {config}:")
     for line in config_text(base.path, flat_overrides(spec, params), config, "").splitlines():
         out(f"  {line}")
     env = backend.environment(work_dir, "<port>")
     out("environment: " + (" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) or "-"))
     out("command: " + shlex.join(backend.argv(work_dir, config, False, "<port>")))
-
-
-def _first_params(spec) -> dict:
-    """The sampler's first proposal (when nothing is enqueued)."""
-    import optuna
-
-    from sweeps.run.samplers import build_sampler, distributions
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(sampler=build_sampler(spec)).ask(distributions(spec)).params
+    out("not checked here: whether the training reads each key it has, and whether the command "
+        f"runs; `aqr-sweep preflight {space}` runs it briefly and probes every knob")
 
 
 @app.command()
@@ -204,6 +227,10 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
     console.print(trials_table(rows, spec))
+    for row in rows:
+        if row.error:
+            console.print(f"trial {row.number} failed: {row.error}", highlight=False,
+                          soft_wrap=True)
 
 
 @app.command()
@@ -391,6 +418,56 @@ def _print_simulation(rows: list[dict], simulation, metric: str, repetitions: in
 
 
 @app.command()
+def slurm(space: Annotated[Path, typer.Argument(help="search space YAML")],
+          nodes: Annotated[int, typer.Option(help="nodes per allocation")] = 1,
+          gpus_per_node: Annotated[int, typer.Option(help="GPUs of each node")] = 0,
+          cpus_per_node: Annotated[int | None, typer.Option(
+              help="CPUs of each node (default: whole nodes, --exclusive)")] = None,
+          time: Annotated[str, typer.Option(help="each allocation's time limit")] = "24:00:00",
+          partition: Annotated[str | None, typer.Option(help="Slurm partition")] = None,
+          account: Annotated[str | None, typer.Option(help="Slurm account")] = None,
+          name: Annotated[str | None, typer.Option(help="sweep name (default: the "
+                                                        "space's)")] = None,
+          output: Annotated[Path | None, typer.Option("-o", "--output", help="script to write "
+                            "(default: $AQR_SWEEP_ROOT/slurm/NAME.sbatch)")] = None,
+          submit: Annotated[bool, typer.Option(help="also sbatch it")] = False) -> None:
+    """Write an sbatch script that runs the sweep on a Ray cluster over the allocation's nodes;
+    near the time limit it stops the trainings and requeues itself, and the next allocation
+    resumes the sweep."""
+    from sweeps.config.base import enqueued_points, load_base_config
+    from sweeps.run import slurm as batch
+
+    spec = load_space(space)
+    enqueued_points(spec, load_base_config(spec, space))
+    job = batch.SlurmJob(nodes, gpus_per_node, cpus_per_node, time, partition, account)
+    if spec.resources.gpu > gpus_per_node or (cpus_per_node or math.inf) < spec.resources.cpu:
+        raise BadOptionError(
+            f"a trial takes resources gpu={spec.resources.gpu:g}, cpu={spec.resources.cpu:g} "
+            f"(the space), but a node has --gpus-per-node {gpus_per_node}"
+            + (f", --cpus-per-node {cpus_per_node}" if cpus_per_node else "")
+            + ": no trial would ever start; give the nodes' real size")
+    sweep = SweepDir(name or spec.name)
+    problems = batch.shared_paths_problems(spec, sweep, Path.cwd())
+    if problems:
+        raise BadOptionError(problems[0])
+    script = (output or sweep.path.parent / "slurm" / f"{sweep.name}.sbatch").absolute()
+    log = script.parent / f"{sweep.name}-%j.out"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(batch.sbatch_script(space.absolute(), spec, sweep, job, Path.cwd(), log))
+    script.chmod(0o755)
+    out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
+    out(f"wrote {script}: sweep {sweep.name} on {nodes} node(s) x {gpus_per_node} GPU(s), "
+        f"{time} an allocation, requeued {batch.signal_lead(spec)} s before its end")
+    if not submit:
+        out(f"submit it: sbatch {script}")
+        return
+    job_id = batch.submit(script)
+    out(f"submitted job {job_id}; watch it: squeue -j {job_id}; "
+        f"tail -f {str(log).replace('%j', job_id)}; aqr-sweep status {sweep.name}")
+
+
+@app.command()
 def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
        host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
        port: Annotated[int, typer.Option(help="port")] = 5000,
@@ -441,12 +518,15 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
 
 
 def _print_summary(summary) -> None:
-    """The sweep's end; exit 1 when every trial it ran failed."""
+    """How the whole sweep stands after a run; exit 1 when every trial this run ran failed."""
     from sweeps.constants import TrialState
     from sweeps.view.table import format_value
 
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no new trials"
-    console.print(f"\nsweep [bold]{summary.name}[/bold]: {counts}", highlight=False)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts().items())) or "no trials"
+    ran = "" if len(summary.ran) == len(summary.trials) else \
+        f"; this run ran {len(summary.ran)}" if summary.ran else "; nothing was left to run"
+    console.print(Text.assemble("\nsweep ", (summary.name, "bold"), f": {counts}{ran}"),
+                  highlight=False)
     console.print(f"sweep folder: {summary.sweep_dir} (space, optuna.db, trials/NNNN work dirs)",
                   highlight=False, soft_wrap=True)
     console.print(f"MLflow: {summary.tracking_uri}, parent run {summary.parent_run_id}",
@@ -462,8 +542,8 @@ def _print_summary(summary) -> None:
                  f"aqr-sweep export-best {summary.name} -o best.py",
                  f"aqr-sweep ui {summary.name}"):
         console.print(f"  {line}", highlight=False)
-    counts = summary.counts()
-    if counts and set(counts) == {TrialState.FAILED}:
+    failed = [e for e in summary.ran if e.state == TrialState.FAILED]
+    if summary.ran and len(failed) == len(summary.ran):
         raise AllTrialsFailedError(
-            f"every trial of this run failed ({counts[TrialState.FAILED]}); their reasons: "
+            f"every trial of this run failed ({len(failed)}); their reasons: "
             f"`aqr-sweep status {summary.name}` and the aqr.error tag of each MLflow run")

@@ -85,8 +85,9 @@ class TrialAttr:
     #: an imported run's final metric (its Optuna trial holds no value: see import-log)
     FINAL_VALUE = "final_value"
     SOURCE = "source"
-    RESUMED_FROM = "resumed_from"
     PRUNED_AT_EPOCH = "pruned_at_epoch"
+    #: why a failed trial failed (one line)
+    ERROR = "error"
 
 
 def interrupted_key(number: int) -> str:
@@ -115,6 +116,8 @@ class Tag:
     BEST = "aqr.best"
     SOURCE = "aqr.source"
     RAY_TRIAL_ID = "ray.trial_id"
+    #: the preflight's verdict on a sweep's parent run: passed, failed: WHY, or skipped
+    PREFLIGHT = "aqr.preflight"
 
 
 #: a trial's own config file, relative to its work dir (the base config as ``_base_`` plus its

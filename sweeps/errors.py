@@ -3,6 +3,7 @@ bug and keeps its traceback), as Optuna's ``exceptions.py`` does for its CLI."""
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 #: problems of a space listed; the rest are counted in one last line
@@ -61,6 +62,42 @@ class SweepBusyError(UserError):
     """Another driver is running the sweep."""
 
 
+class WorkDirBusyError(UserError):
+    """An earlier launch still trains in a trial's work dir."""
+
+
+class SweepInterruptedError(UserError):
+    """Ctrl-C or SIGTERM stopped the sweep: its trainings were stopped, its running trials kept
+    as interrupted for ``aqr-sweep resume``."""
+
+    exit_code = 130
+
+
+class PreflightError(UserError):
+    """The preflight found that the sweep cannot give results: the first trial's command fails,
+    or a knob changes nothing the training computes."""
+
+
+class SweepHaltedError(UserError):
+    """A failure that every trial would repeat (the metric is never logged) stopped the sweep."""
+
+
+class DiskFullError(UserError):
+    """The disk (or quota) of the sweep folder or the MLflow store is full."""
+
+
+def is_disk_full(err: BaseException | None) -> bool:
+    """Whether an error, or one it came from, is a full disk or quota (as ``OSError``, or as
+    sqlite's and MLflow's words for it)."""
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(err) or "No space left on device" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
 class DamagedStoreError(UserError):
     """A sweep's study or record cannot be read."""
 
@@ -81,12 +118,14 @@ class Problem:
     def __str__(self) -> str:
         """``file:line: field: message`` on one line: control characters escaped, long parts
         shortened in the middle (a message ends with its fix)."""
-        return (f"{_one_line(self.file, 400)}:{self.line}: {_one_line(self.field, 200)}: "
-                f"{_one_line(self.message, 1500)}")
+        return (f"{one_line(self.file, 400)}:{self.line}: {one_line(self.field, 200)}: "
+                f"{one_line(self.message, 1500)}")
 
 
-def _one_line(text: str, limit: int) -> str:
-    if len(text) > limit:
+def one_line(text: str, limit: int | None = None) -> str:
+    """``text`` on one line: control characters (newlines too) escaped, and with ``limit``,
+    shortened in the middle (a message ends with its fix)."""
+    if limit is not None and len(text) > limit:
         text = f"{text[:limit // 2]} ... {text[-(limit // 2):]}"
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
                    for c in text)

@@ -87,7 +87,10 @@ default_hooks = dict(
     checkpoint=dict(type="CheckpointHook", interval=1, max_keep_ckpts=2),
     sampler_seed=dict(type="DistSamplerSeedHook"),
 )
-custom_hooks = [dict(type="AQRScheduleHook", interval=10)]
+# logs the AQR diagnostics and the two knobs' values (aqr/max_weight_clamp, aqr/residual_weight)
+custom_hooks = [dict(type="AQRScheduleHook", interval=10,
+                     watch=["pts_bbox_head.weight_renderer.max_weight_clamp",
+                            "pts_bbox_head.feature_modulator.residual_weight"])]
 log_processor = dict(by_epoch=True, window_size=10)
 log_level = "INFO"
 randomness = dict(seed=0)

@@ -5,16 +5,15 @@ when logging. Keys follow ``{stat}`` and are prefixed by the modality (``bev``/`
 logs them, e.g. ``aqr/pers_post_max``.
 """
 
-from __future__ import annotations
-
 import math
+from typing import Callable, Dict
 
 import torch
 from torch import Tensor
 
 
 @torch.no_grad()
-def map_stats(raw: Tensor, out: Tensor, clamp: float, dropped: Tensor) -> dict[str, Tensor]:
+def map_stats(raw: Tensor, out: Tensor, clamp: float, dropped: Tensor) -> Dict[str, Tensor]:
     """Statistics of a weight map before (``raw``) and after (``out``) post-processing.
 
     Args:
@@ -32,7 +31,7 @@ def map_stats(raw: Tensor, out: Tensor, clamp: float, dropped: Tensor) -> dict[s
     empty = raw.numel() == 0
     zero = raw.new_zeros(())
 
-    def _stat(t: Tensor, fn) -> Tensor:
+    def _stat(t: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
         return zero if empty else fn(t)
 
     frac = zero if (empty or math.isinf(clamp)) else (raw > clamp).float().mean()
@@ -50,7 +49,7 @@ def map_stats(raw: Tensor, out: Tensor, clamp: float, dropped: Tensor) -> dict[s
 
 
 @torch.no_grad()
-def modulation_stats(features: Tensor, out: Tensor) -> dict[str, Tensor]:
+def modulation_stats(features: Tensor, out: Tensor) -> Dict[str, Tensor]:
     """Relative change of the features by the modulation: ``||out - F|| / ||F||`` (L2)."""
     features, out = features.detach().float(), out.detach().float()
     norm = torch.linalg.vector_norm(features)
@@ -58,7 +57,7 @@ def modulation_stats(features: Tensor, out: Tensor) -> dict[str, Tensor]:
     return {"relative_change": torch.where(norm > 0, change / norm.clamp_min(1e-12), change)}
 
 
-def flatten_stats(stats: dict[str, dict[str, Tensor]], prefix: str = "aqr/") -> dict[str, float]:
+def flatten_stats(stats: Dict[str, Dict[str, Tensor]], prefix: str = "aqr/") -> Dict[str, float]:
     """``{'bev': {'post_max': t}}`` -> ``{'aqr/bev_post_max': float(t)}``."""
     return {f"{prefix}{modality}_{name}": float(value)
             for modality, values in stats.items() for name, value in values.items()}

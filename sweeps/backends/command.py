@@ -4,6 +4,7 @@ stop that ends every process the run started, whatever its session."""
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import shlex
 import signal
@@ -19,8 +20,18 @@ from pathlib import Path
 import psutil
 
 from sweeps.backends.base import Backend, RunningJob
-from sweeps.backends.processes import JOB_MARKER, end_job, job_processes
+from sweeps.backends.processes import (
+    JOB_MARKER,
+    WORK_DIR_MARKER,
+    end_job,
+    job_processes,
+    processes_under,
+    wait_gone,
+)
+from sweeps.backends.runtime import ship_runtime, uses_runtime
 from sweeps.constants import COMMAND_FILE
+from sweeps.errors import WorkDirBusyError
+from sweeps.space import SweepSpace
 
 _PR_SET_PDEATHSIG = 1
 
@@ -47,10 +58,12 @@ def fill(text: str, values: Mapping[str, object]) -> str:
 def render_argv(template: Sequence[str], *, config: Path | str, work_dir: Path,
                 resume_args: Sequence[str], resume: bool, port: int | str, num_gpus: int,
                 python: str = sys.executable) -> list[str]:
-    """Fill a command template: ``{resume}`` expands to zero or more argv elements; ``{python}``,
-    ``{config}``, ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced inside elements."""
+    """Fill a command template: an element that is ``{resume}`` expands to zero or more argv
+    elements (the ``resume_args``); inside a larger element (``bash -c "... {resume}"``) it
+    becomes them shell-quoted and joined by spaces, or nothing. ``{python}``, ``{config}``,
+    ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced inside elements."""
     values = {"python": python, "config": config, "work_dir": work_dir, "port": port,
-              "num_gpus": num_gpus}
+              "num_gpus": num_gpus, "resume": shlex.join(resume_args) if resume else ""}
     argv: list[str] = []
     for part in template:
         if part == "{resume}":
@@ -128,26 +141,43 @@ class CommandJob(RunningJob):
 class CommandBackend(Backend):
     """Launch a command template (see :func:`render_argv`) per trial.
 
+    A launch into a work dir that an earlier launch still trains waits for it to end, up to its
+    grace and :attr:`leftover_margin` seconds, and is then refused.
+
     Args:
         command: The argv template.
         resume_args: What ``{resume}`` becomes when resuming (``--resume`` for mmengine,
             ``--auto-resume`` for mmdet3d 1.0.x's ``tools/train.py``).
         cwd: Where the command runs (the driver's working dir, so relative paths work).
-        env: Extra environment variables; values may hold ``{cwd}``, ``{work_dir}``, ``{port}``
-            and ``{num_gpus}``.
+        env: Extra environment variables; values may hold ``{cwd}``, ``{work_dir}``, ``{port}``,
+            ``{num_gpus}`` and ``{aqr_runtime}`` (see :mod:`sweeps.backends.runtime`).
         num_gpus: GPUs per trial, for ``{num_gpus}``.
         grace: Seconds a stopped training gets between SIGTERM and SIGKILL.
+        runtime: The shipped runtime's folder, for ``{aqr_runtime}``.
     """
+
+    #: seconds beyond the grace that an earlier launch's processes get to end
+    leftover_margin = 15.0
 
     def __init__(self, command: Sequence[str], resume_args: Sequence[str], cwd: str,
                  env: Mapping[str, str] | None = None, num_gpus: int = 0,
-                 grace: float = 30.0) -> None:
+                 grace: float = 30.0, runtime: Path | None = None) -> None:
         self.command = list(command)
         self.resume_args = list(resume_args)
         self.cwd = cwd
         self.env = dict(env or {})
         self.num_gpus = num_gpus
         self.grace = grace
+        self.runtime = runtime
+
+    @classmethod
+    def for_space(cls, space: SweepSpace, cwd: str, folder: Path) -> CommandBackend:
+        """The space's command line, run from ``cwd``; when its env uses ``{aqr_runtime}``, the
+        training-environment runtime is shipped into ``folder/aqr_runtime`` for it."""
+        runtime = ship_runtime(folder / "aqr_runtime") if uses_runtime(space.env) else None
+        return cls(space.command, space.resume_args, cwd=cwd, env=space.env,
+                   num_gpus=math.ceil(space.resources.gpu), grace=space.stop_grace_seconds,
+                   runtime=runtime)
 
     def argv(self, work_dir: Path, config: Path | str, resume: bool, port: int | str) -> list[str]:
         return render_argv(self.command, config=config, work_dir=work_dir,
@@ -156,14 +186,28 @@ class CommandBackend(Backend):
 
     def environment(self, work_dir: Path, port: int | str) -> dict[str, str]:
         """The space's ``env`` with its placeholders filled."""
-        values = {"cwd": self.cwd, "work_dir": work_dir, "port": port, "num_gpus": self.num_gpus}
+        values = {"cwd": self.cwd, "work_dir": work_dir, "port": port, "num_gpus": self.num_gpus,
+                  "aqr_runtime": self.runtime or ""}
         return {name: fill(value, values) for name, value in self.env.items()}
 
     def start(self, work_dir: Path, config: Path, resume: bool) -> CommandJob:
+        """Launch the trial's training in ``work_dir`` once nothing of an earlier launch trains
+        there any more (a stopped driver's trainings end within their grace).
+
+        Raises:
+            WorkDirBusyError: an earlier launch still trains in ``work_dir`` after the grace.
+        """
+        work_dir = work_dir.absolute()
         work_dir.mkdir(parents=True, exist_ok=True)
+        left = wait_gone(lambda: processes_under(work_dir), self.grace + self.leftover_margin)
+        if left:
+            raise WorkDirBusyError(
+                f"{work_dir} is still being trained by pid(s) {', '.join(str(p.pid) for p in left)} "
+                "of an earlier launch; two trainings in one work dir would mix their checkpoints "
+                "and logs. End those processes, then resume")
         port = free_port()
         env = {**os.environ, **self.environment(work_dir, port), "PORT": str(port),
-               "MASTER_PORT": str(port)}
+               "MASTER_PORT": str(port), WORK_DIR_MARKER: str(work_dir)}
         argv = self.argv(work_dir, config, resume, port)
         (work_dir / COMMAND_FILE).write_text(shlex.join(argv) + "\n")
         return CommandJob(argv, work_dir, env, self.cwd, self.grace)

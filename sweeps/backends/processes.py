@@ -1,17 +1,28 @@
-"""The processes of one training job, found by the marker every one of them carries in its
+"""The processes of training jobs, found by markers that every one of them carries in its
 environment (ranks that a launcher put in sessions of their own, or that lost their parent,
-included), and ending them: SIGTERM, a grace, SIGKILL."""
+included), and ending them: SIGTERM, a grace, SIGKILL.
+
+Two markers: :data:`JOB_MARKER` names one launch of a training (a supervisor and everything it
+started), :data:`WORK_DIR_MARKER` the trial's work dir, so that everything still running for a
+trial, or under a sweep's trials folder, is found whichever launch started it.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import psutil
 
-#: set in a training's environment; every process it starts inherits it, so a stop finds them all
+#: one launch of a training: its supervisor and every process it started
 JOB_MARKER = "AQR_SWEEP_JOB"
+#: the work dir of the trial the process trains for
+WORK_DIR_MARKER = "AQR_SWEEP_WORK_DIR"
+
+Finder = Callable[[], list[psutil.Process]]
 
 
 def alive(proc: psutil.Process | int) -> bool:
@@ -23,27 +34,41 @@ def alive(proc: psutil.Process | int) -> bool:
         return False
 
 
-def job_processes(marker: str) -> list[psutil.Process]:
-    """Every live process that carries a job's marker (this one excepted)."""
+def marked(name: str, accept: Callable[[str], bool]) -> list[psutil.Process]:
+    """Every live process (this one excepted) whose environment variable ``name`` is set to a
+    value ``accept`` takes."""
     found = []
     for proc in psutil.process_iter():
         if proc.pid == os.getpid():
             continue
         try:
-            if proc.environ().get(JOB_MARKER) == marker and proc.status() != psutil.STATUS_ZOMBIE:
+            value = proc.environ().get(name)
+            if value is not None and accept(value) and proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc)
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
             continue
     return found
 
 
-def end_job(marker: str, grace: float) -> None:
-    """SIGTERM every process of a job, SIGKILL what is left after ``grace`` seconds, and look
-    again until none remains (a dying launcher may start another)."""
+def job_processes(marker: str) -> list[psutil.Process]:
+    """Every live process of one launch (this one excepted)."""
+    return marked(JOB_MARKER, marker.__eq__)
+
+
+def processes_under(folder: Path) -> list[psutil.Process]:
+    """Every live process that trains for a work dir at or under ``folder`` (a trial's work dir,
+    or a sweep's trials folder)."""
+    root = str(Path(folder).absolute())
+    return marked(WORK_DIR_MARKER, lambda value: value == root or value.startswith(root + os.sep))
+
+
+def end_processes(find: Finder, grace: float) -> None:
+    """SIGTERM every process ``find`` returns, SIGKILL what is left after ``grace`` seconds, and
+    look again until none remains (a dying launcher may start another)."""
     deadline = time.time() + grace
     sig = signal.SIGTERM
     for _ in range(20):
-        procs = job_processes(marker)
+        procs = find()
         if not procs:
             return
         for proc in procs:
@@ -57,3 +82,15 @@ def end_job(marker: str, grace: float) -> None:
         if any(alive(p) for p in procs):
             sig = signal.SIGKILL  # the grace is over
 
+
+def end_job(marker: str, grace: float) -> None:
+    """End every process of one launch (see :func:`end_processes`)."""
+    end_processes(lambda: job_processes(marker), grace)
+
+
+def wait_gone(find: Finder, seconds: float) -> list[psutil.Process]:
+    """Wait up to ``seconds`` for the processes ``find`` returns to end; those still alive."""
+    deadline = time.time() + seconds
+    while (left := find()) and time.time() < deadline:
+        time.sleep(0.2)
+    return left

@@ -11,13 +11,16 @@ from sweeps.space import SweepSpace
 
 
 def flat_overrides(space: SweepSpace, params: Mapping[str, Any]) -> dict[str, Any]:
-    """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter on its targets.
+    """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter that applies (its
+    ``when`` holds) on its targets.
 
     Raises:
         ParameterValueError: a parameter of the space has no value in ``params``.
     """
     out = dict(space.fixed)
     for name, param in space.parameters.items():
+        if not space.active(name, params):
+            continue  # its condition does not hold: the base config's value stays
         if name not in params:
             raise ParameterValueError(f"no value for parameter {name!r}; given: {sorted(params)}")
         for key in param.targets:

@@ -1,5 +1,6 @@
 """A config file that inherits a base config (``_base_``) and sets overrides as nested dicts: what
-``export-best`` writes, readable by mmengine's and mmcv 1.x's ``Config.fromfile``."""
+a trial trains (``write_trial_config``) and ``export-best`` writes, readable by mmengine's and
+mmcv 1.x's ``Config.fromfile``."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from sweeps.config.keys import parse_key
-from sweeps.config.overrides import nested
+from sweeps.config.overrides import flat_overrides, nested
+from sweeps.constants import TRIAL_CONFIG_FILE
 from sweeps.errors import ConfigWriteError
+from sweeps.run.failure import TrialError
+from sweeps.space import SweepSpace
 
 
 def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,
@@ -32,3 +36,25 @@ def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,
     for key, value in nested(overrides).items():
         lines.append(f"{key} = {pprint.pformat(value, sort_dicts=False, width=96)}")
     return "\n".join(lines) + "\n"
+
+
+def write_trial_config(space: SweepSpace, base_config: Path, params: dict, work_dir: Path,
+                       extra: Mapping[str, Any] | None = None) -> Path:
+    """``<work_dir>/aqr_sweep/trial_config.py``: what the trial trains, reproducible from this
+    file alone (``extra``: overrides on top, e.g. a smoke run's log interval).
+
+    Raises:
+        TrialError: the work dir was trained with other parameters.
+    """
+    path = work_dir / TRIAL_CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
+              f"overrides.\nparams: {params}")
+    text = config_text(base_config, {**flat_overrides(space, params), **(extra or {})}, path,
+                       header)
+    if path.is_file() and path.read_text() != text:
+        raise TrialError(f"{work_dir} was trained with other parameters (see {path}); its "
+                         "checkpoints belong to that configuration and are not resumed with "
+                         "these. Move the work dir away, or start a new sweep with --name")
+    path.write_text(text)
+    return path

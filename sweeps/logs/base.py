@@ -71,6 +71,8 @@ class LogParser(abc.ABC):
 
     def __init__(self) -> None:
         self.diagnostics: dict[str, float] = {}
+        #: the ``loss`` of every training line so far (what a smoke run watches for)
+        self.losses: list[float] = []
 
     @abc.abstractmethod
     def feed(self, line: str) -> ValidationRecord | None:

@@ -52,6 +52,11 @@ class LogFollower:
         return records
 
     @property
+    def losses(self) -> list[float]:
+        """The ``loss`` of every training line read so far from the followed log."""
+        return self._parser.losses if self._parser is not None else []
+
+    @property
     def offset(self) -> int:
         """Bytes read so far from the followed log (grows as the log does)."""
         return self._offset

@@ -17,6 +17,8 @@ class MMCVJsonParser(LogParser):
         if mode == "train":
             self.diagnostics.update({k: to_float(v) for k, v in row.items()
                                      if k.startswith("aqr/")})
+            if "loss" in row:
+                self.losses.append(to_float(row["loss"]))
             return None
         epoch = as_epoch(row.get("epoch"))
         if mode != "val" or epoch is None:

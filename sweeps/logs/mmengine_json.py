@@ -21,6 +21,8 @@ class MMEngineJsonParser(LogParser):
         if "iter" in row:
             self.diagnostics.update({k: to_float(v) for k, v in row.items()
                                      if k.startswith("aqr/")})
+            if "loss" in row:
+                self.losses.append(to_float(row["loss"]))
             return None
         metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
         epoch = as_epoch(row.get("step"))

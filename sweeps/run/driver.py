@@ -1,19 +1,22 @@
 """The sweep driver: space -> Optuna study + Ray Tune Tuner -> trials -> MLflow.
 
-``run_sweep`` starts a new sweep or resumes one whose driver died: trials that finished are not
+``run_sweep`` starts a new sweep or resumes one whose driver stopped: trials that finished are not
 rerun, trials that were running go on as themselves (the same Optuna trial and MLflow run) in
 their own work dirs from their latest checkpoints, and the MLflow parent run is reused. One driver
-runs a sweep at a time (``driver.lock``).
+runs a sweep at a time (``driver.lock``). However the driver stops (the sweep's end, Ctrl-C,
+SIGTERM, a full disk), no training of the sweep outlives it on its node: each is sent SIGTERM and,
+after ``stop_grace_seconds``, SIGKILL (on other nodes, each trial's reaper does the same).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +25,19 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
+from sweeps.backends.processes import end_processes, processes_under, wait_gone
 from sweeps.config.base import BaseConfig, enqueued_points, load_base_config
 from sweeps.constants import TrialState
+from sweeps.errors import (
+    DiskFullError,
+    PreflightError,
+    SweepBusyError,
+    SweepHaltedError,
+    SweepInterruptedError,
+    is_disk_full,
+)
+from sweeps.preflight.check import preflight_message, run_preflight
+from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
 from sweeps.run.scheduler import build_scheduler
 from sweeps.run.searcher import OptunaAskTellSearcher
@@ -31,64 +45,89 @@ from sweeps.run.trial import make_trainable
 from sweeps.space import SweepSpace, load_space
 from sweeps.store.create import create_sweep
 from sweeps.store.lock import DriverLock
-from sweeps.store.status import trial_statuses
-from sweeps.store.study import (
-    enqueue_points,
-    interrupted_trials,
-    load_study,
-    open_study,
-    trials_to_run,
-)
+from sweeps.store.status import TrialStatus, trial_statuses
+from sweeps.store.study import enqueue_points, interrupted_trials, load_study, open_study, trials_to_run
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
-from sweeps.tracking.runs import record_summary
+from sweeps.tracking.runs import record_preflight, record_summary
 from sweeps.tracking.trial_tracker import MLflowTrialTracker
 
 logger = logging.getLogger(__name__)
 
+#: what Ray Tune reads from the driver's environment while the sweep runs: Ctrl-C and SIGTERM
+#: reach the driver as KeyboardInterrupt (not Ray's handler, which ends quietly and advises
+#: ``Tuner.restore``), and no Ray banners (the sweep's own view speaks)
+TUNE_ENVIRONMENT = {"TUNE_DISABLE_SIGINT_HANDLER": "1", "RAY_AIR_NEW_OUTPUT": "0"}
+#: seconds beyond the grace that a stopped training's processes get to be gone
+STOP_MARGIN = 15.0
+
 
 @dataclass
 class SweepSummary:
-    """How a sweep (run) ended."""
+    """How a sweep stands after a run: every trial of the sweep, which of them this run ran,
+    and the best completed one."""
 
     name: str
     sweep_dir: Path
     tracking_uri: str
     parent_run_id: str
-    entries: list[TrialEntry] = field(default_factory=list)
+    trials: list[TrialStatus] = field(default_factory=list)
+    ran: list[TrialEntry] = field(default_factory=list)
     best_number: int | None = None
     best_value: float | None = None
     best_params: dict = field(default_factory=dict)
 
     def counts(self) -> dict[TrialState, int]:
+        """Trials of the whole sweep per state."""
         out: dict[TrialState, int] = {}
-        for e in self.entries:
-            out[e.state] = out.get(e.state, 0) + 1
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
         return out
+
+
+@dataclass
+class RunOptions:
+    """How this run of the driver goes (not part of the sweep)."""
+
+    address: str | None = None
+    view: str = "auto"
+    console: Console | None = None
+    backend: Backend | None = None
 
 
 def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
               address: str | None = None, resume: bool = False, view: str = "auto",
-              console: Console | None = None, backend: Backend | None = None) -> SweepSummary:
-    """Run (or resume) a sweep to the end and return how it went.
+              console: Console | None = None, backend: Backend | None = None,
+              preflight: bool = True, progress: Callable[[str], None] = lambda _: None
+              ) -> SweepSummary:
+    """Run (or resume) a sweep to the end and return how it stands.
 
     Args:
         space_file: The space YAML (not needed to resume: the sweep keeps a copy).
         name: Sweep name (default: the space's ``name``).
         address: Ray cluster address (default: a local Ray).
-        resume: Continue the sweep ``name`` after its driver died.
+        resume: Continue the sweep ``name`` after its driver stopped.
         view: ``live`` (a table redrawn in place), ``events`` (a timestamped line per event, for
             logs under nohup/sbatch), ``none``, or ``auto``: live when stdout is a terminal.
         console: Where the live table goes.
         backend: What launches the trainings (default: the space's command line).
+        preflight: Before a new sweep's first trial, run the preflight (the first trial's
+            command for a few iterations, the knob probe); its verdict goes to the sweep folder
+            and the MLflow parent run.
+        progress: Where the preflight says what it does.
 
     Raises:
         SpaceError: a bad space file or a missing base config.
-        SweepExistsError: ``name`` is taken (and not resuming).
-        SweepNotFoundError: resuming a sweep that does not exist.
-        SweepBusyError: another driver runs the sweep.
-        KeyboardInterrupt: Ctrl-C or SIGTERM: the trainings were stopped, their trials left to
+        SweepExistsError: ``name`` is taken (and not resuming), or its folder holds a sweep that
+            cannot be read.
+        SweepNotFoundError, DamagedStoreError: resuming a sweep that does not exist or cannot be
+            read.
+        SweepBusyError: another driver runs the sweep, or a stopped driver's trainings still run.
+        SweepInterruptedError: Ctrl-C or SIGTERM: the trainings were stopped, their trials left to
             ``aqr-sweep resume`` (shown as interrupted).
+        DiskFullError: the disk of the sweep or of MLflow filled up while the sweep ran.
+        PreflightError: the preflight failed; no trial was launched.
     """
+    options = RunOptions(address, view, console, backend)
     if resume:
         sweep = SweepDir(name)
         record = sweep.read()
@@ -104,108 +143,231 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     points = enqueued_points(space, base)
     created = not resume and not sweep.path.exists()
     with DriverLock(sweep.path, sweep.name):
-        if not resume:
+        if resume:
+            _wait_for_stopped_trainings(sweep, space)
+        else:
             try:
                 sweep, space, record = create_sweep(space_path, sweep.name,
                                                     check_base_config=False)
-            except BaseException:
+            except BaseException as err:
                 if created:  # nothing half-made stays behind (e.g. a full disk)
                     shutil.rmtree(sweep.path, ignore_errors=True)
+                if is_disk_full(err):
+                    raise DiskFullError(f"no space left on the device of {sweep.path} or of the "
+                                        "MLflow store while creating the sweep; nothing of it "
+                                        "was kept: free space, then run the command again"
+                                        ) from err
                 raise
-        return _run(sweep, space, record, base, points, resume=resume, address=address,
-                    view=view, console=console, backend=backend)
+            _preflight(sweep, space, record, base, preflight, progress)
+        return SweepRun(sweep, space, record, base, options).run(points, resume)
 
 
-def _run(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
-         points: list[tuple[str, dict]], *, resume: bool, address: str | None, view: str,
-         console: Console | None, backend: Backend | None) -> SweepSummary:
-    """Run the sweep's remaining trials under Ray Tune (the driver lock held)."""
-    import ray
-    from ray import tune
+def _preflight(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
+               enabled: bool, progress: Callable[[str], None]) -> None:
+    """Run the preflight before a new sweep's first trial (or record that it was skipped).
 
+    Raises:
+        PreflightError: it failed; the parent run ends FAILED and no trial is launched.
+    """
     client = MlflowClient(record.tracking_uri)
-    experiment, parent = record.experiment_id, record.parent_run_id
-    client.update_run(parent, status="RUNNING")
+    if not enabled:
+        record_preflight(client, record.parent_run_id, "skipped (--no-preflight)")
+        return
+    folder = sweep.preflight_dir
+    result = run_preflight(space, base, folder, progress)
+    record_preflight(client, record.parent_run_id, result.summary(), folder)
+    if result.passed:
+        progress(f"preflight {result.summary()}: {folder / 'report.txt'}")
+        return
+    client.set_terminated(record.parent_run_id, status="FAILED")
+    raise PreflightError(preflight_message(result, folder))
 
-    study = open_study(space, sweep)
-    interrupted = []
-    if resume:
-        interrupted = interrupted_trials(study)
-        logger.info("resuming %s: %d interrupted trial(s) go on", sweep.name, len(interrupted))
-    else:
-        enqueue_points(study, points)
-    remaining = trials_to_run(space, study)
-    summary = SweepSummary(sweep.name, sweep.path, record.tracking_uri, parent)
-    if remaining == 0:
-        record_summary(client, parent, space, trial_statuses(study, space))
-        client.set_terminated(parent, status="FINISHED")
-        return _summarise(summary, study, [])
 
-    ledger = TrialLedger()
-    backend = backend or CommandBackend(space.command, space.resume_args, cwd=os.getcwd(),
-                                        env=space.env, num_gpus=math.ceil(space.resources.gpu),
-                                        grace=space.stop_grace_seconds)
-    trainable = tune.with_resources(make_trainable(space, backend, base.path),
-                                    {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
-    searcher = OptunaAskTellSearcher(space, study, ledger, sweep.trials_dir, interrupted)
-    tracker = MLflowTrialTracker(client, experiment, parent, ledger, sweep.name)
-    callbacks = [tracker]
-    if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from sweeps.view.live import RichProgress
+def _wait_for_stopped_trainings(sweep: SweepDir, space: SweepSpace) -> None:
+    """A driver that was just stopped leaves its trainings ending within their grace: wait for
+    them, so that no work dir is trained twice at once.
 
-        callbacks.append(RichProgress(ledger, space, remaining, console))
-    elif view in ("events", "auto"):
-        from sweeps.view.events import EventLog
+    Raises:
+        SweepBusyError: some still run after the grace.
+    """
+    left = wait_gone(lambda: processes_under(sweep.trials_dir),
+                     space.stop_grace_seconds + STOP_MARGIN)
+    if left:
+        pids = ", ".join(str(p.pid) for p in left[:10])
+        raise SweepBusyError(f"trainings of sweep {sweep.name!r} from an earlier driver still run "
+                             f"(pids {pids}); a resumed trial would train beside them in the same "
+                             "work dir. End them (kill PID), then resume")
 
-        callbacks.append(EventLog(ledger, space))
 
-    started_ray = not ray.is_initialized()
-    if started_ray:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING, configure_logging=False)
-    # Ctrl-C (and SIGTERM, as sbatch's scancel sends) reach this thread as KeyboardInterrupt,
-    # instead of Ray's own handler (which ends the run quietly and advises Tuner.restore)
-    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
-    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # no Ray banners: our own view (verbose=0) speaks
-    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, as it was afterwards."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                metric=space.metric, mode=space.mode.value, search_alg=searcher,
-                scheduler=build_scheduler(space, ledger), num_samples=remaining,
-                max_concurrent_trials=space.search.concurrency, reuse_actors=False),
-            run_config=tune.RunConfig(
-                name="tune", storage_path=str(sweep.ray_dir), callbacks=callbacks, verbose=0,
-                failure_config=tune.FailureConfig(max_failures=space.max_failures)),
-        )
-        tuner.fit()
-    except KeyboardInterrupt:
-        for entry in ledger.entries():
-            if not entry.state.finished:  # its Optuna trial stays RUNNING: resume goes on with it
-                entry.end(TrialState.INTERRUPTED)
-        tracker.close_interrupted()
-        raise
+        yield
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM ignored for a while (the stop under way is the one they ask for)."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class SweepRun:
+    """One run of the driver over a sweep whose lock it holds: the Tuner, its callbacks, and the
+    stop that leaves no training behind."""
+
+    def __init__(self, sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
+                 options: RunOptions) -> None:
+        self.sweep, self.space, self.record, self.base = sweep, space, record, base
+        self.options = options
+        self.client = MlflowClient(record.tracking_uri)
+        self.ledger = TrialLedger()
+
+    def run(self, points: list[tuple[str, dict]], resume: bool) -> SweepSummary:
+        """Run the sweep's remaining trials under Ray Tune and say how the sweep stands."""
+        self.client.update_run(self.record.parent_run_id, status="RUNNING")
+        study = open_study(self.space, self.sweep)
+        interrupted = interrupted_trials(study) if resume else []
+        if resume:
+            logger.debug("resuming %s: %d interrupted trial(s) go on", self.sweep.name,
+                         len(interrupted))
+        else:
+            enqueue_points(study, points)
+        remaining = trials_to_run(self.space, study)
+        if remaining:
+            self._fit(study, interrupted, remaining)
+        else:
+            self._close(study)
+        return self._summary(study)
+
+    def _fit(self, study: optuna.Study, interrupted: list, remaining: int) -> None:
+        import ray
+        from ray import tune
+
+        space = self.space
+        halt = SweepHalt()
+        searcher = OptunaAskTellSearcher(space, study, self.ledger, self.sweep.trials_dir,
+                                         interrupted, halt)
+        tracker = MLflowTrialTracker(self.client, self.record.experiment_id,
+                                     self.record.parent_run_id, self.ledger, self.sweep.name)
+        trainable = tune.with_resources(make_trainable(space, self._backend(), self.base.path),
+                                        {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
+        started_ray = not ray.is_initialized()
         if started_ray:
-            ray.shutdown()  # the trials' actors end, and their supervisors end the trainings
-        finished = all(e.state.finished for e in ledger.entries())
-        record_summary(client, parent, space, trial_statuses(study, space, driver_alive=False))
-        client.set_terminated(parent, status="FINISHED" if finished else "KILLED")
-    return _summarise(summary, study, ledger.entries())
+            ray.init(address=self.options.address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=False)
+        previous_term = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with _environment(TUNE_ENVIRONMENT):
+                tune.Tuner(trainable, tune_config=tune.TuneConfig(
+                    metric=space.metric, mode=space.mode.value, search_alg=searcher,
+                    scheduler=build_scheduler(space, self.ledger), num_samples=remaining,
+                    max_concurrent_trials=space.search.concurrency, reuse_actors=False),
+                    run_config=tune.RunConfig(
+                        name="tune", storage_path=str(self.sweep.ray_dir), verbose=0,
+                        stop=halt, callbacks=[tracker, *self._views(remaining)],
+                        failure_config=tune.FailureConfig(max_failures=space.max_failures)),
+                ).fit()
+            if halt.reason is not None:
+                searcher.fail_unfinished(f"stopped: the sweep halted ({halt.reason})")
+        except KeyboardInterrupt:
+            self._interrupt_running()
+            raise SweepInterruptedError(
+                f"interrupted: the running trials were stopped and are kept as interrupted; "
+                f"continue with `aqr-sweep resume {self.sweep.name}`") from None
+        except Exception as err:
+            if not is_disk_full(err):
+                raise
+            self._interrupt_running()
+            raise DiskFullError(
+                f"no space left on the device of {self.sweep.path} or of the MLflow store: the "
+                "running trials were stopped and are kept as interrupted, finished trials are "
+                f"kept; free space, then `aqr-sweep resume {self.sweep.name}`") from err
+        finally:
+            with _signals_held():  # a second Ctrl-C must not cut the stop of the trainings short
+                self._end_trainings()
+                if started_ray:
+                    ray.shutdown()
+            signal.signal(signal.SIGTERM, previous_term)
+            self._close(study, tracker)
+        if halt.reason is not None:
+            raise SweepHaltedError(
+                f"sweep {self.sweep.name!r} halted: {halt.reason}; no more trials were launched. "
+                f"Fix the space, then run it as a new sweep (--name), or fix its copy "
+                f"{self.sweep.space_file} and `aqr-sweep resume {self.sweep.name}`")
+
+    def _backend(self) -> Backend:
+        return self.options.backend or CommandBackend.for_space(self.space, os.getcwd(),
+                                                                self.sweep.path)
+
+    def _views(self, remaining: int) -> list:
+        """What a person sees while the sweep runs: a live table on a terminal, else one line per
+        event."""
+        view = self.options.view
+        if view == "live" or (view == "auto" and sys.stdout.isatty()):
+            from sweeps.view.live import RichProgress
+
+            return [RichProgress(self.ledger, self.space, remaining, self.options.console)]
+        if view in ("events", "auto"):
+            from sweeps.view.events import EventLog
+
+            return [EventLog(self.ledger, self.space)]
+        return []
+
+    def _interrupt_running(self) -> None:
+        """Keep the trials that were running as interrupted (their Optuna trials stay RUNNING:
+        a resume goes on with them)."""
+        for entry in self.ledger.entries():
+            if not entry.state.finished:
+                entry.end(TrialState.INTERRUPTED)
+
+    def _end_trainings(self) -> None:
+        """End whatever of the sweep's trainings still runs on this node (SIGTERM, the grace,
+        SIGKILL): a trial that Tune stopped as the sweep ended, or that Ctrl-C left."""
+        end_processes(lambda: processes_under(self.sweep.trials_dir),
+                      self.space.stop_grace_seconds)
+
+    def _close(self, study: optuna.Study, tracker: MLflowTrialTracker | None = None) -> None:
+        """The runs Tune left open closed, and the sweep's answer and state on its MLflow parent
+        run (a full disk leaves them as they are: the sweep's own state is in the study)."""
+        finished = all(e.state.finished for e in self.ledger.entries())
+        try:
+            if tracker is not None:
+                tracker.close_open()
+            record_summary(self.client, self.record.parent_run_id, self.space,
+                           trial_statuses(study, self.space, driver_alive=False))
+            self.client.set_terminated(self.record.parent_run_id,
+                                       status="FINISHED" if finished else "KILLED")
+        except Exception as err:  # noqa: BLE001 - only a full disk is expected here
+            if not is_disk_full(err):
+                raise
+            logger.warning("could not record the sweep's end in MLflow: %s", err)
+
+    def _summary(self, study: optuna.Study) -> SweepSummary:
+        summary = SweepSummary(self.sweep.name, self.sweep.path, self.record.tracking_uri,
+                               self.record.parent_run_id,
+                               trials=trial_statuses(study, self.space, driver_alive=False),
+                               ran=self.ledger.entries())
+        completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if completed:
+            best = study.best_trial
+            summary.best_number, summary.best_value = best.number, best.value
+            summary.best_params = dict(best.params)
+        return summary
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _summarise(summary: SweepSummary, study: optuna.Study,
-               entries: list[TrialEntry]) -> SweepSummary:
-    summary.entries = entries
-    completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    if completed:
-        best = study.best_trial
-        summary.best_number, summary.best_value = best.number, best.value
-        summary.best_params = dict(best.params)
-    return summary

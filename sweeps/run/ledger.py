@@ -65,7 +65,7 @@ class TrialEntry:
             epochs_run=self.epochs[-1] if self.epochs else 0, params=dict(self.params),
             last=self.values[-1] if self.values else None,
             best=mode.pick(finite) if finite else None, pruned_at_epoch=self.pruned_at,
-            work_dir=str(self.work_dir))
+            work_dir=str(self.work_dir), error=self.error.splitlines()[0] if self.error else "")
 
 
 class TrialLedger:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import optuna
 from optuna.distributions import (
@@ -37,9 +39,41 @@ class GridSampler(optuna.samplers.GridSampler):
         return None
 
 
+def suggest_params(trial: optuna.Trial, space: SweepSpace) -> dict[str, Any]:
+    """Ask ``trial`` for the space's parameters, define-by-run: a parameter whose ``when`` does
+    not hold is not asked for (it keeps the base config's value)."""
+    params: dict[str, Any] = {}
+    dists = distributions(space)
+    for name in sorted(space.parameters, key=lambda n: space.parameters[n].when is not None):
+        if space.active(name, params):
+            params[name] = _suggest(trial, name, dists[name])
+    return params
+
+
+def _suggest(trial: optuna.Trial, name: str, dist: BaseDistribution) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, log=dist.log, step=dist.step)
+    return trial.suggest_int(name, dist.low, dist.high, log=dist.log, step=dist.step)
+
+
+def conditional(space: SweepSpace) -> bool:
+    """Whether some parameter applies only under a condition."""
+    return any(p.when for p in space.parameters.values())
+
+
+def _tpe(space: SweepSpace, seed: int | None) -> optuna.samplers.TPESampler:
+    """Optuna's TPE, multivariate; with ``group`` (Optuna calls it experimental) for a space
+    with conditional parameters, so that they are modelled where they apply."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, space.search.num_trials),
+                                          multivariate=True, group=conditional(space))
+
+
 SAMPLERS: dict[str, Callable[[SweepSpace, int | None], optuna.samplers.BaseSampler]] = {
-    "tpe": lambda s, seed: optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=min(5, s.search.num_trials)),
+    "tpe": lambda s, seed: _tpe(s, seed),
     "random": lambda s, seed: optuna.samplers.RandomSampler(seed=seed),
     "grid": lambda s, seed: GridSampler(s.grid_points(), seed=seed),
     "cmaes": lambda s, seed: optuna.samplers.CmaEsSampler(seed=seed),
@@ -55,3 +89,12 @@ def build_sampler(space: SweepSpace, trials_so_far: int = 0) -> optuna.samplers.
     reproducible."""
     seed = None if space.search.seed is None else space.search.seed + trials_so_far
     return SAMPLERS[space.search.sampler](space, seed)
+
+
+def first_trial(space: SweepSpace, points: list[tuple[str, dict]]) -> tuple[str, dict]:
+    """The label and params of a sweep's first trial: its first enqueued point, else the
+    sampler's first proposal."""
+    if points:
+        return points[0]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return "", suggest_params(optuna.create_study(sampler=build_sampler(space)).ask(), space)

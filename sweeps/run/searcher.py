@@ -16,9 +16,11 @@ import optuna
 from optuna.trial import FrozenTrial
 from ray.tune.search import Searcher
 
-from sweeps.constants import TrialAttr, TrialState
+from sweeps.constants import MAX_TAG_CHARS, TrialAttr, TrialState
+from sweeps.run.failure import read_failure
+from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
-from sweeps.run.samplers import distributions
+from sweeps.run.samplers import suggest_params
 from sweeps.space import SweepSpace
 
 WORK_DIR_KEY = "__work_dir"
@@ -36,19 +38,24 @@ class OptunaAskTellSearcher(Searcher):
         trials_dir: Parent of the trials' work dirs (``<trials_dir>/<number>``).
         interrupted: Trials a dead driver left running; they are handed out first, each as the
             same Optuna trial (its intermediate values kept), in its own work dir.
+        halt: Set with the reason when a failure would repeat in every trial (nothing more is
+            proposed once it is).
     """
 
     def __init__(self, space: SweepSpace, study: optuna.Study, ledger: TrialLedger,
-                 trials_dir: Path, interrupted: Sequence[FrozenTrial] = ()) -> None:
+                 trials_dir: Path, interrupted: Sequence[FrozenTrial] = (),
+                 halt: SweepHalt | None = None) -> None:
         super().__init__(metric=space.metric, mode=space.mode.value)
         self.space = space
         self.study = study
         self.ledger = ledger
         self.trials_dir = trials_dir
-        self._distributions = distributions(space)
         self._interrupted = list(interrupted)
+        self.halt = halt
 
     def suggest(self, trial_id: str) -> dict | None:
+        if self.halt is not None and self.halt.reason is not None:
+            return Searcher.FINISHED
         if self._interrupted:
             frozen = self._interrupted.pop(0)
             trial = optuna.Trial(self.study, frozen._trial_id)  # the same trial, re-attached
@@ -56,7 +63,8 @@ class OptunaAskTellSearcher(Searcher):
             values = [frozen.intermediate_values[e] for e in epochs]
             resumed = True
         else:
-            trial, epochs, values = self.study.ask(self._distributions), [], []
+            trial, epochs, values = self.study.ask(), [], []
+            suggest_params(trial, self.space)
             resumed = False
         attrs = trial.user_attrs
         work_dir = Path(attrs.get(TrialAttr.WORK_DIR) or self.trials_dir / f"{trial.number:04d}")
@@ -80,21 +88,40 @@ class OptunaAskTellSearcher(Searcher):
         if entry is None:
             return
         if error:
-            entry.end(TrialState.FAILED)
-            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            failure = read_failure(entry.work_dir)
+            if failure is not None and failure.fatal and self.halt is not None:
+                self.halt.halt(failure.reason)
+            self._fail(entry, failure.text() if failure else "",
+                       failure.reason if failure else "its Ray actor failed: Ray's error is in "
+                       "the aqr.error tag of its MLflow run")
         elif entry.pruned_at is not None:
             entry.end(TrialState.PRUNED)
             entry.optuna_trial.set_user_attr(TrialAttr.PRUNED_AT_EPOCH, entry.pruned_at)
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.PRUNED)
         elif entry.values and math.isnan(entry.values[-1]):
-            entry.end(TrialState.FAILED, f"{self.space.metric} is NaN at epoch {entry.epochs[-1]} "
-                      "(the training diverged); the training was stopped and not restarted")
-            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            self._fail(entry, f"{self.space.metric} is NaN at epoch {entry.epochs[-1]} (the "
+                       "training diverged); the training was stopped and not restarted")
         elif entry.epochs and entry.epochs[-1] >= self.space.max_epochs:
             entry.end(TrialState.COMPLETED)
             self.study.tell(entry.optuna_trial, entry.values[-1])
+        elif self.halt is not None and self.halt.reason is not None:
+            self._fail(entry, f"stopped: the sweep halted ({self.halt.reason})")
         else:
             last = entry.epochs[-1] if entry.epochs else 0
-            entry.end(TrialState.FAILED, f"ended after epoch {last} of {self.space.max_epochs} "
-                      "without being pruned (a COMPLETE trial validated at max_epochs)")
-            self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)
+            self._fail(entry, f"ended after epoch {last} of {self.space.max_epochs} without being "
+                       "pruned (a COMPLETE trial validated at max_epochs)")
+
+    def fail_unfinished(self, reason: str) -> None:
+        """End FAILED the trials that are still running (the sweep halted: Tune stopped them
+        without ending them)."""
+        for entry in self.ledger.entries():
+            if not entry.state.finished:
+                self._fail(entry, reason)
+
+    def _fail(self, entry: TrialEntry, reason: str, summary: str | None = None) -> None:
+        """End the trial FAILED with its ``reason``; ``summary`` (default: the reason's first
+        line) is kept in the study for ``status``."""
+        entry.end(TrialState.FAILED, reason)
+        summary = summary if summary is not None else reason.splitlines()[0]
+        entry.optuna_trial.set_user_attr(TrialAttr.ERROR, summary[:MAX_TAG_CHARS])
+        self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.FAIL)

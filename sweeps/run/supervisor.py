@@ -7,7 +7,8 @@ starts inherits it, whatever session a launcher puts it in). When the supervisor
 Ray node's raylet: a driver that dies with its local Ray leaves its workers orphaned but alive), it
 ends every process that carries the marker: SIGTERM, ``G`` seconds of grace, SIGKILL; an orphaned
 parent (the trial's Ray worker) goes too. When the command exits by itself, whatever it left running
-is ended the same way. Its exit code is the command's (128 + N for signal N).
+is ended the same way. Its exit code is the command's (128 + N for signal N). When the supervisor
+itself is SIGKILLed (as Ray ends a worker's children), its :mod:`sweeps.run.reaper` ends the job.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
+    subprocess.Popen([sys.executable, "-m", "sweeps.run.reaper", "--marker", args.marker,
+                      "--grace", str(args.grace), "--watch", str(os.getpid())],
+                     env={k: v for k, v in os.environ.items() if k != JOB_MARKER},
+                     stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         child = subprocess.Popen(command, env={**os.environ, JOB_MARKER: args.marker})
     except OSError as err:

@@ -5,7 +5,10 @@ This function runs inside a Ray actor. Each new validation becomes one ``tune.re
 epoch; the scheduler may stop the trial after any of them. A trial is complete only when it
 validated at ``max_epochs``: a training that ends earlier fails the trial with the reason (Ray may
 then restart it, and it resumes from its work dir's latest checkpoint). A NaN metric ends the
-training at once; the trial then ends FAILED without a restart (the checkpoint diverged too).
+training at once; the trial then ends FAILED without a restart (the checkpoint diverged too). A
+line of the training's output that matches one of the space's ``fail_patterns`` (a failure the
+training swallows, such as the fork's ``[AQR ERROR]``) fails the trial with that line. Every
+failure is kept in the work dir (:mod:`sweeps.run.failure`) for the driver to read.
 """
 
 from __future__ import annotations
@@ -18,16 +21,12 @@ from pathlib import Path
 from ray import tune
 
 from sweeps.backends import Backend, has_checkpoint
-from sweeps.config.overrides import flat_overrides
-from sweeps.config.writer import config_text
-from sweeps.constants import TRIAL_CONFIG_FILE
+from sweeps.config.writer import write_trial_config
 from sweeps.logs import LogFollower, ValidationRecord, logged_records
+from sweeps.logs.output_watch import OutputWatch
+from sweeps.run.failure import TrialError, clear_failure, write_failure
 from sweeps.run.searcher import KNOWN_EPOCHS_KEY, WORK_DIR_KEY
 from sweeps.space import SweepSpace
-
-
-class TrialError(RuntimeError):
-    """A trial that cannot go on; the message says why, with the training's last lines."""
 
 
 def report_of(record: ValidationRecord, space: SweepSpace) -> dict:
@@ -39,40 +38,23 @@ def report_of(record: ValidationRecord, space: SweepSpace) -> dict:
     if space.metric not in record.metrics:
         shown = ", ".join(sorted(record.metrics)[:15]) or "none"
         raise TrialError(f"metric {space.metric!r} not in the validation at epoch {record.epoch}; "
-                         f"it logged: {shown}. Set `metric` in the space to one of these.")
+                         f"it logged: {shown}. Set `metric` in the space to one of these",
+                         fatal=True)
     return {**record.metrics, **record.diagnostics, "epoch": record.epoch}
 
 
-def write_trial_config(space: SweepSpace, base_config: Path, params: dict,
-                       work_dir: Path) -> Path:
-    """``<work_dir>/aqr_sweep/trial_config.py``: what the trial trains, reproducible from this
-    file alone."""
-    path = work_dir / TRIAL_CONFIG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
-              f"overrides.\nparams: {params}")
-    text = config_text(base_config, flat_overrides(space, params), path, header)
-    if path.is_file() and path.read_text() != text:
-        raise TrialError(f"{work_dir} was trained with other parameters (see {path}); its "
-                         "checkpoints belong to that configuration and are not resumed with "
-                         "these. Move the work dir away, or start a new sweep with --name")
-    path.write_text(text)
-    return path
-
-
-def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int, tail: str) -> str:
+def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int) -> str:
     """Why a training that exited 0 before validating ``max_epochs`` does not complete its trial."""
     final = work_dir / f"epoch_{space.max_epochs}.pth"
     if final.exists():
         return (f"the training exited 0, but epoch {space.max_epochs} (max_epochs) was never "
                 f"validated: its checkpoint {final} exists, so it crashed between saving and "
                 "validating, and a resumed run has nothing left to train. Evaluate that "
-                "checkpoint with the training's test script, or rerun the trial from scratch. "
-                f"Last lines:\n{tail}")
+                "checkpoint with the training's test script, or rerun the trial from scratch")
     got = f"its last validation was epoch {last_epoch}" if last_epoch else "it logged no validation"
     return (f"the training exited 0 but {got}, not max_epochs={space.max_epochs}; check that "
             f"max_epochs matches the config's schedule and that validation runs every epoch "
-            f"(log_format: {space.log_format}). Last lines:\n{tail}")
+            f"(log_format: {space.log_format})")
 
 
 class Progress:
@@ -99,50 +81,71 @@ def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
     """The Ray Tune function trainable of a sweep."""
 
     def run_trial(config: dict) -> None:
-        params = {name: config[name] for name in space.parameters}
         work_dir = Path(config[WORK_DIR_KEY])
         work_dir.mkdir(parents=True, exist_ok=True)
-        resume = has_checkpoint(work_dir)
-        trial_config = write_trial_config(space, base_config, params, work_dir)
-        last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
-        if resume:  # validations an earlier attempt logged but never reported (a dead driver)
-            for record in logged_records(work_dir, space.log_format):
-                if record.epoch > last_epoch:
-                    last_epoch = record.epoch
-                    tune.report(report_of(record, space))
-        job = backend.start(work_dir, trial_config, resume)
-        follower = LogFollower(work_dir, space.log_format, since=job.started_at)
-        progress = Progress(job.output, follower)
+        clear_failure(work_dir)
         try:
-            while not diverged:
-                code = job.poll()
-                if code is None and progress.idle() > space.progress_timeout_seconds:
-                    raise TrialError(
-                        f"no progress for {progress.idle():.0f} s (progress_timeout_seconds="
-                        f"{space.progress_timeout_seconds:g}): nothing new in {job.output} or "
-                        f"the log after epoch {last_epoch}; the training was stopped as hung. "
-                        f"Raise progress_timeout_seconds if an epoch is that quiet. Last lines:"
-                        f"\n{job.tail()}")
-                for record in follower.poll():
-                    if record.epoch <= last_epoch:
-                        continue  # a restarted launcher repeating epochs: reported already
-                    last_epoch = record.epoch
-                    result = report_of(record, space)
-                    tune.report(result)
-                    if math.isnan(result[space.metric]):
-                        diverged = True  # the searcher fails it, naming the epoch
-                        break
-                if code is not None:
-                    break
-                time.sleep(poll_seconds)
-        finally:
-            job.stop()
-        if diverged:
-            return
-        if code != 0:
-            raise TrialError(f"training exited with code {code}; last lines of {job.output}:\n"
-                             + job.tail())
-        if last_epoch < space.max_epochs:
-            raise TrialError(_unfinished(space, work_dir, last_epoch, job.tail()))
+            _train(space, backend, base_config, config, work_dir, poll_seconds)
+        except Exception as err:
+            write_failure(work_dir, err)
+            raise
 
     return run_trial
+
+
+def _train(space: SweepSpace, backend: Backend, base_config: Path, config: dict, work_dir: Path,
+           poll_seconds: float) -> None:
+    """Launch (or resume) the trial's training and report its validations until it ends.
+
+    Raises:
+        TrialError: the training crashed, hung, matched a fail pattern, never logged the metric
+            or ended before ``max_epochs``.
+    """
+    params = {name: config[name] for name in space.parameters}
+    resume = has_checkpoint(work_dir)
+    trial_config = write_trial_config(space, base_config, params, work_dir)
+    last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
+    if resume:  # validations an earlier attempt logged but never reported (a dead driver)
+        for record in logged_records(work_dir, space.log_format):
+            if record.epoch > last_epoch:
+                last_epoch = record.epoch
+                tune.report(report_of(record, space))
+    job = backend.start(work_dir, trial_config, resume)
+    follower = LogFollower(work_dir, space.log_format, since=job.started_at)
+    progress = Progress(job.output, follower)
+    watch = OutputWatch(job.output, space.fail_patterns)
+    try:
+        while not diverged:
+            code = job.poll()
+            if matched := watch.match():
+                raise TrialError(f"the training's output matched a fail pattern: {matched}",
+                                 job.tail())
+            if code is None and progress.idle() > space.progress_timeout_seconds:
+                raise TrialError(
+                    f"no progress for {progress.idle():.0f} s (progress_timeout_seconds="
+                    f"{space.progress_timeout_seconds:g}): nothing new in {job.output} or the "
+                    f"log after epoch {last_epoch}; the training was stopped as hung. Raise "
+                    "progress_timeout_seconds if an epoch is that quiet", job.tail())
+            for record in follower.poll():
+                if record.epoch <= last_epoch:
+                    continue  # a restarted launcher repeating epochs: reported already
+                last_epoch = record.epoch
+                result = report_of(record, space)
+                tune.report(result)
+                if math.isnan(result[space.metric]):
+                    diverged = True  # the searcher fails it, naming the epoch
+                    break
+            if code is not None:
+                break
+            time.sleep(poll_seconds)
+    finally:
+        job.stop()
+    if diverged:
+        return
+    if matched := watch.match(final=True):  # its last lines
+        raise TrialError(f"the training's output matched a fail pattern: {matched}", job.tail())
+    if code != 0:
+        raise TrialError(f"training exited with code {code} (its output: {job.output})",
+                         job.tail())
+    if last_epoch < space.max_epochs:
+        raise TrialError(_unfinished(space, work_dir, last_epoch), job.tail())

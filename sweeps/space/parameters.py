@@ -12,6 +12,9 @@ from sweeps.space.checks import Found, Strict, is_scalar, kind, raise_found
 
 #: Optuna keeps parameter values as floats: a larger integer would not come back exact
 MAX_INT = 2**53
+#: ``when: {other: value or [values]}``: a parameter that applies only while a categorical
+#: parameter takes one of those values (a schedule's arguments, with the schedule's kind)
+Condition = dict[str, Any]
 
 
 class FloatParameter(Strict):
@@ -24,6 +27,7 @@ class FloatParameter(Strict):
     step: float | None = None
     targets: list[str]
     create: bool = False
+    when: Condition | None = None
 
     @model_validator(mode="after")
     def _check_range(self) -> FloatParameter:
@@ -52,6 +56,7 @@ class IntParameter(Strict):
     step: int = 1
     targets: list[str]
     create: bool = False
+    when: Condition | None = None
 
     @model_validator(mode="after")
     def _check_range(self) -> IntParameter:
@@ -77,6 +82,7 @@ class CategoricalParameter(Strict):
     choices: list[Any] = Field(min_length=1)
     targets: list[str]
     create: bool = False
+    when: Condition | None = None
 
     @field_validator("choices")
     @classmethod

@@ -17,14 +17,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from sweeps.config.keys import parse_key
 from sweeps.constants import DEFAULT_METRIC, Mode
 from sweeps.errors import MAX_PROBLEMS, Problem, SpaceError
 from sweeps.space.checks import Found, Strict, checked, kind, plain_data, raise_found, text
-from sweeps.space.parameters import FloatParameter, Parameter, out_of_range
+from sweeps.space.cross_fields import allowed_values, cross_field_problems
+from sweeps.space.parameters import (
+    Parameter,
+    same_choice,
+)
 from sweeps.space.reader import compose, line_of, load_yaml
 from sweeps.space.specs import (
-    BASE_CONFIG_POINT,
+    PreflightSpec,
     PrunerSpec,
     ResourcesSpec,
     SearchSpec,
@@ -39,13 +42,9 @@ DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{wo
 #: ``_base_`` plus the trial's overrides), ``{resume}`` the ``resume_args`` when resuming
 PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{num_gpus}"}
 #: placeholders of ``env`` values
-ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}"}
+ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}", "{aqr_runtime}"}
 _PLACEHOLDER = re.compile(r"\{\w+\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-#: a parameter's name is also an Optuna/MLflow parameter and part of report file names
-_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
-#: points of a ``grid`` sweep
-MAX_GRID_POINTS = 100_000
 #: MLflow's longest metric key
 MAX_METRIC_LENGTH = 250
 
@@ -87,6 +86,15 @@ def _env_problem(env: dict[str, str]) -> str | None:
     return None
 
 
+def _pattern_problem(pattern: str) -> str | None:
+    try:
+        re.compile(pattern)
+    except re.error as err:
+        return (f"is not a regular expression ({err}), but got {pattern!r}; escape what is "
+                "meant literally, e.g. '\\[AQR ERROR\\]'")
+    return None if pattern else "must not be empty (it would match every line); remove it"
+
+
 _METRIC = text("the log key to optimise, e.g. pts_bbox_NuScenes/NDS", MAX_METRIC_LENGTH)
 
 
@@ -112,7 +120,10 @@ class SweepSpace(Strict):
     pruner: PrunerSpec = PrunerSpec()
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
+    preflight: PreflightSpec = PreflightSpec()
     max_failures: int = Field(0, ge=0, le=1000)
+    #: regular expressions: a line of a training's output that matches one fails the trial
+    fail_patterns: list[Annotated[str, checked(_pattern_problem)]] = []
     stop_grace_seconds: float = Field(30.0, ge=0, le=86_400)
     progress_timeout_seconds: float = Field(3 * 3600.0, gt=0)
     create_fixed: list[str] = []
@@ -120,9 +131,14 @@ class SweepSpace(Strict):
 
     @model_validator(mode="after")
     def _check_cross_fields(self) -> SweepSpace:
-        raise_found([*_parameter_name_problems(self), *_key_problems(self),
-                     *_enqueue_problems(self), *_grid_problems(self), *_warmup_problems(self)])
+        raise_found(cross_field_problems(self))
         return self
+
+    def active(self, name: str, params: dict[str, Any]) -> bool:
+        """Whether parameter ``name`` applies given the other ``params`` (its ``when``)."""
+        when = self.parameters[name].when or {}
+        return all(any(same_choice(params.get(other), v) for v in allowed_values(allowed))
+                   for other, allowed in when.items())
 
     def grid_points(self) -> dict[str, list[Any]]:
         """Every value of every parameter on the grid (floats need a ``step``)."""
@@ -145,92 +161,6 @@ class SweepSpace(Strict):
         root = compose(Path(self._source)) if self._source is not None else None
         return SpaceError([Problem(source, line_of(root, field.split(".")), field, message)
                            for field, message in found])
-
-
-def _parameter_name_problems(space: SweepSpace) -> list[Found]:
-    """Names that cannot be Optuna/MLflow parameters and report file names."""
-    return [(("parameters", name), "a parameter's name must be a letter or '_', then letters, "
-             "digits, '_' or '-' (at most 100; it names Optuna and MLflow parameters and report "
-             f"files), but got {name if len(name) <= 60 else name[:60] + '...'!r}; rename it, "
-             "e.g. max_weight_clamp")
-            for name in space.parameters if not _PARAM_NAME.fullmatch(name)]
-
-
-def _key_problems(space: SweepSpace) -> list[Found]:
-    """Config keys that do not parse, parameters without keys, and keys set twice (by two
-    parameters, or by a parameter and ``fixed``)."""
-    found: list[Found] = []
-    fixed = {}
-    for key in space.fixed:
-        try:
-            fixed[parse_key(key)] = key
-        except ValueError as err:
-            found.append((("fixed", key), str(err)))
-    claimed: dict[tuple[str, ...], str] = {}
-    for name, param in space.parameters.items():
-        if not param.targets:
-            found.append((("parameters", name, "targets"), "give at least one config key"))
-        for i, key in enumerate(param.targets):
-            where = ("parameters", name, "targets", i)
-            try:
-                parts = parse_key(key)
-            except ValueError as err:
-                found.append((where, str(err)))
-                continue
-            if parts in claimed:
-                found.append((where, f"{key!r} is already set by parameter {claimed[parts]!r}"))
-            elif parts in fixed:
-                found.append((where, f"{key!r} is also in fixed"))
-            claimed[parts] = name
-    return found
-
-
-def _enqueue_problems(space: SweepSpace) -> list[Found]:
-    """Enqueued points that miss a parameter, name an unknown one, or hold a value out of its
-    range."""
-    found: list[Found] = []
-    for i, point in enumerate(space.search.enqueue):
-        if point.params == BASE_CONFIG_POINT:
-            continue
-        missing = sorted(set(space.parameters) - set(point.params))
-        if missing:
-            found.append((("search", "enqueue", i, "params"), f"no value for {', '.join(missing)}; "
-                          "give every parameter (or params: base_config)"))
-        for name, value in point.params.items():
-            where = ("search", "enqueue", i, "params", name)
-            if name not in space.parameters:
-                found.append((where, f"unknown parameter; known: {sorted(space.parameters)}"))
-            elif problem := out_of_range(space.parameters[name], value):
-                found.append((where, problem))
-    return found
-
-
-def _grid_problems(space: SweepSpace) -> list[Found]:
-    """A grid sweep needs a step on every float and at most :data:`MAX_GRID_POINTS` points."""
-    if space.search.sampler != "grid":
-        return []
-    found: list[Found] = [(("parameters", name), "sampler 'grid' needs a step on float "
-                           "parameters (or make it categorical)")
-                          for name, p in space.parameters.items()
-                          if isinstance(p, FloatParameter) and p.step is None]
-    sizes = [p.grid_size() for p in space.parameters.values()]
-    if all(sizes) and math.prod(sizes) > MAX_GRID_POINTS:
-        found.append((("search", "sampler"), f"a grid sweep may have at most {MAX_GRID_POINTS} "
-                      f"points, but this grid has {math.prod(sizes)} "
-                      f"({' x '.join(map(str, sizes))}); use coarser steps, fewer choices or "
-                      "another sampler (tpe, random)"))
-    return found
-
-
-def _warmup_problems(space: SweepSpace) -> list[Found]:
-    """A warm-up as long as the schedule would never prune."""
-    warmup = space.pruner.warmup_epochs
-    if space.pruner.type == "none" or warmup < space.max_epochs:
-        return []
-    return [(("pruner", "warmup_epochs"), f"must be < max_epochs ({space.max_epochs}): a trial "
-             "is never pruned during its warm-up, so no trial could ever be pruned, but got "
-             f"{warmup}; lower it (e.g. {max(0, space.max_epochs // 3)}), or set pruner type: "
-             "none")]
 
 
 def load_space(path: str | Path) -> SweepSpace:

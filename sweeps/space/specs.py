@@ -92,3 +92,23 @@ class TrackingSpec(Strict):
     uri: Annotated[str, checked(tracking_uri_problem)] | None = None
     experiment: Annotated[str, text("an MLflow experiment name, or remove it")] | None = None
     artifact_location: str | None = None
+
+
+class PreflightSpec(Strict):
+    """How ``aqr-sweep preflight`` (and ``run`` before its first trial) checks a sweep.
+
+    ``python``: the training environment's python, for the knob probe (default: the command's
+    first element when it is a python); ``builder``: ``module:function`` that builds the model,
+    its loss on one batch and its optimizer from the config, for trainings the probe cannot
+    build itself; ``iterations``: training log lines with a finite loss that pass the smoke run;
+    ``smoke_seconds`` and ``probe_seconds``: their time limits; ``smoke_overrides``: config
+    overrides for the smoke run only (e.g. a log interval of 1).
+    """
+
+    python: Annotated[str, text("the training environment's python, e.g. "
+                                "/envs/cmt/bin/python")] | None = None
+    builder: Annotated[str, Field(pattern=r"^[\w.]+:\w+$")] | None = None
+    iterations: int = Field(2, ge=1, le=1000)
+    smoke_seconds: float = Field(900.0, gt=0, le=86_400)
+    probe_seconds: float = Field(1800.0, gt=0, le=86_400)
+    smoke_overrides: Annotated[dict[str, Any], plain_data] = {}

@@ -32,8 +32,11 @@ class DriverLock:
     """The lock of the sweep in ``sweep_path``; a context manager that holds it and keeps its
     heartbeat while the driver runs."""
 
+    #: the lock's file name in the sweep's folder
+    FILE = "driver.lock"
+
     def __init__(self, sweep_path: Path, name: str) -> None:
-        self.path = sweep_path / "driver.lock"
+        self.path = sweep_path / self.FILE
         self.name = name
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -27,6 +27,8 @@ class TrialStatus:
     best: float | None
     pruned_at_epoch: int | None
     work_dir: str
+    #: why a failed trial failed (one line)
+    error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "state": str(self.state)}
@@ -54,5 +56,6 @@ def trial_statuses(study: optuna.Study, space: SweepSpace,
                 TrialAttr.FINAL_VALUE, values[-1] if values else None),
             best=space.mode.pick(finite) if finite else t.value,
             pruned_at_epoch=t.user_attrs.get(TrialAttr.PRUNED_AT_EPOCH),
-            work_dir=t.user_attrs.get(TrialAttr.WORK_DIR, "")))
+            work_dir=t.user_attrs.get(TrialAttr.WORK_DIR, ""),
+            error=t.user_attrs.get(TrialAttr.ERROR, "")))
     return out

@@ -3,6 +3,9 @@ dead driver left running."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import optuna
 
 from sweeps.constants import TrialAttr, interrupted_key
@@ -45,24 +48,58 @@ def open_study(space: SweepSpace, sweep: SweepDir) -> optuna.Study:
 
 
 def load_study(sweep: SweepDir) -> optuna.Study:
-    """The sweep's study, to read (never created here).
+    """The sweep's study, to read or go on with (never created here). Its file is checked
+    read-only first: a store that cannot be read is refused before Optuna opens it (which would
+    write its tables into an empty file).
 
     Raises:
         SweepNotFoundError: the sweep has no study file.
+        DamagedStoreError: the file is empty, not an Optuna study, or lacks the sweep's study.
     """
     if not sweep.study_file.is_file():
         raise SweepNotFoundError(f"sweep {sweep.name!r} has no study ({sweep.study_file} is "
                                  "missing): its trials cannot be read or resumed; start a new "
                                  "sweep with `aqr-sweep run SPACE --name NEW`")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    problem = _study_file_problem(sweep)
+    if problem is None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            return optuna.load_study(study_name=sweep.name, storage=sweep.study_storage)
+        except Exception as err:  # noqa: BLE001 - sqlite/alembic/Optuna errors of a damaged file
+            problem = f"{type(err).__name__}: " + (str(err).strip().splitlines() or [""])[0][:200]
+    raise DamagedStoreError(f"sweep {sweep.name!r}: its study {sweep.study_file} cannot be read "
+                            f"({problem}); nothing was changed. Restore it from a backup, or "
+                            "start a new sweep with `aqr-sweep run SPACE --name NEW`")
+
+
+#: the first bytes of every SQLite database file
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _study_file_problem(sweep: SweepDir) -> str | None:
+    """Why the study file cannot be a readable Optuna study of the sweep, found without writing
+    to it (a read-only connection), or None."""
+    from optuna.storages._rdb.models import BaseModel
+
     try:
-        return optuna.load_study(study_name=sweep.name, storage=sweep.study_storage)
-    except Exception as err:  # noqa: BLE001 - sqlite/alembic/Optuna errors of a damaged file
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        raise DamagedStoreError(f"sweep {sweep.name!r}: its study {sweep.study_file} cannot be "
-                                f"read ({type(err).__name__}: {first}); nothing was changed. "
-                                "Restore it from a backup, or start a new sweep with --name"
-                                ) from None
+        with open(sweep.study_file, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+        if not head:
+            return "it is empty (0 bytes)"
+        if head != _SQLITE_HEADER:
+            return "it is not an SQLite database"
+        with closing(sqlite3.connect(f"file:{sweep.study_file}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master "
+                                                   "WHERE type = 'table'")}
+            missing = sorted(set(BaseModel.metadata.tables) - tables)
+            if missing:
+                return f"it lacks Optuna's tables {', '.join(missing)}"
+            if db.execute("SELECT 1 FROM studies WHERE study_name = ?",
+                          (sweep.name,)).fetchone() is None:
+                return f"it holds no study named {sweep.name!r}"
+    except (OSError, sqlite3.Error) as err:
+        return f"{type(err).__name__}: {err}"
+    return None
 
 
 def interrupted_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:

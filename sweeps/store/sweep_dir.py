@@ -12,6 +12,8 @@ from pathlib import Path
 from sweeps.errors import BadNameError, DamagedStoreError, SweepNotFoundError
 
 DEFAULT_ROOT = "sweep_runs"
+#: the preflight's folder in a sweep's folder (it may exist before the sweep does)
+PREFLIGHT_DIR = "preflight"
 #: a sweep name is one folder under the root: never ``.``, ``..``, a path or an absolute path
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 MAX_NAME_LENGTH = 100
@@ -82,6 +84,10 @@ class SweepDir:
     @property
     def study_storage(self) -> str:
         return f"sqlite:///{self.study_file}"
+
+    @property
+    def preflight_dir(self) -> Path:
+        return self.path / PREFLIGHT_DIR
 
     @property
     def record_file(self) -> Path:

@@ -163,6 +163,16 @@ def mark_best_run(client: MlflowClient, parent: str, best: int | None) -> None:
             client.set_tag(run.info.run_id, "mlflow.runName", name.removesuffix(f" {BEST_SUFFIX}"))
 
 
+def record_preflight(client: MlflowClient, parent: str, verdict: str,
+                     folder: Path | None = None) -> None:
+    """The preflight's verdict on the sweep's parent run (tag ``aqr.preflight``), and its
+    report and results under the run's ``preflight/`` artifacts."""
+    client.set_tag(parent, Tag.PREFLIGHT, verdict[:MAX_TAG_CHARS])
+    for name in ("report.txt", "result.json"):
+        if folder is not None and (folder / name).is_file():
+            client.log_artifact(parent, str(folder / name), artifact_path="preflight")
+
+
 #: what the best trial's run name ends with
 BEST_SUFFIX = "(best)"
 

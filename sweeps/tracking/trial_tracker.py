@@ -8,6 +8,7 @@ lines).
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -41,6 +42,7 @@ class MLflowTrialTracker(Callback):
         self.ledger = ledger
         self.run_ids: dict[str, str] = {}
         self._files_logged: set[str] = set()
+        self._finished: set[str] = set()
         self._last_epoch: dict[str, int] = {}
 
     def on_trial_start(self, iteration: int, trials: list, trial, **info) -> None:
@@ -70,26 +72,27 @@ class MLflowTrialTracker(Callback):
                     numeric_metrics(result, int(result["epoch"]), int(time.time() * 1000)))
 
     def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
-        self._finish(trial)
+        self._finish(trial.trial_id)
 
     def on_trial_error(self, iteration: int, trials: list, trial, **info) -> None:
         entry = self.ledger.get(trial.trial_id)
-        if entry is not None:  # the searcher ended it FAILED already; add why
+        if entry is not None:  # the searcher ended it FAILED, with the trainable's reason if any
             entry.explain(_error_text(trial))
-        self._finish(trial)
+        self._finish(trial.trial_id)
 
-    def _finish(self, trial) -> None:
-        run_id = self.run_ids.get(trial.trial_id)
-        entry = self.ledger.get(trial.trial_id)
-        if run_id is None or entry is None:
+    def _finish(self, trial_id: str) -> None:
+        run_id = self.run_ids.get(trial_id)
+        entry = self.ledger.get(trial_id)
+        if run_id is None or entry is None or trial_id in self._finished:
             return
-        self._log_files(trial.trial_id, run_id)
+        self._finished.add(trial_id)
+        self._log_files(trial_id, run_id)
         tags = [RunTag(Tag.STATE, str(entry.state)),
                 RunTag(Tag.EPOCHS_RUN, str(len(entry.epochs)))]
         if entry.pruned_at is not None:
             tags.append(RunTag(Tag.PRUNED_AT_EPOCH, str(entry.pruned_at)))
         if entry.error:
-            tags.append(RunTag(Tag.ERROR, entry.error[-MAX_TAG_CHARS:]))
+            tags.append(RunTag(Tag.ERROR, entry.error[:MAX_TAG_CHARS]))
         if entry.state == TrialState.PRUNED:  # reads as pruned in the run list, not "Finished"
             tags.append(RunTag("mlflow.runName", f"{entry.name} pruned@{entry.pruned_at}"))
         self.client.log_batch(run_id, tags=tags)
@@ -101,13 +104,18 @@ class MLflowTrialTracker(Callback):
                                                                                 "FINISHED")
         self.client.set_terminated(run_id, status=status)
 
-    def close_interrupted(self) -> None:
-        """End the runs of trials the sweep was interrupted in (``resume`` reopens them)."""
+    def close_open(self) -> None:
+        """End the runs Tune left open as the sweep stopped: an interrupted trial's as KILLED
+        (``resume`` reopens it), a trial the driver ended itself as its state says."""
         for trial_id, run_id in self.run_ids.items():
             entry = self.ledger.get(trial_id)
-            if entry is not None and entry.state == TrialState.INTERRUPTED:
+            if entry is None or trial_id in self._finished:
+                continue
+            if entry.state == TrialState.INTERRUPTED:
                 self.client.set_tag(run_id, Tag.STATE, str(TrialState.INTERRUPTED))
                 self.client.set_terminated(run_id, status="KILLED")
+            elif entry.state.finished:
+                self._finish(trial_id)
 
     def _existing_run(self, number: int) -> str | None:
         """The MLflow run of trial ``number`` of this sweep, if it has one."""
@@ -129,9 +137,16 @@ class MLflowTrialTracker(Callback):
 
 
 def _error_text(trial) -> str:
-    """The error a Ray trial ended with (our TrialError's message, with the training's tail)."""
+    """The error a Ray trial ended with, for a failure the trainable did not explain: its first
+    line, then Ray's traceback (its colour codes removed)."""
     path = getattr(trial, "error_file", None) or getattr(getattr(trial, "run_metadata", None),
                                                          "error_filename", None)
-    if path and Path(path).is_file():
-        return Path(path).read_text(errors="replace")[-MAX_TAG_CHARS:]
-    return str(getattr(trial, "error_msg", "") or "failed")
+    text = Path(path).read_text(errors="replace") if path and Path(path).is_file() else \
+        str(getattr(trial, "error_msg", "") or "failed")
+    text = _ANSI.sub("", text).strip()
+    last = next((line for line in reversed(text.splitlines()) if line.strip()), "failed")
+    return f"{last.strip()}\n\n{text}"[:MAX_TAG_CHARS]
+
+
+#: a terminal's colour and cursor codes
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -11,6 +11,7 @@ from typing import TextIO
 from ray.tune import Callback
 
 from sweeps.constants import TrialState
+from sweeps.errors import one_line
 from sweeps.run.ledger import TrialEntry, TrialLedger
 from sweeps.space import SweepSpace
 from sweeps.view.table import format_value
@@ -34,9 +35,9 @@ class EventLog(Callback):
         return {**self.__dict__, "stream": None}
 
     def line(self, text: str) -> None:
-        """Write one timestamped line."""
+        """Write one timestamped line (a newline inside a value is escaped)."""
         stream = self.stream or sys.stdout
-        stream.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {text}\n")
+        stream.write(f"{datetime.now():%Y-%m-%d %H:%M:%S} {one_line(text)}\n")
         stream.flush()
 
     def _trial(self, entry: TrialEntry) -> str:
@@ -85,10 +86,6 @@ class EventLog(Callback):
 
 
 def reason_of(error: str) -> str:
-    """The one line that says why a trial failed: our TrialError's message out of Ray's error
-    text (a traceback), else its first line."""
-    marker = "TrialError: "
-    if marker in error:
-        error = error[error.rindex(marker) + len(marker):]
+    """The one line that says why a trial failed: the first line of its reason."""
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
     return lines[0] if lines else "see its train.out and the aqr.error tag of its MLflow run"

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from sweeps.constants import TrialState
 from sweeps.space import SweepSpace
@@ -60,10 +61,10 @@ def trials_table(rows: Iterable[TrialStatus], space: SweepSpace,
                          justify="left" if column in ("trial", "state") else "right")
     for r in rows:
         state = str(r.state) + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch is not None else "")
-        table.add_row(f"{r.number} {r.label}".strip(),
-                      f"[{STATE_STYLES.get(r.state, 'white')}]{state}",
+        table.add_row(Text(f"{r.number} {r.label}".strip()),
+                      Text(state, style=STATE_STYLES.get(r.state, "white")),
                       f"{r.epochs_run} own" if r.state == TrialState.IMPORTED
                       else f"{r.epochs_run}/{space.max_epochs}",
-                      *(format_value(r.params.get(p)) for p in space.parameters),
+                      *(Text(format_value(r.params.get(p))) for p in space.parameters),
                       format_value(r.last), format_value(r.best))
     return table

@@ -1,4 +1,5 @@
-"""The schedule hook on a real mmengine Runner with a tiny AQR model."""
+"""The schedule hook on a real mmengine Runner with a tiny AQR model: attributes by their dotted
+path, an lr_mult by its custom key (surviving a resume), the diagnostics in scalars.json."""
 
 import json
 from pathlib import Path
@@ -9,8 +10,9 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch import nn
 
-import aqr.hooks  # noqa: F401  (registers AQRScheduleHook)
-from aqr import FeatureModulator, WeightRenderer
+import aqr.runtime.hook  # noqa: F401  (registers AQRScheduleHook)
+from aqr.modulator import FeatureModulator
+from aqr.renderer import WeightRenderer
 
 
 class TinyAQR(BaseModel):
@@ -49,9 +51,11 @@ def make_runner(work_dir: Path, max_epochs: int = 3, resume: bool = False) -> Ru
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1),
                            paramwise_cfg=dict(custom_keys={
                                "aqr_weight_generator": dict(lr_mult=0.5)})),
-        custom_hooks=[dict(type="AQRScheduleHook", interval=2,
-                           residual_weight={"type": "staged", "stages": [[0, 0.7], [2, 0.4]]},
-                           max_weight_clamp={"type": "staged", "stages": [[0, 2.5], [1, 1.5]]},
+        custom_hooks=[dict(type="AQRScheduleHook", interval=2, attributes={
+                               "feature_modulator.residual_weight":
+                                   {"type": "staged", "stages": [[0, 0.7], [2, 0.4]]},
+                               "weight_renderer.max_weight_clamp":
+                                   {"type": "staged", "values": [2.5, 1.5], "boundaries": [1]}},
                            lr_mult={"aqr_weight_generator": {"type": "staged",
                                                              "stages": [[0, 0.5], [1, 0.25]]}})],
         default_hooks=dict(logger=dict(type="LoggerHook", interval=2)),
@@ -107,8 +111,15 @@ def test_schedules_applied_and_diagnostics_logged(runner):
     assert "aqr/bev_frac_clamped" in last and "aqr/lr_mult/aqr_weight_generator" in last
 
 
-def test_bad_interval():
-    from aqr.hooks import AQRScheduleHook
+def test_bad_interval_path_and_key_are_refused_naming_them():
+    from aqr.runtime.hook import ScheduleDriver
 
     with pytest.raises(ValueError, match="interval must be >= 1"):
-        AQRScheduleHook(interval=0)
+        ScheduleDriver(interval=0)
+    model = TinyAQR()
+    with pytest.raises(AttributeError, match="has no 'feature_modulatr'.*children: "
+                                             "data_preprocessor, aqr_weight_generator"):
+        ScheduleDriver(attributes={"feature_modulatr.residual_weight": 0.5}).start(model, None, [])
+    optimizer = torch.optim.SGD([{"params": [p]} for p in model.parameters()], lr=0.1)
+    with pytest.raises(ValueError, match=r"lr_mult keys \['decoder'\] win no parameter"):
+        ScheduleDriver(lr_mult={"decoder": 0.5}).start(model, optimizer, [])

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from aqr.schedules import build_schedule
+from aqr.runtime.schedules import build_schedule
 
 
 def test_constant_and_bare_number():

@@ -19,7 +19,7 @@ def test_validate_prints_count_and_first_command():
     assert "max_weight_clamp: model.pts_bbox_head.renderer_config.max_weight_clamp = 1.5" \
         in proc.stdout                                   # the base config's current value
     first = proc.stdout.split("first trial (current): ", 1)[1]
-    assert "'max_weight_clamp': 1.5" in first and "'feature_modulator': {'lr_mult': 0.5}" in first
+    assert "'max_weight_clamp': 1.5" in first and "'aqr_weight_generator': {'lr_mult': 0.5}" in first
     command = proc.stdout.split("command: ", 1)[1]
     assert "-m aqr.train" in command and "trials/0000/aqr_sweep/trial_config.py" in command
 

@@ -51,7 +51,7 @@ def test_lines_appear_as_the_sweep_goes_and_ctrl_c_stops_it(tmp_path):
     assert "continue with `aqr-sweep resume job`" in err
     assert "Tuner.restore" not in err + out.read_text()
     assert "Configuration for experiment" not in out.read_text()   # no Ray banners
-    assert trial_processes() == []
+    assert trial_processes(tmp_path) == []
     status = subprocess.run([*CLI, "status", "job", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["interrupted", "queued"]

@@ -1,20 +1,13 @@
-"""Find what a test must not leave behind: processes of any trial (they carry the supervisor's
-marker in their environment)."""
+"""Find what a test must not leave behind: the processes of its own trials (each carries its
+trial's work dir in its environment), not those of other sweeps running on the machine."""
 
 from __future__ import annotations
 
-import psutil
+from pathlib import Path
 
-from sweeps.backends.processes import JOB_MARKER
+from sweeps.backends.processes import processes_under
 
 
-def trial_processes() -> list[int]:
-    """Pids of live processes that carry a trial's marker."""
-    found = []
-    for proc in psutil.process_iter():
-        try:
-            if JOB_MARKER in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return found
+def trial_processes(root: Path) -> list[int]:
+    """Pids of live processes that train for a work dir under ``root`` (a test's tmp path)."""
+    return [p.pid for p in processes_under(root)]

@@ -1,9 +1,14 @@
 """A stand-in training command that writes mmcv-1.x ``.log.json`` validations like the real CMT.
 
 Run as ``python scripted_trainer.py CONFIG WORK_DIR [--resume]`` (the spaces built by
-:mod:`tests.kit.spaces` do). Config keys: ``x`` (NDS = x * epoch), ``mode``, ``epochs`` (default 3);
-``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes; with ``SCRIPTED_RECORD_ENV`` set, each
-start writes ``env_<ns>.json`` (pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first epoch). Modes:
+:mod:`tests.kit.spaces` do). Config keys: ``x`` (NDS = x * epoch), ``mode``, ``epochs`` (default 3).
+Environment: ``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes (``a,b``: epoch 1 takes
+``a``, later ones ``b``); with ``SCRIPTED_RECORD_ENV`` set, each start writes ``env_<ns>.json``
+(pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first epoch); a config key ``slow`` makes epochs after
+the first take that many seconds; ``SCRIPTED_STUBBORN`` ignores SIGTERM (only
+SIGKILL ends it); ``SCRIPTED_CHILD`` starts a "rank" in a session of its own that outlives the
+trainer. Each start notes in ``overlaps.txt`` any earlier trainer of the work dir still alive.
+Modes:
 
 - ``normal``: trains ``epochs`` epochs, a checkpoint each; ``--resume`` goes on after the last one.
 - ``crash_once``: validates epoch 1, leaves ``epoch_1.pth``, dies; resumed, runs epochs 2 and 3.
@@ -18,6 +23,8 @@ Each start appends a line to ``starts.txt`` in the work dir.
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,8 +36,23 @@ work = Path(sys.argv[2])
 args = sys.argv[3:]
 x, mode, epochs = float(cfg.get("x", 0.5)), cfg.get("mode", "normal"), int(cfg.get("epochs", 3))
 resume = "--resume" in args
-pause = float(os.environ.get("SCRIPTED_EPOCH_SECONDS", "0"))
+pauses = [float(s) for s in os.environ.get("SCRIPTED_EPOCH_SECONDS", "0").split(",")]
 work.mkdir(parents=True, exist_ok=True)
+for earlier in work.glob("pid_*"):
+    try:
+        os.kill(int(earlier.name[4:]), 0)
+        if "zombie" not in Path(f"/proc/{earlier.name[4:]}/status").read_text().lower():
+            with open(work / "overlaps.txt", "a") as overlaps:
+                overlaps.write(f"{os.getpid()} started while {earlier.name[4:]} trains\n")
+    except (OSError, ValueError):
+        pass
+(work / f"pid_{os.getpid()}").write_text("")
+if os.environ.get("SCRIPTED_STUBBORN"):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if os.environ.get("SCRIPTED_CHILD"):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                             start_new_session=True)
+    (work / f"child_{child.pid}").write_text("")
 with open(work / "starts.txt", "a") as starts:
     starts.write(" ".join(args) + "\n")
 log = work / f"{time.time_ns()}.log.json"
@@ -48,7 +70,8 @@ def train(first: int, last: int) -> None:
             "pid": os.getpid(), "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES"),
             "PORT": os.environ.get("PORT"), "start_epoch": first}))
     for epoch in range(first, last + 1):
-        time.sleep(pause)
+        slow = float(cfg.get("slow", 0))
+        time.sleep(slow if slow and epoch > 1 else pauses[min(epoch, len(pauses)) - 1])
         validate(epoch, NDS=x * epoch)
         (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
         (work / "last_epoch").write_text(str(epoch))

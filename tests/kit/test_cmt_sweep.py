@@ -9,68 +9,30 @@ follower's test: torch 2.13's restarted gloo group fails to rendezvous on CPU he
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import psutil
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from sweeps.backends.processes import JOB_MARKER
+from sweeps.backends.processes import processes_under
 from sweeps.store.sweep_dir import SweepDir
+from tests.kit.standin import run_cli, standin_space
 
-CMT = Path(__file__).parent / "cmt_repo"
-SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "cmt_aqr_attention_bias.yaml"
 NDS = "pts_bbox_NuScenes/NDS"
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failures: int,
-                  enqueue: list[dict]) -> Path:
-    """The real space, run here: this python, 2 ranks, 3 epochs, a pretrained checkpoint."""
-    import torch
-
-    ckpt = tmp_path / "epoch_20.pth"
-    torch.save({"meta": {"epoch": 20}, "state_dict": {
-        "pts_bbox_head.reference_points.weight": torch.rand(4, 3)}}, ckpt)
-    space = yaml.safe_load(SPACE.read_text())
-    command = space["command"]
-    command[0] = sys.executable
-    command[command.index("--nproc_per_node={num_gpus}")] = "--nproc_per_node=2"
-    command[command.index("--max_restarts=0")] = f"--max_restarts={launcher_restarts}"
-    space.update(name=name, base_config=str(CMT / space["base_config"]), max_epochs=3,
-                 max_failures=max_failures, stop_grace_seconds=5,
-                 resources={"cpu": 1, "gpu": 0},
-                 tracking={"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": name})
-    space["fixed"].update({"load_from": str(ckpt), "total_epochs": 3})
-    space["env"].update(CMT_STANDIN_EPOCH_SECONDS="0.3", CMT_STANDIN_CRASH_AT_EPOCH="2",
-                        CMT_STANDIN_CRASH_RANK="1")
-    space["search"].update(num_trials=len(enqueue), concurrency=1, enqueue=enqueue)
-    space["pruner"] = {"type": "median", "warmup_epochs": 0, "startup_trials": 1}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(space, sort_keys=False))
-    return path
-
-
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["AQR_SWEEP_ROOT"] = str(tmp_path / "runs")
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=CMT, env=env,
-                          capture_output=True, text=True, timeout=280)
-
-
-def leftovers() -> list[str]:
-    """Processes of any trial still alive: a supervisor's marker or the stand-in's train.py."""
-    out = []
-    for proc in psutil.process_iter(["cmdline"]):
+def leftovers(tmp_path: Path) -> list[str]:
+    """This test's trial processes still alive: any that trains under its sweep folder, or the
+    stand-in's train.py launched from it."""
+    out = [f"{p.pid} {p.cmdline()}" for p in processes_under(tmp_path)]
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
         try:
-            if JOB_MARKER in proc.environ() or str(CMT / "tools") in " ".join(
-                    proc.info["cmdline"] or []) or "tools/train.py" in (proc.info["cmdline"] or []):
+            if "tools/train.py" in (proc.info["cmdline"] or []) and \
+                    str(tmp_path) in " ".join(proc.info["cmdline"] or []):
                 out.append(f"{proc.pid} {proc.info['cmdline']}")
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
@@ -78,7 +40,8 @@ def leftovers() -> list[str]:
 
 
 def point(name: str, bias_scale: float) -> dict:
-    return {"name": name, "params": {"bias_scale": bias_scale, "window_size": 7, "bias_sigma": 1.75,
+    return {"name": name, "params": {"bias_scale": bias_scale, "window_size": 7,
+                                     "use_gaussian_window": True, "bias_sigma": 1.75,
                                      "aqr_lr_mult": 0.5, "bias_scale_lr_mult": 0.5}}
 
 
@@ -110,7 +73,7 @@ def test_crash_resume_prune_and_nothing_left(tmp_path):
     first_attempt = (work / "train.out").read_text().split("--auto-resume")[0]
     assert "failed (exitcode: -9) local_rank: 1" in (work / "train.out").read_text()
     assert "restart" not in first_attempt.lower()    # --max_restarts=0: the launcher gave up
-    assert leftovers() == []
+    assert leftovers(tmp_path) == []
 
 
 def test_a_dead_knob_is_refused_before_anything_starts(tmp_path):

@@ -9,9 +9,11 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from sweeps.backends import CommandBackend, has_checkpoint
-from sweeps.backends.processes import JOB_MARKER, job_processes
+from sweeps.backends.processes import JOB_MARKER, job_processes, processes_under
+from sweeps.errors import WorkDirBusyError
 
 # A "launcher" that starts two "ranks" in sessions of their own (as newer torch launchers do),
 # ignores SIGTERM itself for a while (as a launcher forwarding slowly would), and records pids.
@@ -114,3 +116,31 @@ def test_has_checkpoint(tmp_path):
     assert not has_checkpoint(tmp_path)
     (tmp_path / "epoch_1.pth").write_bytes(b"")
     assert has_checkpoint(tmp_path)
+
+
+def test_a_sigkilled_supervisor_s_reaper_ends_the_training(tmp_path):
+    """Ray ends a worker by SIGKILLing its direct children, the supervisor among them: the
+    supervisor's reaper, in a session of its own, ends the training within the grace."""
+    job = backend(tmp_path, grace=1).start(tmp_path / "t", Path("c.py"), resume=False)
+    wait_for(tmp_path / "t" / "ranks.json")
+    ranks = json.loads((tmp_path / "t" / "ranks.json").read_text())
+    job.proc.send_signal(signal.SIGKILL)
+    job.proc.wait()
+    end = time.time() + 10
+    while processes_under(tmp_path / "t") and time.time() < end:
+        time.sleep(0.1)
+    assert job_processes(job.marker) == [] and not any(alive(p) for p in ranks)
+    assert processes_under(tmp_path / "t") == []        # the reaper is gone too
+
+
+def test_a_work_dir_still_trained_by_an_earlier_launch_is_not_trained_twice(tmp_path):
+    b = backend(tmp_path, grace=0.2)
+    first = b.start(tmp_path / "t", Path("c.py"), resume=False)
+    wait_for(tmp_path / "t" / "ranks.json")
+    b.leftover_margin = 0.5
+    with pytest.raises(WorkDirBusyError, match="still being trained by pid"):
+        b.start(tmp_path / "t", Path("c.py"), resume=True)
+    first.stop()
+    second = b.start(tmp_path / "t", Path("c.py"), resume=True)
+    assert second.poll() is None
+    second.stop()

@@ -23,7 +23,7 @@ def test_pruned_and_completed_trials_agree_everywhere(tmp_path, monkeypatch):
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
     summary = run_sweep(space, backend=ReplayBackend(epochs=3))
 
-    entries = {e.label: e for e in summary.entries}
+    entries = {e.label: e for e in summary.ran}
     assert {k: e.state for k, e in entries.items()} == {
         "a": TrialState.COMPLETED, "b": TrialState.COMPLETED, "low": TrialState.PRUNED}
     assert entries["low"].pruned_at == 1 and entries["a"].values == pytest.approx([0.9, 1.8, 2.7])

@@ -74,7 +74,7 @@ def test_a_grid_sweep_ends_cleanly(tmp_path, monkeypatch):
         "x": {"type": "float", "low": 0.2, "high": 0.6, "step": 0.2, "targets": ["x"]}})
     summary = run_sweep(space, backend=ReplayBackend())
     assert summary.counts() == {TrialState.COMPLETED: 3}
-    assert sorted(e.params["x"] for e in summary.entries) == [0.2, 0.4, 0.6]
+    assert sorted(e.params["x"] for e in summary.ran) == [0.2, 0.4, 0.6]
 
 
 @pytest.mark.slow
@@ -139,11 +139,18 @@ def test_damaged_or_lost_studies_change_nothing(tmp_path):
         assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert "optuna.db is missing" in proc.stderr
         assert not (sweep / "optuna.db").exists()
-    (sweep / "optuna.db").write_bytes(b"this is not a database" * 100)
-    for command in (["status", "s"], ["resume", "s"]):
-        proc = cli(tmp_path, *command)
-        assert proc.returncode == 2 and "cannot be read" in proc.stderr, proc.stderr
-        assert (sweep / "optuna.db").read_bytes() == b"this is not a database" * 100
+    space = tmp_path / "s.yaml"
+    space.write_text((sweep / "space.yaml").read_text())
+    proc = cli(tmp_path, "run", str(space))               # a lost study: not taken over
+    assert proc.returncode == 2 and "--name" in proc.stderr and "resume s" in proc.stderr
+    assert not (sweep / "optuna.db").exists() and not (sweep / "trials").exists()
+    for damaged in (b"", b"this is not a database" * 100):
+        (sweep / "optuna.db").write_bytes(damaged)
+        for command in (["status", "s"], ["resume", "s"], ["report", "s"], ["run", str(space)]):
+            proc = cli(tmp_path, *command)
+            assert proc.returncode == 2 and "cannot be read" in proc.stderr, proc.stderr
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+            assert (sweep / "optuna.db").read_bytes() == damaged, command   # never written
     (sweep / "sweep.json").write_text("{half")
     proc = cli(tmp_path, "status", "s")
     assert proc.returncode == 2 and "sweep.json is damaged" in proc.stderr

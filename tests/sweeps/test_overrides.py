@@ -50,6 +50,15 @@ def test_argv_template_expansion_without_shell():
     assert plain == ["t", "c"]
 
 
+def test_resume_inside_a_shell_argument_expands_quoted_or_to_nothing():
+    template = ["bash", "-c", "cd x && python train.py {config} {resume}"]
+    kw = dict(config="c.py", work_dir="w", resume_args=["--auto-resume", "--from", "a b"],
+              port=1, num_gpus=0)
+    assert render_argv(template, resume=True, **kw)[2] == \
+        "cd x && python train.py c.py --auto-resume --from 'a b'"
+    assert render_argv(template, resume=False, **kw)[2] == "cd x && python train.py c.py "
+
+
 def test_keys_with_dots_reach_the_config_through_the_trial_config_file(tmp_path):
     """``custom_keys['a.b'].lr_mult`` cannot be a --cfg-options key; the trial's config file
     (the export-best writer) sets it, as mmengine's Config reads it back."""

@@ -42,9 +42,9 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     os.killpg(driver.pid, signal.SIGKILL)   # the driver dies mid-trial
     driver.wait()
     deadline = time.time() + 10               # and its trainings with it, within seconds
-    while time.time() < deadline and trial_processes():
+    while time.time() < deadline and trial_processes(tmp_path):
         time.sleep(0.2)
-    assert trial_processes() == []
+    assert trial_processes(tmp_path) == []
     status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted"]

@@ -85,7 +85,7 @@ def test_status_and_resume_cli(mini_sweep):
     done = subprocess.run([*cli, "resume", "mini"], capture_output=True, text=True, env=env,
                           cwd=mini_sweep["root"])
     assert done.returncode == 0, done.stderr
-    assert "no new trials" in done.stdout
+    assert "sweep mini: 2 completed, 1 failed, 1 pruned; nothing was left to run" in done.stdout
     again = subprocess.run([*cli, "run", str(mini_sweep["space_file"])], capture_output=True,
                            text=True, env=env, cwd=mini_sweep["root"])
     assert again.returncode == 2 and "already exists" in again.stderr

@@ -1,6 +1,11 @@
-"""Trials whose training crashes, resumes, or never logs the metric, through the real driver with a
-stand-in training command (no GPU here: the command writes mmcv-1.x JSON logs like the real CMT)."""
+"""Trials whose training crashes, resumes, diverges or never logs the metric, through the real
+driver with a stand-in training command (no GPU here: the command writes mmcv-1.x JSON logs like
+the real CMT)."""
 
+import json
+import os
+import subprocess
+import sys
 
 import optuna
 import pytest
@@ -15,21 +20,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
-        "crash_once", "wrong_metric", "diverge", "crash_after_last_checkpoint"]},
+        "crash_once", "diverge", "crash_after_last_checkpoint"]},
 }
-SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
+SEARCH = {"num_trials": 3, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
-    {"name": "wrong", "params": {"x": 0.5, "mode": "wrong_metric"}},
     {"name": "nan", "params": {"x": 0.5, "mode": "diverge"}},
     {"name": "unvalidated", "params": {"x": 0.5, "mode": "crash_after_last_checkpoint"}}]}
 
 
-def test_crash_resumes_missing_metric_and_nan_fail_clearly(tmp_path, monkeypatch):
+def test_crash_resumes_nan_and_unvalidated_fail_clearly(tmp_path, monkeypatch):
     space = write_space(tmp_path, "failures", parameters=PARAMETERS, search=SEARCH,
                         max_failures=1)
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
     summary = run_sweep(space)
-    entries = {e.label: e for e in summary.entries}
+    entries = {e.label: e for e in summary.ran}
 
     crash = entries["crash"]
     assert crash.state == "completed" and crash.epochs == [1, 2, 3]
@@ -38,19 +42,13 @@ def test_crash_resumes_missing_metric_and_nan_fail_clearly(tmp_path, monkeypatch
     assert "--resume" in commands        # the second attempt resumed from epoch_1.pth
     assert "illegal memory access" in (crash.work_dir / "train.out").read_text()
 
-    wrong = entries["wrong"]
-    assert wrong.state == "failed"
     study = optuna.load_study(study_name="failures",
                               storage=SweepDir("failures", tmp_path / "runs").study_storage)
     states = {t.user_attrs["label"]: t.state for t in study.get_trials()}
     assert states == {"crash": optuna.trial.TrialState.COMPLETE,
-                      "wrong": optuna.trial.TrialState.FAIL, "nan": optuna.trial.TrialState.FAIL,
+                      "nan": optuna.trial.TrialState.FAIL,
                       "unvalidated": optuna.trial.TrialState.FAIL}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
-                              filter_string="tags.`aqr.label` = 'wrong'")
-    error = runs[0].data.tags["aqr.error"]
-    assert "metric 'NDS' not in the validation at epoch 1; it logged: mAP" in error
     nan = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
                              filter_string="tags.`aqr.label` = 'nan'")[0]
     assert "NDS is NaN at epoch 1 (the training diverged)" in nan.data.tags["aqr.error"]
@@ -65,3 +63,32 @@ def test_crash_resumes_missing_metric_and_nan_fail_clearly(tmp_path, monkeypatch
     assert "epoch_3.pth exists" in unvalidated.data.tags["aqr.error"]
     starts = (entries["unvalidated"].work_dir / "starts.txt").read_text().splitlines()
     assert len(starts) == 2 and "--resume" in starts[1]
+
+
+def test_a_metric_the_trainer_never_logs_halts_the_sweep_at_its_first_validation(tmp_path):
+    """A misspelt metric: the first validation without it fails the sweep, naming the keys it
+    did log; nothing more is launched; each failed trial's reason is in status and leads its
+    MLflow error tag, without Ray's traceback in colour codes."""
+    space = write_space(tmp_path, "typo", metric="NDS_typo", search={
+        "num_trials": 10, "concurrency": 2, "sampler": "random"})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    run = subprocess.run([sys.executable, "-m", "cli", "run", str(space)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=240)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "error: sweep 'typo' halted: metric 'NDS_typo' not in the validation at epoch 1; it "
+        "logged: NDS. Set `metric` in the space to one of these; no more trials were launched. "
+        "Fix the space, then run it as a new sweep (--name), or fix its copy "
+        f"{tmp_path / 'runs' / 'typo' / 'space.yaml'} and `aqr-sweep resume typo`"]
+    status = subprocess.run([sys.executable, "-m", "cli", "status", "typo", "--json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    rows = json.loads(status.stdout)
+    assert len(rows) <= 2 and all(r["state"] == "failed" for r in rows)
+    assert any(r["error"].startswith("metric 'NDS_typo' not in the validation") for r in rows)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("typo").experiment_id],
+                              filter_string="tags.`aqr.state` = 'failed'")
+    assert len(runs) == len(rows)
+    for r in runs:
+        assert "\x1b[" not in r.data.tags["aqr.error"]
+        assert not r.data.tags["aqr.error"].startswith("Traceback")

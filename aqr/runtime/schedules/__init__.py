@@ -1,23 +1,20 @@
-"""Schedules for AQR knobs: ``build_schedule({'type': 'cosine', ...}).value(epoch)``."""
+"""Schedules for AQR knobs: ``build_schedule({'type': 'cosine', ...}).value(t)``."""
 
-from __future__ import annotations
+from typing import Any, Dict, Mapping, Type, Union
 
-from collections.abc import Mapping
-from typing import Any
+from aqr.runtime.schedules.base import Schedule
+from aqr.runtime.schedules.constant import ConstantSchedule
+from aqr.runtime.schedules.cosine import CosineSchedule
+from aqr.runtime.schedules.staged import StagedSchedule
 
-from aqr.schedules.base import Schedule
-from aqr.schedules.constant import ConstantSchedule
-from aqr.schedules.cosine import CosineSchedule
-from aqr.schedules.staged import StagedSchedule
-
-SCHEDULES: dict[str, type[Schedule]] = {
+SCHEDULES: Dict[str, Type[Schedule]] = {
     "constant": ConstantSchedule,
     "staged": StagedSchedule,
     "cosine": CosineSchedule,
 }
 
 
-def build_schedule(spec: Mapping[str, Any] | float | Schedule) -> Schedule:
+def build_schedule(spec: Union[Mapping[str, Any], float, Schedule]) -> Schedule:
     """Build a schedule from ``{'type': name, **arguments}``; a bare number is a constant.
 
     Raises:
@@ -25,13 +22,13 @@ def build_schedule(spec: Mapping[str, Any] | float | Schedule) -> Schedule:
     """
     if isinstance(spec, Schedule):
         return spec
-    if isinstance(spec, int | float):
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return ConstantSchedule(spec)
     kwargs = dict(spec)
     name = kwargs.pop("type", None)
     if name not in SCHEDULES:
-        raise ValueError(f"schedule type must be one of {sorted(SCHEDULES)}, but got "
-                         f"type={name!r}; write e.g. {{'type': 'constant', 'value': 0.7}}")
+        raise ValueError(f"schedule type must be one of {sorted(SCHEDULES)}, but got type={name!r}; write e.g. "
+                         "{'type': 'constant', 'value': 0.7}")
     try:
         return SCHEDULES[name](**kwargs)
     except TypeError as err:

@@ -1,13 +1,12 @@
-"""Base class of the schedules that move an AQR knob over training epochs."""
-
-from __future__ import annotations
+"""Base class of the schedules that move a knob over training."""
 
 import abc
 
 
 class Schedule(abc.ABC):
-    """A knob's value as a function of the (possibly fractional) training epoch."""
+    """A knob's value as a function of the (possibly fractional) training epoch, or of the
+    iteration for a schedule on an iteration basis."""
 
     @abc.abstractmethod
-    def value(self, epoch: float) -> float:
-        """The knob's value at ``epoch`` (0-based; epoch 0 is the first epoch)."""
+    def value(self, t: float) -> float:
+        """The knob's value at ``t`` (0-based: the first epoch or iteration is 0)."""

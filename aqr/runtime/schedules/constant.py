@@ -1,12 +1,10 @@
 """A schedule that holds one value."""
 
-from __future__ import annotations
-
-from aqr.schedules.base import Schedule
+from aqr.runtime.schedules.base import Schedule
 
 
 class ConstantSchedule(Schedule):
-    """``value(epoch) = value``.
+    """``value(t) = value``.
 
     Args:
         value: The constant value.
@@ -15,7 +13,7 @@ class ConstantSchedule(Schedule):
     def __init__(self, value: float) -> None:
         self._value = float(value)
 
-    def value(self, epoch: float) -> float:
+    def value(self, t: float) -> float:
         return self._value
 
     def __repr__(self) -> str:

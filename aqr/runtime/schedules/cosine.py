@@ -1,14 +1,13 @@
 """Hold a value through a warm-up, then anneal it with a half cosine."""
 
-from __future__ import annotations
-
 import math
 
-from aqr.schedules.base import Schedule
+from aqr.runtime.schedules.base import Schedule
 
 
 class CosineSchedule(Schedule):
-    """``start`` until ``warmup_epochs``, then a half cosine to ``end`` at ``total_epochs``.
+    """``start`` until ``warmup_epochs``, then a half cosine to ``end`` at ``total_epochs`` (in
+    iterations for a schedule on an iteration basis).
 
     Args:
         start: Value during the warm-up.
@@ -27,10 +26,10 @@ class CosineSchedule(Schedule):
         self.start, self.end = float(start), float(end)
         self.warmup_epochs, self.total_epochs = float(warmup_epochs), float(total_epochs)
 
-    def value(self, epoch: float) -> float:
-        if epoch <= self.warmup_epochs:
+    def value(self, t: float) -> float:
+        if t <= self.warmup_epochs:
             return self.start
-        progress = min((epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs), 1.0)
+        progress = min((t - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs), 1.0)
         return self.end + (self.start - self.end) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def __repr__(self) -> str:

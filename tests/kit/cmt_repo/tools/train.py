@@ -368,6 +368,7 @@ class Runner:
         head = self.model.head
         before = self.model.forward_count
         self.model.forward_count += n
+        self.model.forward()
         if not (head.enable_aqr and head.debug_mode):
             return
         step = head.visualization_interval

@@ -19,13 +19,25 @@ fork's forward (cmt_head.py:649-728):
 
 Validation NDS/mAP are a smooth function of the live knobs and the epoch, plus a small noise that
 depends only on (seed, epoch), so a resumed run reproduces an uninterrupted one.
+
+The fork's failures, reproduced: ``CmtAQRHead`` raises the fork's ``TypeError`` when it is built
+(cmt_aqr_head.py:77,140: ``type=`` passed to constructors that take no ``type``); the bias
+generator's debug print fails with a fixed scale (``learnable_scale=False``, ``debug_print=True``),
+and :meth:`CmtDetector.forward` swallows it as cmt_head.py:1345-1355 does, printing
+``[AQR ERROR]`` and training without the bias (the bias knobs are then dead); and the decoder
+calls ``torch.nn.functional.scaled_dot_product_attention`` (attention.py:412), which a training
+environment made to look like torch 1.9 (``CMT_STANDIN_TORCH=1.9``) lacks.
 """
 from __future__ import annotations
 
 import math
+import os
 import random
 
 import torch
+
+if os.environ.get('CMT_STANDIN_TORCH') == '1.9':  # the logs' environment: no SDPA before torch 2.0
+    del torch.nn.functional.scaled_dot_product_attention
 
 MODELS: dict[str, type] = {}
 
@@ -43,7 +55,10 @@ def build_model(cfg, train_cfg=None, test_cfg=None):
     type_ = cfg.pop('type')
     if type_ not in MODELS:
         raise KeyError(f'{type_} is not in the models registry')
-    return MODELS[type_](**cfg)
+    try:
+        return MODELS[type_](**cfg)
+    except TypeError as err:  # mmcv's build_from_cfg: f'{obj_cls.__name__}: {e}'
+        raise TypeError(f'{type_}: {err}') from None
 
 
 # --- the fork's AQR modules: same constructor signatures and checks -------------------------
@@ -98,9 +113,23 @@ class AttentionBiasGenerator:  # attention_bias_generator.py:38-103
         self.use_gaussian_window, self.gaussian_sigma = use_gaussian_window, gaussian_sigma
         self.debug_print, self.print_interval = debug_print, print_interval
         self.param_names = ['bias_scale'] if learnable_scale else []  # else a buffer
+        self.calls = 0
         print('✅ AttentionBiasGenerator initialized:')
         print(f'   Window size: {window_size} ({"local" if use_local_bias else "global"})')
         print(f'   Bias scale: {bias_scale} ({"learnable" if learnable_scale else "fixed"})')
+
+    def forward(self, scale: float) -> torch.Tensor:
+        """The bias (attention_bias_generator.py:180-292). Its debug print reads the scale's
+        gradient, which a fixed scale (a buffer) does not have (:219-225)."""
+        self.calls += 1
+        if self.debug_print and self.calls % self.print_interval == 1:
+            grad = None if not self.learnable_scale else torch.zeros(1)
+            print(f'   scale grad: {grad[0].item():.6f}')  # None[0]: TypeError, as in the fork
+        width = self.window_size if self.use_local_bias else 31
+        bias = torch.full((width,), min(max(scale, self.min_scale), self.max_scale))
+        if self.use_gaussian_window:
+            bias = bias * torch.exp(-torch.arange(width) ** 2 / (2 * self.gaussian_sigma ** 2))
+        return bias
 
 
 class CmtHead:  # cmt_head.py:207-352, 358-467
@@ -153,14 +182,34 @@ class CmtHead:  # cmt_head.py:207-352, 358-467
         print('✅ AQR components initialized successfully!')
 
 
+class CmtAQRHead(CmtHead):  # cmt_aqr_head.py:60-145
+    """The fork's CmtAQRHead: it passes ``type=`` to the AQR modules (:77, :112, :122), which take
+    no ``type`` (:140, :141, :145): a TypeError on every rank when the model is built."""
+
+    def __init__(self, *args, aqr_config=None, renderer_config=None, modulator_config=None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        aqr = dict(type='AQRWeightGenerator', embed_dims=self.hidden_dim,
+                   encoder_config=dict(type='PETRTransformerDecoder'))
+        aqr.update(aqr_config or {})
+        self.aqr_weight_generator = AQRWeightGenerator(**aqr)
+
+
+HEADS = {'CmtHead': CmtHead, 'CmtAQRHead': CmtAQRHead}
+
+
 @register
 class CmtDetector:
     """Parameter names as mmcv's optimizer constructor sees them; a few scalars as "weights"."""
 
     def __init__(self, pts_bbox_head, use_grid_mask=False, train_cfg=None, test_cfg=None, **parts):
         head = dict(pts_bbox_head)
-        head.pop('type', None)
-        self.head = CmtHead(**head)
+        head_type = head.pop('type', 'CmtHead')
+        try:
+            self.head = HEADS[head_type](**head)
+        except TypeError as err:
+            raise TypeError(f'{head_type}: {err}') from None
+        self.bias_failed = False
         self.parts = [k for k in ('img_backbone', 'img_neck', 'pts_voxel_encoder', 'pts_middle_encoder',
                                   'pts_backbone', 'pts_neck') if parts.get(k)]
         self.forward_count = 0
@@ -174,6 +223,22 @@ class CmtDetector:
         self.state_dict_['standin.epochs_trained'] = torch.zeros(1)
         self.state_dict_['standin.pretrained'] = torch.zeros(1)
         self.state_dict_['standin.diverged'] = torch.zeros(1)
+
+    def forward(self) -> None:
+        """One forward's AQR path: the bias, its error swallowed as cmt_head.py:1345-1355 does
+        (and the bias knobs then change nothing), then the decoder's attention (attention.py:412)."""
+        bias = None
+        if self.head.enable_aqr:
+            scale = float(self.state_dict_['pts_bbox_head.attention_bias_generator.bias_scale'])
+            try:
+                bias = self.head.attention_bias_generator.forward(scale)
+            except Exception as err:
+                print(f"\n{'=' * 70}\n❌ [AQR ERROR] Attention Bias Generation Failed!\n"
+                      f"   Error Type: {type(err).__name__}\n   Error Message: {err}\n"
+                      f"   Using None (no bias) for this forward pass.\n{'=' * 70}", flush=True)
+            self.bias_failed = bias is None
+        q = torch.zeros(1, 1, 2, 4)
+        torch.nn.functional.scaled_dot_product_attention(q, q, q, scale=0.5)
 
     def named_parameters(self):
         names = [f'{p}.weight' for p in self.parts]
@@ -228,7 +293,7 @@ class CmtDetector:
             vals = [m for n, m in mults.items() if fragment in n]
             return vals[0] if vals else default
 
-        if head.enable_aqr:
+        if head.enable_aqr and not self.bias_failed:
             g = head.attention_bias_generator
             scale = float(self.state_dict_['pts_bbox_head.attention_bias_generator.bias_scale'])
             if g.learnable_scale:

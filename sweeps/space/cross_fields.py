@@ -1,0 +1,143 @@
+"""The checks across a space's fields, one named function each: parameter names, config keys
+set twice, conditions, enqueued points, grid sweeps and the pruner's warm-up."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from sweeps.config.keys import parse_key
+from sweeps.space.checks import Found
+from sweeps.space.parameters import CategoricalParameter, FloatParameter, out_of_range, same_choice
+from sweeps.space.specs import BASE_CONFIG_POINT
+
+#: a :class:`sweeps.space.space.SweepSpace` (not imported: that module imports this one)
+SweepSpace = Any
+
+#: a parameter's name is also an Optuna/MLflow parameter and part of report file names
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")
+#: points of a ``grid`` sweep
+MAX_GRID_POINTS = 100_000
+
+
+def cross_field_problems(space: SweepSpace) -> list[Found]:
+    """Every problem across the space's fields."""
+    return [*_parameter_name_problems(space), *_key_problems(space), *_condition_problems(space),
+            *_enqueue_problems(space), *_grid_problems(space), *_warmup_problems(space)]
+
+
+def allowed_values(values: Any) -> list:
+    """A ``when``'s value or list of values, as a list."""
+    return values if isinstance(values, list) else [values]
+
+
+def _parameter_name_problems(space: SweepSpace) -> list[Found]:
+    """Names that cannot be Optuna/MLflow parameters and report file names."""
+    return [(("parameters", name), "a parameter's name must be a letter or '_', then letters, "
+             "digits, '_' or '-' (at most 100; it names Optuna and MLflow parameters and report "
+             f"files), but got {name if len(name) <= 60 else name[:60] + '...'!r}; rename it, "
+             "e.g. max_weight_clamp")
+            for name in space.parameters if not _PARAM_NAME.fullmatch(name)]
+
+
+def _key_problems(space: SweepSpace) -> list[Found]:
+    """Config keys that do not parse, parameters without keys, and keys set twice (by two
+    parameters, or by a parameter and ``fixed``)."""
+    found: list[Found] = []
+    fixed = {}
+    for key in space.fixed:
+        try:
+            fixed[parse_key(key)] = key
+        except ValueError as err:
+            found.append((("fixed", key), str(err)))
+    claimed: dict[tuple[str, ...], str] = {}
+    for name, param in space.parameters.items():
+        if not param.targets:
+            found.append((("parameters", name, "targets"), "give at least one config key"))
+        for i, key in enumerate(param.targets):
+            where = ("parameters", name, "targets", i)
+            try:
+                parts = parse_key(key)
+            except ValueError as err:
+                found.append((where, str(err)))
+                continue
+            if parts in claimed:
+                found.append((where, f"{key!r} is already set by parameter {claimed[parts]!r}"))
+            elif parts in fixed:
+                found.append((where, f"{key!r} is also in fixed"))
+            claimed[parts] = name
+    return found
+
+
+def _condition_problems(space: SweepSpace) -> list[Found]:
+    """A ``when`` names categorical parameters without conditions of their own, and values
+    among their choices."""
+    found: list[Found] = []
+    switches = sorted(n for n, p in space.parameters.items()
+                      if isinstance(p, CategoricalParameter) and not p.when)
+    for name, param in space.parameters.items():
+        for other, allowed in (param.when or {}).items():
+            where = ("parameters", name, "when", other)
+            given = space.parameters.get(other)
+            if other not in switches or other == name:
+                found.append((where, "must name another categorical parameter without a when "
+                              f"of its own: one of {[s for s in switches if s != name]}"))
+                continue
+            for value in allowed_values(allowed):
+                if not any(same_choice(value, c) for c in given.choices):
+                    found.append((where, f"{value!r} is not one of {other}'s choices "
+                                         f"{given.choices}"))
+    return found
+
+
+def _enqueue_problems(space: SweepSpace) -> list[Found]:
+    """Enqueued points that miss a parameter, name an unknown one, or hold a value out of its
+    range."""
+    found: list[Found] = []
+    for i, point in enumerate(space.search.enqueue):
+        if point.params == BASE_CONFIG_POINT:
+            continue
+        missing = sorted(n for n in set(space.parameters) - set(point.params)
+                         if space.active(n, point.params))
+        if missing:
+            found.append((("search", "enqueue", i, "params"), f"no value for {', '.join(missing)}; "
+                          "give every parameter (or params: base_config)"))
+        for name, value in point.params.items():
+            where = ("search", "enqueue", i, "params", name)
+            if name not in space.parameters:
+                found.append((where, f"unknown parameter; known: {sorted(space.parameters)}"))
+            elif problem := out_of_range(space.parameters[name], value):
+                found.append((where, problem))
+    return found
+
+
+def _grid_problems(space: SweepSpace) -> list[Found]:
+    """A grid sweep needs a step on every float and at most :data:`MAX_GRID_POINTS` points."""
+    if space.search.sampler != "grid":
+        return []
+    found: list[Found] = [(("parameters", name), "sampler 'grid' needs a step on float "
+                           "parameters (or make it categorical)")
+                          for name, p in space.parameters.items()
+                          if isinstance(p, FloatParameter) and p.step is None]
+    found += [(("parameters", name, "when"), "sampler 'grid' runs every combination of every "
+               "parameter and cannot leave one out; drop the when, or use sampler tpe or random")
+              for name, p in space.parameters.items() if p.when]
+    sizes = [p.grid_size() for p in space.parameters.values()]
+    if all(sizes) and math.prod(sizes) > MAX_GRID_POINTS:
+        found.append((("search", "sampler"), f"a grid sweep may have at most {MAX_GRID_POINTS} "
+                      f"points, but this grid has {math.prod(sizes)} "
+                      f"({' x '.join(map(str, sizes))}); use coarser steps, fewer choices or "
+                      "another sampler (tpe, random)"))
+    return found
+
+
+def _warmup_problems(space: SweepSpace) -> list[Found]:
+    """A warm-up as long as the schedule would never prune."""
+    warmup = space.pruner.warmup_epochs
+    if space.pruner.type == "none" or warmup < space.max_epochs:
+        return []
+    return [(("pruner", "warmup_epochs"), f"must be < max_epochs ({space.max_epochs}): a trial "
+             "is never pruned during its warm-up, so no trial could ever be pruned, but got "
+             f"{warmup}; lower it (e.g. {max(0, space.max_epochs // 3)}), or set pruner type: "
+             "none")]

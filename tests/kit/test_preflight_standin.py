@@ -1,0 +1,106 @@
+"""Preflight on the CMT stand-in, which reproduces the fork's failures: each is caught, named with
+the line that shows it, before any trial; the sound space passes; ``run`` then launches nothing.
+
+The stand-in is launched as the fork is (``torch.distributed.launch``, 2 CPU ranks, mmcv-1.x logs);
+its knob probe uses the stand-in's own builder (it has no real network to build) and mmcv 1.x's
+real ``build_optimizer`` for the lr_mult keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.kit.standin import run_cli, standin_space
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+CURRENT = [{"name": "current", "params": "base_config"}]
+
+
+def space(tmp_path: Path, name: str, edit) -> Path:
+    path = standin_space(tmp_path, name, launcher_restarts=0, max_failures=0, enqueue=CURRENT)
+    data = yaml.safe_load(path.read_text())
+    data["env"].pop("CMT_STANDIN_CRASH_AT_EPOCH")
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def preflight(tmp_path: Path, path: Path):
+    proc = run_cli(tmp_path, "preflight", str(path))
+    result = tmp_path / "runs" / yaml.safe_load(path.read_text())["name"] / "preflight"
+    return proc, json.loads((result / "result.json").read_text())
+
+
+def test_the_sound_space_passes_with_every_knob_live(tmp_path):
+    proc, result = preflight(tmp_path, space(tmp_path, "sound", lambda d: None))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    effects = {t["parameter"]: t["effect"] for t in result["targets"]}
+    assert effects == {"bias_scale": "live", "window_size": "live", "use_gaussian_window": "live",
+                       "bias_sigma": "live", "aqr_lr_mult": "live", "bias_scale_lr_mult": "live"}
+    sigma = next(t for t in result["targets"] if t["parameter"] == "bias_sigma")
+    assert sigma["with"] == [[["model", "pts_bbox_head", "attention_bias_config",
+                               "use_gaussian_window"], True]]   # probed where it applies
+    assert "preflight passed" in proc.stdout
+
+
+def fixed(**values):
+    def edit(data):
+        data["fixed"].update(values)
+    return edit
+
+
+@pytest.mark.parametrize("name, edit, line", [
+    ("aqr_head", fixed(**{"model.pts_bbox_head.type": "CmtAQRHead"}),
+     "TypeError: CmtDetector: CmtAQRHead: AQRWeightGenerator.__init__() got an unexpected "
+     "keyword argument 'type'"),
+    ("swallowed", fixed(**{"model.pts_bbox_head.attention_bias_config.learnable_scale": False,
+                           "model.pts_bbox_head.attention_bias_config.debug_print": True}),
+     "\\[AQR ERROR\\] matched: ❌ [AQR ERROR] Attention Bias Generation Failed!"),
+    ("torch19", lambda d: d["env"].update(CMT_STANDIN_TORCH="1.9"),
+     "AttributeError: module 'torch.nn.functional' has no attribute "
+     "'scaled_dot_product_attention'"),
+], ids=["head-fails-to-build", "swallowed-aqr-error", "environment-lacks-sdpa"])
+def test_a_failing_first_trial_is_one_line_plus_its_traceback(tmp_path, name, edit, line):
+    proc, result = preflight(tmp_path, space(tmp_path, name, edit))
+    assert proc.returncode == 2
+    first, *rest = proc.stderr.strip().splitlines()
+    assert first.startswith("error: preflight failed: smoke run: ")
+    assert line in proc.stderr, proc.stderr[-3000:]
+    assert "nothing was launched" in rest[-1]
+
+
+@pytest.mark.parametrize("name, parameter, message", [
+    ("dead_key", {"type": "float", "low": 1.5, "high": 3.0, "create": True,
+                  "targets": ["model.pts_bbox_head.renderer_config.max_weight_clamp"]},
+     "parameters.extra.targets.0: model.pts_bbox_head.renderer_config.max_weight_clamp changes "
+     "nothing the training computes"),
+    ("no_param", {"type": "float", "low": 0.1, "high": 1.0,
+                  "targets": ["optimizer.paramwise_cfg.custom_keys.query_embed.lr_mult"]},
+     "the lr_mult of custom key 'query_embed' reaches no parameter (no parameter name holds it)"),
+    ("shadowed", {"type": "float", "low": 0.1, "high": 1.0,
+                  "targets": ["optimizer.paramwise_cfg.custom_keys.attention_bias_generator.lr_mult"]},
+     "the lr_mult of custom key 'attention_bias_generator' reaches no parameter (a longer key "
+     "wins the parameters it matches: 'attention_bias_generator.bias_scale')"),
+], ids=["config-key-not-in-forward", "custom-key-matches-nothing", "custom-key-shadowed"])
+def test_a_knob_that_changes_nothing_is_refused_with_its_target(tmp_path, name, parameter,
+                                                                message):
+    def edit(data):
+        data["parameters"]["extra"] = parameter
+        data["search"]["enqueue"] = []   # the first trial: the sampler's (the base lacks a value)
+    proc, result = preflight(tmp_path, space(tmp_path, name, edit))
+    assert proc.returncode == 2
+    assert message in proc.stderr.splitlines()[0], proc.stderr[-3000:]
+    assert [t["effect"] for t in result["targets"] if t["parameter"] == "extra"] == ["dead"]
+
+
+def test_run_launches_nothing_when_the_preflight_fails(tmp_path):
+    path = space(tmp_path, "refused", fixed(**{"model.pts_bbox_head.type": "CmtAQRHead"}))
+    proc = run_cli(tmp_path, "run", str(path))
+    assert proc.returncode == 2 and "preflight failed: smoke run" in proc.stderr
+    sweep = tmp_path / "runs" / "refused"
+    assert not (sweep / "trials").exists()
+    assert "CmtAQRHead" in (sweep / "preflight" / "report.txt").read_text()
