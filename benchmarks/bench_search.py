@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.peers import strategies as P  # noqa: E402
 from sweeps.config.base import current_params, enqueued_points, load_base_config  # noqa: E402
+from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
 from sweeps.simulation import strategies as S  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
 from sweeps.simulation.outcome import TOLERANCE, Outcome, outcome  # noqa: E402
@@ -44,7 +45,6 @@ from sweeps.space import load_space  # noqa: E402
 
 SURFACE = ROOT / "benchmarks" / "data" / "mini_surface.csv"
 SPACE = ROOT / "search_spaces" / "demo.yaml"
-GPU_HOURS_PER_EPOCH = 16.0  # the real R50 run: 2 h an epoch on 8 GPUs
 FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
 #: a looser target, for a view the seed noise (~0.03 NDS) does not swamp
 LOOSE = 0.02
@@ -115,7 +115,7 @@ def summary_row(name: str, budget: float, outcomes: list[Outcome],
 
 def print_table(budget: float, fraction: float, rows: list[dict]) -> None:
     print(f"\n### budget {fraction:g} of the grid: {budget:g} epochs = "
-          f"{budget * GPU_HOURS_PER_EPOCH:,.0f} GPU-hours of the R50 run")
+          f"{budget * R50_GPU_HOURS_PER_EPOCH:,.0f} GPU-hours of the R50 run")
     print(f"| strategy | regret (NDS, mean ± sd) | epochs to within {TOLERANCE} (GPU-h) | "
           f"reached | within {LOOSE}: epochs (reached) | stopped best | trials | epochs used |")
     print("|---|---|---|---|---|---|---|---|")
@@ -123,7 +123,7 @@ def print_table(budget: float, fraction: float, rows: list[dict]) -> None:
         print(f"| {r['strategy']} | {r['regret']}"
               + (f" ({r['none recommended']} none)" if r["none recommended"] else "")
               + f" | {r['epochs to target']:.0f} ± {r['epochs sd']:.0f} "
-              f"({r['epochs to target'] * GPU_HOURS_PER_EPOCH:,.0f}) | {r['reached']:.0%} | "
+              f"({r['epochs to target'] * R50_GPU_HOURS_PER_EPOCH:,.0f}) | {r['reached']:.0%} | "
               f"{r['epochs to loose']:.0f} ({r['reached loose']:.0%}) | "
               f"{r['stopped best']:.0%} | {r['trials']:.1f} | {r['epochs used']:.0f} |")
 

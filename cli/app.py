@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from sweeps.constants import R50_GPU_HOURS_PER_EPOCH
 from sweeps.errors import (
     AllTrialsFailedError,
     BadOptionError,
@@ -98,6 +99,9 @@ def _setup_logging() -> None:
     for name, start in _QUIET.items():
         logging.getLogger(name).addFilter(lambda record, start=start:
                                           not record.getMessage().startswith(start))
+    # MLflow's store logs a database error with its whole traceback, then raises it (a full disk:
+    # the driver says so in one line naming the next command)
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 @app.command()
@@ -168,7 +172,8 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
     """Check a space against its base config; show each knob's current value and the first
     trial's config file, environment and command line."""
     from sweeps.config.base import enqueued_points, load_base_config
-    from sweeps.config.keys import MISSING
+    from sweeps.config.keys import MISSING, parse_key
+    from sweeps.space.schedule import TARGET_ROOT, schedule_value
 
     spec = load_space(space)
     base = load_base_config(spec, space)
@@ -187,6 +192,11 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
     out(f"base config: {base.path}")
     for name, param in spec.parameters.items():
         for key in param.targets:
+            parts = parse_key(key)
+            if parts[0] == TARGET_ROOT:
+                out(f"  {name}: {key} = {schedule_value(parts, spec.schedules)!r} (schedules "
+                    "section)")
+                continue
             value = base.get(key)
             out(f"  {name}: {key} = " + ("(created: not in the base config)" if value is MISSING
                                          else repr(value)))
@@ -199,7 +209,8 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
                              num_gpus=math.ceil(spec.resources.gpu),
                              runtime=SweepDir(spec.name).path / "aqr_runtime")
     out(f"first trial{f' ({label})' if label else ''}: {config}:")
-    for line in config_text(base.path, flat_overrides(spec, params), config, "").splitlines():
+    for line in config_text(base.path, flat_overrides(spec, params, base), config,
+                            "").splitlines():
         out(f"  {line}")
     env = backend.environment(work_dir, "<port>")
     out("environment: " + (" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) or "-"))
@@ -226,7 +237,7 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
-    console.print(trials_table(rows, spec))
+    console.print(trials_table(rows, spec, width=console.width, title=sweep.name))
     for row in rows:
         if row.error:
             console.print(f"trial {row.number} failed: {row.error}", highlight=False,
@@ -295,17 +306,19 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
                 ) -> None:
     """Write the best trial as a config that tools/train.py (or python -m aqr.train) takes."""
     SweepDir(name).read()
+    from reports.export import describe_mean, latest_checkpoint
     from reports.export import export_best as write_best
-    from reports.export import latest_checkpoint
     from reports.sweep_data import load_sweep
 
     data = load_sweep(name, show_progress=False)
     best, options = write_best(data, output, fmt)
+    console.print(f"wrote {output}: trial {best.number}, {data.space.metric} = "
+                  f"{describe_mean(best)}", highlight=False)
     if best.tied_with:
-        err_console.print(f"note: trials {best.tied_with} tie with trial {best.number} at "
-                          f"{best.value:.4f}; exported trial {best.number}", highlight=False)
-    console.print(f"wrote {output}: trial {best.number}, {data.space.metric} = {best.value:.4f}",
-                  highlight=False)
+        err_console.print(f"note: trials {best.tied_with} are tied with it within noise (95% "
+                          f"intervals); exported trial {best.number}", highlight=False)
+    if best.versus_current:
+        console.print(best.versus_current, highlight=False)
     console.print("as --cfg-options: " + (shlex.join(options) if options is not None else
                   "(not expressible: a key holds a dot; use the config file)"),
                   highlight=False, soft_wrap=True)
@@ -325,12 +338,18 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
                ) -> None:
     """Bring past training runs into a sweep as references (MLflow runs; the sampler does not
     learn from them: they ran their own schedules)."""
+    from sweeps.import_log import already_imported, check_baseline, open_or_create, parse_params
     from sweeps.import_log import import_log as add_log
-    from sweeps.import_log import open_or_create, parse_params
 
     _, spec, record, study = open_or_create(sweep, space)
     params = parse_params(param or [], spec)
+    check_baseline(params, baseline)
     for log in logs:
+        earlier = already_imported(log, study)
+        if earlier is not None:
+            console.print(f"{log}: already imported as trial {earlier} (same bytes); skipped",
+                          highlight=False)
+            continue
         number, run_id = add_log(log, params, spec, record, study, baseline)
         console.print(f"{log}: trial {number}, MLflow run {run_id}", highlight=False)
 
@@ -350,7 +369,7 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
                                                       "(--surface)")] = 10,
              gpu_hours_per_epoch: Annotated[float, typer.Option(
                  min=0.0, help="GPU-hours of one epoch (default: the real R50 run, 2 h on 8 "
-                               "GPUs)")] = 16.0,
+                               "GPUs)")] = R50_GPU_HOURS_PER_EPOCH,
              out: Annotated[Path | None, typer.Option(help="output folder (default "
                                                            "reports/simulate_NAME)")] = None
              ) -> None:
@@ -377,6 +396,10 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
                          lambda setting: status.update(f"simulating {setting}"))
     rows = [r.row(gpu_hours_per_epoch, metric) for r in results]
     _print_simulation(rows, simulation, metric, repetitions)
+    console.print(f"GPU-hours count {gpu_hours_per_epoch:g} per trial-epoch"
+                  + (" (the real R50 run: 2 h on 8 GPUs; --gpu-hours-per-epoch to change)"
+                     if gpu_hours_per_epoch == R50_GPU_HOURS_PER_EPOCH else ""),
+                  highlight=False, soft_wrap=True)
     from reports.simulation import plot_found_vs_spent, write_table
 
     folder = out or Path("reports") / f"simulate_{name}"
@@ -430,7 +453,9 @@ def slurm(space: Annotated[Path, typer.Argument(help="search space YAML")],
                                                         "space's)")] = None,
           output: Annotated[Path | None, typer.Option("-o", "--output", help="script to write "
                             "(default: $AQR_SWEEP_ROOT/slurm/NAME.sbatch)")] = None,
-          submit: Annotated[bool, typer.Option(help="also sbatch it")] = False) -> None:
+          submit: Annotated[bool, typer.Option(help="also sbatch it")] = False,
+          preflight: Annotated[bool, typer.Option(help="the first job preflights the sweep "
+                                                       "before its first trial")] = True) -> None:
     """Write an sbatch script that runs the sweep on a Ray cluster over the allocation's nodes;
     near the time limit it stops the trainings and requeues itself, and the next allocation
     resumes the sweep."""
@@ -454,7 +479,8 @@ def slurm(space: Annotated[Path, typer.Argument(help="search space YAML")],
     log = script.parent / f"{sweep.name}-%j.out"
     script.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(batch.sbatch_script(space.absolute(), spec, sweep, job, Path.cwd(), log))
+    script.write_text(batch.sbatch_script(space.absolute(), spec, sweep, job, Path.cwd(), log,
+                                          preflight))
     script.chmod(0o755)
     out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
     out(f"wrote {script}: sweep {sweep.name} on {nodes} node(s) x {gpus_per_node} GPU(s), "

@@ -3,33 +3,49 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from reports.sweep_data import SweepData
-from sweeps.config.base import resolve_base_config
+from sweeps.config.base import load_base_config
 from sweeps.config.overrides import cfg_options, flat_overrides
 from sweeps.config.writer import config_text
-from sweeps.constants import TrialState
+from sweeps.constants import CURRENT_LABEL, TrialAttr, TrialState
 from sweeps.errors import BadOptionError, NoResultError
+from sweeps.run.confirm import study_ranking
+from sweeps.run.ranking import Ranking, params_key
 
 
 @dataclass
 class BestTrial:
-    """The trial to export, and how it was chosen."""
+    """The configuration to export, and how it was chosen (:mod:`sweeps.run.ranking`).
+
+    Attributes:
+        number: Its first completed run (whose config and checkpoint are exported).
+        value: Its mean final metric over its runs.
+        runs: How many runs (training seeds) the mean is over.
+        half_width: The half-width of the mean's 95% interval (NaN: no noise estimate, no
+            configuration ran twice).
+        tied_with: The first runs of the configurations tied with it within noise.
+        versus_current: ``best vs current: +d ± e METRIC over n seeds``, or None.
+    """
 
     number: int
     value: float
     params: dict[str, Any]
     work_dir: str
-    tied_with: list[int]
+    runs: int = 1
+    half_width: float = math.nan
+    tied_with: list[int] = field(default_factory=list)
+    versus_current: str | None = None
 
 
 def best_trial(data: SweepData) -> BestTrial:
-    """The completed trial with the best final metric (ties: the first, the others named).
+    """The configuration the ranking puts first (its mean over its runs, pessimistic by one
+    standard error), with the configurations tied with it and how it compares with ``current``.
 
     Raises:
         NoResultError: no trial completed, with what the sweep holds instead.
@@ -45,13 +61,40 @@ def best_trial(data: SweepData) -> BestTrial:
         raise NoResultError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "
                          f"run more with `aqr-sweep resume {data.name}` or look at "
                          f"`aqr-sweep status {data.name}`")
-    values = done["value"].astype(float)
-    target = data.space.mode.pick(values)
-    tied = done[values.apply(lambda v: math.isclose(v, target, rel_tol=0, abs_tol=1e-12))]
-    row = tied.iloc[0]
-    params = dict(data.study.trials[int(row["trial"])].params)  # as Optuna holds them (types kept)
-    return BestTrial(int(row["trial"]), float(row["value"]), params, str(row["work_dir"]),
-                     [int(t) for t in tied["trial"].iloc[1:]])
+    ranking = study_ranking(data.study, data.space)
+    best = ranking.best
+    first = best.trials[0]
+    params = dict(data.study.trials[first].params)  # as Optuna holds them (types kept)
+    work_dir = str(data.trials.set_index("trial").loc[first, "work_dir"])
+    return BestTrial(first, best.mean, params, work_dir, best.runs, best.half_width,
+                     [s.trials[0] for s in ranking.tied()],
+                     versus_current(data, ranking))
+
+
+def describe_mean(best: BestTrial) -> str:
+    """``0.3381 ± 0.0120 over 2 seeds`` (no ± without a noise estimate)."""
+    spread = "" if math.isnan(best.half_width) else f" ± {best.half_width:.4f}"
+    return f"{best.value:.4f}{spread} over {best.runs} seed(s)"
+
+
+def versus_current(data: SweepData, ranking: Ranking) -> str | None:
+    """``best vs current: +d ± e METRIC over n seeds`` (e: the 95% interval of the difference
+    from the sweep's seed noise), or None when no ``current`` run completed or it is the best."""
+    current = next((t for t in data.study.get_trials(deepcopy=False)
+                    if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL and t.params), None)
+    standing = ranking.of(params_key(current.params)) if current is not None else None
+    best = ranking.best
+    if standing is None or best is None or standing.key == best.key:
+        return None
+    metric = data.space.metric.rsplit("/", 1)[-1]
+    diff = best.mean - standing.mean
+    seeds = min(best.runs, standing.runs)
+    if math.isnan(ranking.noise):
+        return (f"best vs current: {diff:+.4f} {metric} over {seeds} seed(s) (no noise "
+                "estimate: no configuration ran twice)")
+    spread = ranking.noise * math.sqrt(1 / best.runs + 1 / standing.runs)
+    return (f"best vs current: {diff:+.4f} ± {ranking.t * spread:.4f} {metric} over {seeds} "
+            f"seed(s)")
 
 
 def latest_checkpoint(work_dir: str) -> str | None:
@@ -67,15 +110,15 @@ def latest_checkpoint(work_dir: str) -> str | None:
 def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestTrial, list[str]]:
     """Write the best trial's config (``py``) or bare params (``yaml``); return the trial and its
     ``--cfg-options``."""
+    if fmt not in ("py", "yaml"):
+        raise BadOptionError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
     best = best_trial(data)
-    overrides = flat_overrides(data.space, best.params)
+    base = load_base_config(data.space, Path(data.record.space_file))
+    overrides = flat_overrides(data.space, best.params, base)  # a schedule: its hook too
     if fmt == "yaml":
         out_file.write_text(yaml.safe_dump(best.params, sort_keys=False))
-    elif fmt == "py":
-        base = resolve_base_config(data.space, Path(data.record.space_file))
-        header = (f"Best trial {best.number} of sweep {data.name}: {data.space.metric} = "
-                  f"{best.value:.4f}\nparams: {best.params}")
-        out_file.write_text(config_text(base, overrides, out_file, header))
     else:
-        raise BadOptionError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
+        header = (f"Best configuration of sweep {data.name} (trial {best.number}): "
+                  f"{data.space.metric} = {describe_mean(best)}\nparams: {best.params}")
+        out_file.write_text(config_text(base.path, overrides, out_file, header))
     return best, cfg_options(overrides)

@@ -12,6 +12,7 @@ import pandas as pd
 from reports.matrix import Matrix
 
 _STYLE = """body{font-family:sans-serif;margin:2em;max-width:1200px}
+.wide{max-width:100%;overflow-x:auto}th{max-width:9em;overflow-wrap:anywhere}
 table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px}
 th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 td.completed{background:#e8f5e9}td.pruned{background:#fff3e0;color:#8a5a00}
@@ -28,8 +29,8 @@ def page(title: str, intro: str, sections: dict[str, pd.DataFrame | str],
              f"<h1>{html.escape(title)}</h1><p id='intro'>{html.escape(intro)}</p>"]
     for caption, content in sections.items():
         parts.append(f"<h2>{html.escape(caption)}</h2>")
-        parts.append(content if isinstance(content, str) else content.to_html(
-            index=False, na_rep="-", float_format=lambda v: f"{v:.4f}"))
+        parts.append(content if isinstance(content, str) else "<div class='wide'>" + content.to_html(
+            index=False, na_rep="-", float_format=lambda v: f"{v:.4f}") + "</div>")
     for image in images:
         data = base64.b64encode(image.read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(image.stem.replace('_', ' '))}</h2>"
@@ -55,18 +56,21 @@ def matrix_html(m: Matrix, metric: str) -> str:
     legend = (f"<p class='legend'>{html.escape(metric)}. Green: the final value of the cell's "
               "best completed trial. Orange, pruned@K: the cell has only pruned trials; the "
               "value the furthest one reached at epoch K (not a final value). Grey ~: predicted "
-              "by a Gaussian process fitted on all completed trials (± one standard deviation), "
-              "other knobs at the best trial's values. Outlined: the best trial. A numeric "
+              "by a Gaussian process fitted on the completed trials (± one standard deviation), "
+              "other knobs at the best trial's values, only where a completed trial is near "
+              "(within about a quarter of each knob's range) and no pruned trial nearer; "
+              "elsewhere -. Outlined: the best trial. A numeric "
               "row or column covers the range in brackets.</p>")
-    return (f"<table class='matrix' data-rows='{html.escape(m.rows.knob)}' "
-            f"data-cols='{html.escape(m.cols.knob)}'>{head}{''.join(body)}</table>{legend}")
+    return (f"<div class='wide'><table class='matrix' data-rows='{html.escape(m.rows.knob)}' "
+            f"data-cols='{html.escape(m.cols.knob)}'>{head}{''.join(body)}</table></div>{legend}")
 
 
 def trials_html(trials: pd.DataFrame, metric: str, best: int | None) -> str:
-    """The trials table: the row of trial ``best`` marked, each run linked in MLflow."""
+    """The trials table: the row of trial ``best`` marked, each run linked in MLflow; metric
+    headers shortened to their last path part (the full name on hover)."""
     columns = [c for c in trials.columns if c != "run_url"] + ["MLflow"]
-    head = "<tr>" + "".join(f"<th>{html.escape(_heading(c, metric))}</th>"
-                            for c in columns) + "</tr>"
+    head = "<tr>" + "".join(f"<th title='{html.escape(_full_heading(c, metric))}'>"
+                            f"{html.escape(_heading(c, metric))}</th>" for c in columns) + "</tr>"
     body = []
     for _, row in trials.iterrows():
         cells = [f"<td>{html.escape(_duration(row[c]) if c == 'duration_s' else _text(row[c]))}"
@@ -76,15 +80,31 @@ def trials_html(trials: pd.DataFrame, metric: str, best: int | None) -> str:
                      else "<td>-</td>")
         mark = " class='best' id='best-trial'" if row["trial"] == best else ""
         body.append(f"<tr{mark} data-trial='{int(row['trial'])}'>{''.join(cells)}</tr>")
-    return (f"<table class='trials'>{head}{''.join(body)}</table><p class='legend'>value: the "
-            f"final {html.escape(metric)} of a completed trial; best: the best validation of "
-            "any trial; duration: wall time of its MLflow run; MLflow links open in the UI "
-            "that `aqr-sweep ui` serves (127.0.0.1:5000).</p>")
+    short = _short(metric)
+    return (f"<div class='wide'><table class='trials'>{head}{''.join(body)}</table></div>"
+            f"<p class='legend'>final: the value at the last epoch of a completed trial (a "
+            f"pruned or failed trial has none); last {html.escape(short)}: the last validation "
+            f"a trial reached (a pruned trial's, at the epoch in 'pruned at'); best "
+            f"{html.escape(short)}: its best validation; {html.escape(short)} is "
+            f"{html.escape(metric)}; duration: wall time of its MLflow run; MLflow links open "
+            "in the UI that `aqr-sweep ui` serves (127.0.0.1:5000).</p>")
+
+
+def _short(metric: str) -> str:
+    return metric.rsplit("/", 1)[-1]
 
 
 def _heading(column: str, metric: str) -> str:
-    return {"value": f"final {metric}", "duration_s": "duration",
+    if column.startswith("final "):
+        return f"final {_short(column[len('final '):])}"
+    return {"value": f"final {_short(metric)}", "last": f"last {_short(metric)}",
+            "best": f"best {_short(metric)}", "duration_s": "duration",
             "epochs_run": "epochs", "pruned_at_epoch": "pruned at"}.get(column, column)
+
+
+def _full_heading(column: str, metric: str) -> str:
+    return {"value": f"final {metric}", "last": f"last {metric}",
+            "best": f"best {metric}"}.get(column, column)
 
 
 def _text(value: object) -> str:

@@ -16,9 +16,11 @@ import pandas as pd
 
 from reports.surrogate import GaussianProcess
 from reports.sweep_data import SweepData, category_label, is_numeric, own_trials
+from sweeps.config.keys import parse_key
 from sweeps.constants import TrialState
 from sweeps.guide import GUIDE_GRID, GUIDE_PRESETS
 from sweeps.space import CategoricalParameter
+from sweeps.space.schedule import TARGET_ROOT
 
 #: a preset counts as measured by a trial within this range-scaled distance
 NEAR = 0.15
@@ -136,18 +138,31 @@ ALL = "all"
 
 
 def tuning_pair(data: SweepData) -> tuple[str, str]:
-    """The guide's clamp x residual when the space searches both, else its first two knobs (a
-    one-knob sweep: that knob against :data:`ALL`)."""
+    """The guide's clamp x residual when the space searches both; else the first two searched
+    schedule kinds (which schedule won); else its first two knobs (a one-knob sweep: that knob
+    against :data:`ALL`)."""
     guide = tuple(GUIDE_GRID)
     if all(k in data.space.parameters for k in guide):
         return guide  # type: ignore[return-value]
+    kinds = [name for name, p in data.space.parameters.items()
+             if any(parse_key(t)[0] == TARGET_ROOT and parse_key(t)[-1] == "kind"
+                    for t in p.targets)]
+    if len(kinds) >= 2:
+        return kinds[0], kinds[1]
     return (data.params[0], data.params[1] if len(data.params) > 1 else ALL)
 
 
-def knob_pairs(data: SweepData) -> list[tuple[str, str]]:
-    """The tuning pair first, then every other pair of the sweep's knobs."""
+#: knobs whose pairs a report draws besides the tuning pair (10 pairs)
+PAIRED_KNOBS = 5
+
+
+def knob_pairs(data: SweepData, order: list[str] | None = None) -> list[tuple[str, str]]:
+    """The tuning pair first, then every other pair of the first :data:`PAIRED_KNOBS` knobs of
+    ``order`` (e.g. by importance; default: the space's order)."""
     first = tuning_pair(data)
-    return [first, *(p for p in itertools.combinations(data.params, 2) if p != first)]
+    knobs = [k for k in (order or data.params) if k in data.params][:PAIRED_KNOBS]
+    return [first, *(p for p in itertools.combinations(knobs, 2)
+                     if p != first and p[::-1] != first)]
 
 
 def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
@@ -194,14 +209,16 @@ def _cell(members: list, sign: float, model: GaussianProcess | None, data: Sweep
         return Cell(CellKind.PRUNED, float(top["last"]), trial=int(top["trial"]),
                     epoch=int(top["epochs_run"]), **counts)
     if model is not None:
-        mean, std = model.predict_at(where)
-        return Cell(CellKind.PREDICTED, mean, std, **counts)
+        prediction = model.predict_at(where)
+        if prediction is not None:
+            return Cell(CellKind.PREDICTED, *prediction, **counts)
     return Cell(CellKind.EMPTY, **counts)
 
 
 def _surrogate(data: SweepData) -> GaussianProcess | None:
-    """A Gaussian process over the numeric knobs, fitted on the completed trials' final values;
-    a prediction holds the other knobs at the best completed trial's values."""
+    """A Gaussian process over the numeric knobs, fitted on the completed trials' final values
+    and aware of where trials were pruned; a prediction holds the other knobs at the best
+    completed trial's values."""
     done = data.completed()
     knobs = [k for k in data.params if not isinstance(data.space.parameters[k],
                                                       CategoricalParameter)
@@ -209,8 +226,10 @@ def _surrogate(data: SweepData) -> GaussianProcess | None:
     if len(done) < 3 or not knobs:
         return None
     anchor = data.best_completed()[knobs].to_dict()
+    pruned = own_trials(data.trials)
+    pruned = pruned[pruned["state"] == TrialState.PRUNED].dropna(subset=knobs)
     return GaussianProcess.fit(data.space, knobs, done[knobs], done["value"].astype(float),
-                               anchor)
+                               anchor, pruned)
 
 
 def quick_reference(data: SweepData) -> pd.DataFrame:

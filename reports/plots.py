@@ -47,6 +47,36 @@ def learning_curves(data: SweepData, path: Path) -> Path:
     return _save(fig, path)
 
 
+def schedules_beside_metric(data: SweepData, path: Path) -> Path | None:
+    """For a space with schedules: the metric per epoch over each scheduled value per epoch (as
+    the trainings logged them), one colour per trial, so a curve can be read against the
+    schedule that made it; None when no schedule was logged."""
+    scheduled = sorted(m for m in data.curves["metric"].unique() if m.startswith("aqr/"))
+    if not data.space.schedules or not scheduled:
+        return None
+    rows = [data.space.metric, *scheduled]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(8, 2.6 * len(rows)), sharex=True,
+                             squeeze=False)
+    trials = own_trials(data.trials).set_index("trial")
+    colours = plt.colormaps["tab10"]
+    for n, trial in enumerate(trials.index):
+        label = f"{trial} {trials['label'].get(trial, '')}".strip()
+        for ax, metric in zip(axes[:, 0], rows, strict=True):
+            curve = data.curves[(data.curves["trial"] == trial)
+                                & (data.curves["metric"] == metric)]
+            if not curve.empty:
+                ax.plot(curve["epoch"], curve["value"], marker="o", ms=3, color=colours(n % 10),
+                        label=label)
+    for ax, metric in zip(axes[:, 0], rows, strict=True):
+        ax.set_ylabel(metric.rsplit("/", 1)[-1] if metric == data.space.metric else metric,
+                      fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, ncol=2)
+    axes[0, 0].set_title(f"{data.name}: {data.space.metric} beside the scheduled values")
+    axes[-1, 0].set_xlabel("epoch")
+    return _save(fig, path)
+
+
 def parallel_coordinates(data: SweepData, path: Path) -> Path:
     """Each trial as a line through its (range-scaled) knobs and its best metric."""
     trials = own_trials(data.trials)
@@ -108,7 +138,9 @@ def importance(data: SweepData, path: Path) -> tuple[Path, dict[str, float]]:
     if scores:
         names = list(scores)[::-1]
         ax.barh(names, [scores[n] for n in names], color="tab:blue")
-        ax.set_xlabel("importance")
+        completed = len(data.completed())
+        ax.set_xlabel("importance" + (f" (from only {completed} completed trials: a hint)"
+                                      if importance_caveat(completed, len(names)) else ""))
     else:
         completed = int((data.trials["state"] == TrialState.COMPLETED).sum())
         ax.text(0.5, 0.5, f"parameter importance needs at least 2 completed trials\nwith "
@@ -117,6 +149,19 @@ def importance(data: SweepData, path: Path) -> tuple[Path, dict[str, float]]:
         ax.set_axis_off()
     ax.set_title(f"{data.name}: parameter importance for {data.space.metric}")
     return _save(fig, path), scores
+
+
+#: completed trials per knob below which importances are a hint, not a measurement
+FEW_PER_KNOB = 5
+
+
+def importance_caveat(completed: int, knobs: int) -> str:
+    """A warning when the importances rest on few completed trials, else ''."""
+    if completed >= FEW_PER_KNOB * knobs:
+        return ""
+    return (f"Caveat: these importances rest on {completed} completed trials over {knobs} "
+            f"knobs (fewer than {FEW_PER_KNOB} per knob); Optuna's fANOVA forest fits noise at "
+            "this size: read them as a hint, not a ranking.")
 
 
 def _save(fig, path: Path) -> Path:

@@ -11,8 +11,11 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from rich.progress import Progress
 
+from sweeps.config.overrides import trial_schedules
 from sweeps.constants import Tag, TrialState
+from sweeps.errors import ParameterValueError
 from sweeps.space import SweepSpace, load_space
+from sweeps.space.schedule import describe, logged_names
 from sweeps.store.lock import DriverLock
 from sweeps.store.status import trial_statuses
 from sweeps.store.study import load_study
@@ -26,13 +29,14 @@ class SweepData:
 
     Attributes:
         trials: One row per trial: ``trial``, ``label``, ``state``, ``epochs_run``,
-            ``pruned_at_epoch``, one column per parameter, ``value`` (the final metric of a
+            ``pruned_at_epoch``, one column per parameter, ``schedules`` (for a space with
+            schedules: what each was, in words), ``value`` (the final metric of a
             completed trial), ``last`` (the last validation's), ``best``, ``final <metric>`` per
             tracked metric, ``duration_s``, ``run_id``, ``run_url`` (in the MLflow UI that
             ``aqr-sweep ui`` serves), ``work_dir``. Imported runs are rows too (state
             ``imported``): :func:`own_trials` leaves them out.
         curves: Long form, one row per trial, metric and epoch: ``trial``, ``metric``, ``epoch``,
-            ``value``.
+            ``value``; the metric, the tracked ones and each schedule's logged value.
     """
 
     name: str
@@ -102,17 +106,21 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
         row = {"trial": status.number, "label": status.label, "state": str(status.state),
                "epochs_run": status.epochs_run, "pruned_at_epoch": status.pruned_at_epoch}
         row.update({p: status.params.get(p, math.nan) for p in space.parameters})
+        if space.schedules:
+            row["schedules"] = _schedules_text(space, status.params)
         row.update({"value": status.last if status.state == TrialState.COMPLETED else math.nan,
                     "last": math.nan if status.last is None else status.last,
                     "best": status.best, "work_dir": status.work_dir})
         rows.append(row)
     trials = pd.DataFrame(rows, columns=["trial", "label", "state", "epochs_run",
-                                         "pruned_at_epoch", *space.parameters, "value", "last",
-                                         "best", "work_dir"])
+                                         "pruned_at_epoch", *space.parameters,
+                                         *(["schedules"] if space.schedules else []), "value",
+                                         "last", "best", "work_dir"])
     runs, curves = _mlflow_curves(record, space, show_progress)
-    for metric in space.track:
+    completed = trials["state"] == str(TrialState.COMPLETED)
+    for metric in space.track:  # a final value is a completed trial's; pruned ones have none
         finals = curves[curves["metric"] == metric].groupby("trial")["value"].last()
-        trials[f"final {metric}"] = trials["trial"].map(finals)
+        trials[f"final {metric}"] = trials["trial"].map(finals).where(completed)
     trials["duration_s"] = trials["trial"].map({n: r[1] for n, r in runs.items()})
     trials["run_id"] = trials["trial"].map({n: r[0] for n, r in runs.items()})
     trials["run_url"] = trials["run_id"].map(
@@ -130,6 +138,7 @@ def _mlflow_curves(record: SweepRecord, space: SweepSpace,
                               filter_string=f"tags.`{Tag.PARENT}` = '{record.parent_run_id}'",
                               max_results=5000)
     metrics = [space.metric, *[m for m in space.track if m != space.metric]]
+    scheduled = [name for spec in space.schedules.values() for name in logged_names(spec)]
     run_ids, rows = {}, []
     with Progress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task("reading MLflow runs", total=len(runs))
@@ -138,10 +147,21 @@ def _mlflow_curves(record: SweepRecord, space: SweepSpace,
             end = run.info.end_time
             duration = (end - run.info.start_time) / 1000 if end else math.nan
             run_ids[number] = (run.info.run_id, duration)
-            for metric in metrics:
+            for metric in [*metrics, *(n for n in scheduled if n in run.data.metrics)]:
                 for m in client.get_metric_history(run.info.run_id, metric):
                     rows.append({"trial": number, "metric": metric, "epoch": int(m.step),
                                  "value": float(m.value)})
             progress.advance(task)
     curves = pd.DataFrame(rows, columns=["trial", "metric", "epoch", "value"])
     return run_ids, curves.sort_values(["trial", "metric", "epoch"], ignore_index=True)
+
+
+def _schedules_text(space: SweepSpace, params: dict) -> str:
+    """What a trial's schedules were, e.g. ``residual: cosine 0.7->0.4 (warm-up 1.5 of 6)``;
+    empty for a run without the space's parameters (an imported log)."""
+    try:
+        schedules = trial_schedules(space, params)
+    except ParameterValueError:
+        return ""
+    return "; ".join(f"{name}: {describe(s['kind'], s[s['kind']])}"
+                     for name, s in schedules.items())

@@ -12,6 +12,11 @@ T = TypeVar("T")
 
 #: the metric a space optimises unless it names another (the real CMT logs' key)
 DEFAULT_METRIC = "pts_bbox_NuScenes/NDS"
+#: the label of the enqueued point that is the configuration in use (the one a sweep's best is
+#: compared with, seed for seed)
+CURRENT_LABEL = "current"
+#: GPU-hours of one epoch of the real R50 run (2 h on 8 GPUs): what simulations count
+R50_GPU_HOURS_PER_EPOCH = 16.0
 #: what ``logs`` shows of a log when no metric is asked for
 DEFAULT_SHOWN_METRICS = (DEFAULT_METRIC, "pts_bbox_NuScenes/mAP")
 
@@ -85,9 +90,13 @@ class TrialAttr:
     #: an imported run's final metric (its Optuna trial holds no value: see import-log)
     FINAL_VALUE = "final_value"
     SOURCE = "source"
+    #: sha256 of an imported log's bytes (the same log is not imported twice)
+    SOURCE_SHA256 = "source_sha256"
     PRUNED_AT_EPOCH = "pruned_at_epoch"
     #: why a failed trial failed (one line)
     ERROR = "error"
+    #: the run's training seed (``{seed}``): 0 for the search, 1, 2, ... for confirmation runs
+    SEED = "seed"
 
 
 def interrupted_key(number: int) -> str:
@@ -116,6 +125,8 @@ class Tag:
     BEST = "aqr.best"
     SOURCE = "aqr.source"
     RAY_TRIAL_ID = "ray.trial_id"
+    #: a trial run's training seed
+    SEED = "aqr.seed"
     #: the preflight's verdict on a sweep's parent run: passed, failed: WHY, or skipped
     PREFLIGHT = "aqr.preflight"
 

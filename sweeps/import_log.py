@@ -8,6 +8,7 @@ values and its final value as a user attr. A run without AQR is imported as the 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from pathlib import Path
@@ -51,6 +52,31 @@ def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
     return params
 
 
+def check_baseline(params: dict[str, Any], baseline: bool) -> None:
+    """Raises BadOptionError: a baseline (a run without AQR) given AQR params."""
+    if baseline and params:
+        raise BadOptionError(f"--baseline is a run without AQR; it takes no --param (given: "
+                             f"{', '.join(params)})")
+
+
+def log_digest(log: Path) -> str:
+    """The sha256 of a log's bytes: what makes two imports the same run.
+
+    Raises:
+        MissingFileError: no such log.
+    """
+    if not log.is_file():
+        raise MissingFileError(f"log file not found: {log}")
+    return hashlib.sha256(log.read_bytes()).hexdigest()
+
+
+def already_imported(log: Path, study: optuna.Study) -> int | None:
+    """The trial that holds a log with the same bytes as ``log``, or None."""
+    digest = log_digest(log)
+    return next((t.number for t in study.get_trials(deepcopy=False)
+                 if t.user_attrs.get(TrialAttr.SOURCE_SHA256) == digest), None)
+
+
 def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: SweepRecord,
                study: optuna.Study, baseline: bool = False) -> tuple[int, str]:
     """Add one finished training log to the study (as a reference) and MLflow (nested run).
@@ -62,9 +88,7 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
         MissingFileError: no such log. NoResultError: it holds no validation with the metric.
         BadOptionError: a baseline given AQR params.
     """
-    if baseline and params:
-        raise BadOptionError(f"--baseline is a run without AQR; it takes no --param (given: "
-                             f"{', '.join(params)})")
+    check_baseline(params, baseline)
     records = read_log(log)
     scored = [r for r in records if space.metric in r.metrics]
     if not scored:
@@ -85,7 +109,8 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
         intermediate_values={e: v for e, v in curve.items() if not math.isnan(v)},
         user_attrs={TrialAttr.LABEL: f"{kind}:{log.stem}", TrialAttr.IMPORTED: True,
                     TrialAttr.BASELINE: baseline, TrialAttr.EPOCHS_TRAINED: epochs,
-                    TrialAttr.FINAL_VALUE: final, TrialAttr.SOURCE: str(log.absolute())}))
+                    TrialAttr.FINAL_VALUE: final, TrialAttr.SOURCE: str(log.absolute()),
+                    TrialAttr.SOURCE_SHA256: log_digest(log)}))
     number = study.get_trials(deepcopy=False)[-1].number
 
     client = MlflowClient(record.tracking_uri)

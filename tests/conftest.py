@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,31 @@ def pytest_ignore_collect(collection_path, config):
         return None
     head = collection_path.read_text(errors="replace")[:4000]
     return True if re.search(r"^pytestmark = \[?pytest\.mark\.slow", head, re.M) else None
+
+
+REPO = Path(__file__).resolve().parents[1]
+_LEFT_ALONE = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.ruff_cache|\.venv|[^/]*\.egg-info)(/|$)")
+
+
+def _stray_files() -> set[str]:
+    """Files in the checkout that git does not track (ignored ones included), caches left out."""
+    done = subprocess.run(["git", "ls-files", "--others", "--directory", "--no-empty-directory"],
+                          cwd=REPO, capture_output=True, text=True)
+    return {p for p in done.stdout.splitlines() if not _LEFT_ALONE.search(p)}
+
+
+def pytest_sessionstart(session):
+    session.config._stray_before = _stray_files() if (REPO / ".git").exists() else None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A test that writes into the checkout (an MLflow store, a sweep folder, artifacts in a
+    kit repo) fails the run: tests write under their tmp_path."""
+    before = getattr(session.config, "_stray_before", None)
+    if before is None:
+        return
+    new = sorted(_stray_files() - before)
+    if new:
+        session.config.get_terminal_writer().line(
+            f"tests left files in the checkout: {', '.join(new[:10])}", red=True)
+        session.exitstatus = 1

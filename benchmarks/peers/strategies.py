@@ -30,10 +30,24 @@ def aqr_sweep_rerunning_leaders(space: SweepSpace, points: Points, every: int = 
                     build, best_mean_completed)
 
 
-def _asha(space: SweepSpace) -> ASHAScheduler:
-    """Ray's ASHA as a Ray user sets it up: its own defaults, the schedule as ``max_t``."""
+#: Ray's ASHA settings a benchmark may tune; the defaults are what these peers always used (grace
+#: 1, Ray's own reduction factor 4 and one bracket)
+ASHA_DEFAULTS: dict[str, Any] = {"grace_period": 1, "reduction_factor": 4, "brackets": 1}
+
+
+def _asha(space: SweepSpace, grace_period: int = 1, reduction_factor: float = 4,
+          brackets: int = 1) -> ASHAScheduler:
+    """Ray's ASHA as a Ray user sets it up: the schedule as ``max_t``, the given rungs."""
     return ASHAScheduler(time_attr="training_iteration", metric=space.metric, mode=space.mode.value,
-                         max_t=space.max_epochs, grace_period=1)
+                         max_t=space.max_epochs, grace_period=grace_period,
+                         reduction_factor=reduction_factor, brackets=brackets)
+
+
+def _asha_name(base: str, settings: dict[str, Any]) -> str:
+    changed = [f"{short} {settings[k]}" for k, short in
+               (("grace_period", "grace"), ("reduction_factor", "rf"), ("brackets", "brackets"))
+               if settings[k] != ASHA_DEFAULTS[k]]
+    return f"{base} ({', '.join(changed)})" if changed else base
 
 
 def _optuna_search(space: SweepSpace, points: Points, repetition: int) -> Searcher:
@@ -44,18 +58,30 @@ def _optuna_search(space: SweepSpace, points: Points, repetition: int) -> Search
                         points_to_evaluate=[p for _, p in points] or None)
 
 
-def ray_optuna_asha(space: SweepSpace, points: Points) -> Strategy:
-    """Ray's ``OptunaSearch`` (its default TPE) with Ray's ``ASHAScheduler``: a stopped trial
-    reaches Optuna as COMPLETE with its last value."""
-    return Strategy("Ray OptunaSearch+ASHA",
-                    lambda r: (_optuna_search(space, points, r), _asha(space)), best_last_result)
+def ray_optuna_asha(space: SweepSpace, points: Points, grace_period: int = 1,
+                    reduction_factor: float = 4, brackets: int = 1,
+                    name: str | None = None) -> Strategy:
+    """Ray's ``OptunaSearch`` (its default TPE) with Ray's ``ASHAScheduler`` (``grace_period``,
+    ``reduction_factor``, ``brackets``): a stopped trial reaches Optuna as COMPLETE with its last
+    value."""
+    settings = {"grace_period": grace_period, "reduction_factor": reduction_factor,
+                "brackets": brackets}
+    _asha(space, **settings)  # refuse a bad setting now
+    return Strategy(name or _asha_name("Ray OptunaSearch+ASHA", settings),
+                    lambda r: (_optuna_search(space, points, r), _asha(space, **settings)),
+                    best_last_result)
 
 
-def ray_random_asha(space: SweepSpace, points: Points) -> Strategy:
-    """Ray's random search with Ray's ``ASHAScheduler``."""
-    return Strategy("Ray random+ASHA", lambda r: (
+def ray_random_asha(space: SweepSpace, points: Points, grace_period: int = 1,
+                    reduction_factor: float = 4, brackets: int = 1,
+                    name: str | None = None) -> Strategy:
+    """Ray's random search with Ray's ``ASHAScheduler`` (settings as ``ray_optuna_asha``)."""
+    settings = {"grace_period": grace_period, "reduction_factor": reduction_factor,
+                "brackets": brackets}
+    _asha(space, **settings)
+    return Strategy(name or _asha_name("Ray random+ASHA", settings), lambda r: (
         RandomVariantSearcher(space, (space.search.seed or 0) + r, [p for _, p in points]),
-        _asha(space)), best_last_result)
+        _asha(space, **settings)), best_last_result)
 
 
 def optuna_tpe(space: SweepSpace, points: Points) -> Strategy:

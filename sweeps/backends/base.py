@@ -31,6 +31,6 @@ class Backend(abc.ABC):
     """Starts training runs."""
 
     @abc.abstractmethod
-    def start(self, work_dir: Path, config: Path, resume: bool) -> RunningJob:
+    def start(self, work_dir: Path, config: Path, resume: bool, seed: int = 0) -> RunningJob:
         """Launch training of ``config`` (the trial's own config file) in ``work_dir``, resuming
-        from the work dir's latest checkpoint when ``resume``."""
+        from the work dir's latest checkpoint when ``resume``, with training seed ``seed``."""

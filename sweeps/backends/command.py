@@ -57,13 +57,14 @@ def fill(text: str, values: Mapping[str, object]) -> str:
 
 def render_argv(template: Sequence[str], *, config: Path | str, work_dir: Path,
                 resume_args: Sequence[str], resume: bool, port: int | str, num_gpus: int,
-                python: str = sys.executable) -> list[str]:
+                seed: int | str = 0, python: str = sys.executable) -> list[str]:
     """Fill a command template: an element that is ``{resume}`` expands to zero or more argv
     elements (the ``resume_args``); inside a larger element (``bash -c "... {resume}"``) it
     becomes them shell-quoted and joined by spaces, or nothing. ``{python}``, ``{config}``,
-    ``{work_dir}``, ``{port}``, ``{num_gpus}`` are replaced inside elements."""
+    ``{work_dir}``, ``{port}``, ``{num_gpus}``, ``{seed}`` are replaced inside elements."""
     values = {"python": python, "config": config, "work_dir": work_dir, "port": port,
-              "num_gpus": num_gpus, "resume": shlex.join(resume_args) if resume else ""}
+              "num_gpus": num_gpus, "seed": seed,
+              "resume": shlex.join(resume_args) if resume else ""}
     argv: list[str] = []
     for part in template:
         if part == "{resume}":
@@ -150,7 +151,7 @@ class CommandBackend(Backend):
             ``--auto-resume`` for mmdet3d 1.0.x's ``tools/train.py``).
         cwd: Where the command runs (the driver's working dir, so relative paths work).
         env: Extra environment variables; values may hold ``{cwd}``, ``{work_dir}``, ``{port}``,
-            ``{num_gpus}`` and ``{aqr_runtime}`` (see :mod:`sweeps.backends.runtime`).
+            ``{num_gpus}``, ``{seed}`` and ``{aqr_runtime}`` (see :mod:`sweeps.backends.runtime`).
         num_gpus: GPUs per trial, for ``{num_gpus}``.
         grace: Seconds a stopped training gets between SIGTERM and SIGKILL.
         runtime: The shipped runtime's folder, for ``{aqr_runtime}``.
@@ -179,18 +180,19 @@ class CommandBackend(Backend):
                    num_gpus=math.ceil(space.resources.gpu), grace=space.stop_grace_seconds,
                    runtime=runtime)
 
-    def argv(self, work_dir: Path, config: Path | str, resume: bool, port: int | str) -> list[str]:
+    def argv(self, work_dir: Path, config: Path | str, resume: bool, port: int | str,
+             seed: int | str = 0) -> list[str]:
         return render_argv(self.command, config=config, work_dir=work_dir,
                            resume_args=self.resume_args, resume=resume, port=port,
-                           num_gpus=self.num_gpus)
+                           num_gpus=self.num_gpus, seed=seed)
 
-    def environment(self, work_dir: Path, port: int | str) -> dict[str, str]:
+    def environment(self, work_dir: Path, port: int | str, seed: int | str = 0) -> dict[str, str]:
         """The space's ``env`` with its placeholders filled."""
         values = {"cwd": self.cwd, "work_dir": work_dir, "port": port, "num_gpus": self.num_gpus,
-                  "aqr_runtime": self.runtime or ""}
+                  "aqr_runtime": self.runtime or "", "seed": seed}
         return {name: fill(value, values) for name, value in self.env.items()}
 
-    def start(self, work_dir: Path, config: Path, resume: bool) -> CommandJob:
+    def start(self, work_dir: Path, config: Path, resume: bool, seed: int = 0) -> CommandJob:
         """Launch the trial's training in ``work_dir`` once nothing of an earlier launch trains
         there any more (a stopped driver's trainings end within their grace).
 
@@ -206,8 +208,8 @@ class CommandBackend(Backend):
                 "of an earlier launch; two trainings in one work dir would mix their checkpoints "
                 "and logs. End those processes, then resume")
         port = free_port()
-        env = {**os.environ, **self.environment(work_dir, port), "PORT": str(port),
+        env = {**os.environ, **self.environment(work_dir, port, seed), "PORT": str(port),
                "MASTER_PORT": str(port), WORK_DIR_MARKER: str(work_dir)}
-        argv = self.argv(work_dir, config, resume, port)
+        argv = self.argv(work_dir, config, resume, port, seed)
         (work_dir / COMMAND_FILE).write_text(shlex.join(argv) + "\n")
         return CommandJob(argv, work_dir, env, self.cwd, self.grace)

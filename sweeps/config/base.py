@@ -10,6 +10,7 @@ from typing import Any
 
 from sweeps.config.keys import MISSING, format_key, lookup, nearest_keys, parse_key
 from sweeps.space import BASE_CONFIG_POINT, SweepSpace, out_of_range
+from sweeps.space.schedule import TARGET_ROOT
 
 
 def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
@@ -74,6 +75,8 @@ def missing_keys(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
             continue
         for i, key in enumerate(param.targets):
             parts = parse_key(key)
+            if parts[0] == TARGET_ROOT:
+                continue  # a schedule's field, checked with the space
             if lookup(base.values, parts) is MISSING:
                 out.append((f"parameters.{name}.targets.{i}", _dead(key, parts, base, where,
                                                                     "set create: true")))
@@ -92,10 +95,14 @@ def _dead(key: str, parts: tuple[str, ...], base: BaseConfig, where: str, opt_in
 
 
 def current_params(space: SweepSpace, base: BaseConfig) -> dict[str, Any]:
-    """Each parameter's value in the base config (at its first target), where it has one."""
+    """Each parameter's value in the base config (at its first target; a schedule's field: in
+    the space's ``schedules``), where it has one."""
     out = {}
+    schedules = {name: s.model_dump() for name, s in space.schedules.items()}
     for name, param in space.parameters.items():
-        value = base.get(param.targets[0])
+        parts = parse_key(param.targets[0])
+        value = lookup(schedules, parts[1:]) if parts[0] == TARGET_ROOT else base.get(
+            param.targets[0])
         if value is not MISSING:
             out[name] = value
     return out

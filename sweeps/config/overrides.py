@@ -5,27 +5,64 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sweeps.config.base import BaseConfig
 from sweeps.config.keys import parse_key
+from sweeps.config.schedules import hook_overrides
 from sweeps.errors import ParameterValueError
 from sweeps.space import SweepSpace
+from sweeps.space.schedule import TARGET_ROOT
 
 
-def flat_overrides(space: SweepSpace, params: Mapping[str, Any]) -> dict[str, Any]:
+def flat_overrides(space: SweepSpace, params: Mapping[str, Any],
+                   base: BaseConfig | None = None) -> dict[str, Any]:
     """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter that applies (its
-    ``when`` holds) on its targets.
+    ``when`` holds) on its targets, then, for a space with ``schedules``, the hook that drives
+    them (:mod:`sweeps.config.schedules`: it needs the ``base`` config's hooks).
 
     Raises:
         ParameterValueError: a parameter of the space has no value in ``params``.
     """
     out = dict(space.fixed)
+    out.update({key: value for key, value in _assignments(space, params)
+                if parse_key(key)[0] != TARGET_ROOT})
+    if space.schedules:
+        if base is None:
+            raise ValueError("a space with schedules writes its hook over the base config's "
+                             "hooks: give the base config")
+        out.update(hook_overrides(trial_schedules(space, params), base.values))
+    return out
+
+
+def trial_schedules(space: SweepSpace, params: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The space's schedules as a trial with ``params`` runs them (each as
+    :class:`sweeps.space.schedule.ScheduleSpec` dumps it, its searched fields set)."""
+    schedules = {name: s.model_dump() for name, s in space.schedules.items()}
+    for key, value in _assignments(space, params):
+        parts = parse_key(key)
+        if parts[0] == TARGET_ROOT:
+            _set(schedules, parts[1:], value)
+    return schedules
+
+
+def _assignments(space: SweepSpace, params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``(target, value)`` of each parameter that applies (its ``when`` holds)."""
+    out = []
     for name, param in space.parameters.items():
         if not space.active(name, params):
             continue  # its condition does not hold: the base config's value stays
         if name not in params:
             raise ParameterValueError(f"no value for parameter {name!r}; given: {sorted(params)}")
-        for key in param.targets:
-            out[key] = params[name]
+        out += [(key, params[name]) for key in param.targets]
     return out
+
+
+def _set(node: Any, parts: tuple[str, ...], value: Any) -> None:
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
 
 
 def format_value(value: Any) -> str:

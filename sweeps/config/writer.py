@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sweeps.config.base import BaseConfig
 from sweeps.config.keys import parse_key
 from sweeps.config.overrides import flat_overrides, nested
 from sweeps.constants import TRIAL_CONFIG_FILE
@@ -38,7 +39,7 @@ def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,
     return "\n".join(lines) + "\n"
 
 
-def write_trial_config(space: SweepSpace, base_config: Path, params: dict, work_dir: Path,
+def write_trial_config(space: SweepSpace, base: BaseConfig, params: dict, work_dir: Path,
                        extra: Mapping[str, Any] | None = None) -> Path:
     """``<work_dir>/aqr_sweep/trial_config.py``: what the trial trains, reproducible from this
     file alone (``extra``: overrides on top, e.g. a smoke run's log interval).
@@ -50,7 +51,7 @@ def write_trial_config(space: SweepSpace, base_config: Path, params: dict, work_
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
               f"overrides.\nparams: {params}")
-    text = config_text(base_config, {**flat_overrides(space, params), **(extra or {})}, path,
+    text = config_text(base.path, {**flat_overrides(space, params, base), **(extra or {})}, path,
                        header)
     if path.is_file() and path.read_text() != text:
         raise TrialError(f"{work_dir} was trained with other parameters (see {path}); its "

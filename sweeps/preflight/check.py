@@ -62,7 +62,7 @@ def _failure(target: dict, log: Path) -> str | None:
     """Why a probed target fails the preflight (one line), or None."""
     if target.get("effect") != "dead":
         return None
-    key = ".".join(target["key"])
+    key = ".".join(target["key"]) if "key" in target else target["attribute"]
     if target["kind"] == "lr_mult":
         return (f"{target['field']}: {key}: the lr_mult of custom key "
                 f"{target['custom_key']!r} reaches no parameter ({target.get('detail')}); use "
@@ -86,14 +86,14 @@ def run_preflight(space: SweepSpace, base: BaseConfig, folder: Path,
     label, params = first_trial(space, enqueued_points(space, base))
     plan = probe_plan(space, base)
     shutil.rmtree(folder / "probe", ignore_errors=True)  # each preflight afresh
-    config = write_trial_config(space, base.path, params, folder / "probe")
+    config = write_trial_config(space, base, params, folder / "probe")
     progress(f"preflight: smoke run of the first trial{f' ({label})' if label else ''} (up to "
              f"{space.preflight.iterations} logged training iterations or "
              f"{space.preflight.smoke_seconds:g} s) and, beside it, a probe of "
              f"{len(plan['targets'])} knob target(s) in the training environment")
     with ThreadPoolExecutor(1) as pool:  # the probe beside the smoke run: both wait on trainings
         probing = pool.submit(run_probe, space, plan, config, folder / "probe", backend)
-        ran = smoke(space, base.path, params, folder / "smoke", backend)
+        ran = smoke(space, base, params, folder / "smoke", backend)
         probed = probing.result()
     losses = ", ".join(f"{v:.4g}" for v in ran.losses[:5]) + (", ..." if len(ran.losses) > 5
                                                              else "")

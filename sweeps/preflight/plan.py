@@ -9,6 +9,7 @@ from typing import Any
 from sweeps.config.base import BaseConfig
 from sweeps.config.keys import lookup, parse_key
 from sweeps.space import CategoricalParameter, IntParameter, SweepSpace
+from sweeps.space.schedule import KINDS, TARGET_ROOT, ScheduleSpec
 
 
 def probe_values(param: Any) -> list:
@@ -33,11 +34,13 @@ def lr_mult_key(parts: tuple[str, ...]) -> str | None:
 def probe_plan(space: SweepSpace, base: BaseConfig) -> dict:
     """The probe's plan: one target per config key of every parameter (its field, key, two
     values; for an lr_mult, every custom key it competes with)."""
-    targets = []
+    targets = [_schedule_target(name, spec, base) for name, spec in space.schedules.items()]
     for name, param in space.parameters.items():
         values = probe_values(param)
         for i, key in enumerate(param.targets):
             parts = parse_key(key)
+            if parts[0] == TARGET_ROOT:
+                continue  # a schedule's field: its schedule is probed (above)
             target = {"parameter": name, "label": f"{name} ({key})",
                       "field": f"parameters.{name}.targets.{i}", "key": list(parts),
                       "values": values, "kind": "config", "with": _condition(space, param)}
@@ -62,3 +65,25 @@ def _condition(space: SweepSpace, param: Any) -> list[list]:
         value = allowed[0] if isinstance(allowed, list) else allowed
         out += [[list(parse_key(key)), value] for key in space.parameters[other].targets]
     return out
+
+
+def _schedule_target(name: str, spec: ScheduleSpec, base: BaseConfig) -> dict:
+    """A schedule's probe: the attribute it drives, at the smallest and largest number its
+    kinds' arguments hold (and their middle), or the lr_mult of its custom key."""
+    numbers = sorted({float(v) for kind in KINDS for arg, value in spec.arguments(kind).items()
+                      if arg in ("value", "start", "end", "values")
+                      for v in (value if isinstance(value, list) else [value])})
+    values = [numbers[0], numbers[-1], (numbers[0] + numbers[-1]) / 2] if len(numbers) > 1 \
+        else numbers * 3
+    target = {"parameter": name, "label": f"schedule {name} ({spec.attribute or spec.lr_mult})",
+              "field": f"schedules.{name}", "values": values}
+    if spec.attribute is not None:
+        return {**target, "kind": "attribute", "attribute": spec.attribute}
+    root = next((r for r in ("optim_wrapper", "optimizer")
+                 if isinstance(lookup(base.values, (r, "paramwise_cfg", "custom_keys")), dict)),
+                "optim_wrapper")
+    key = [root, "paramwise_cfg", "custom_keys", spec.lr_mult, "lr_mult"]
+    siblings = lookup(base.values, tuple(key[:3]))
+    return {**target, "kind": "lr_mult", "key": key, "custom_key": spec.lr_mult,
+            "custom_keys": sorted({str(k) for k in siblings} | {spec.lr_mult}
+                                  if isinstance(siblings, dict) else {spec.lr_mult})}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sweeps.backends.base import Backend
+from sweeps.config.base import BaseConfig
 from sweeps.config.writer import write_trial_config
 from sweeps.logs import LogFollower
 from sweeps.logs.output_watch import OutputWatch, first_traceback
@@ -33,12 +34,12 @@ class SmokeResult:
         return self.failure is None
 
 
-def smoke(space: SweepSpace, base_config: Path, params: dict, work_dir: Path,
+def smoke(space: SweepSpace, base: BaseConfig, params: dict, work_dir: Path,
           backend: Backend, poll_seconds: float = 0.5) -> SmokeResult:
     """Run the first trial's command in ``work_dir`` (made afresh) and judge it."""
     spec = space.preflight
     shutil.rmtree(work_dir, ignore_errors=True)
-    config = write_trial_config(space, base_config, params, work_dir,
+    config = write_trial_config(space, base, params, work_dir,
                                 extra=spec.smoke_overrides)
     started = time.monotonic()
     job = backend.start(work_dir, config, resume=False)

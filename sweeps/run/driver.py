@@ -97,7 +97,7 @@ class RunOptions:
 def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
               address: str | None = None, resume: bool = False, view: str = "auto",
               console: Console | None = None, backend: Backend | None = None,
-              preflight: bool = True, progress: Callable[[str], None] = lambda _: None
+              preflight: bool = False, progress: Callable[[str], None] = lambda _: None
               ) -> SweepSummary:
     """Run (or resume) a sweep to the end and return how it stands.
 
@@ -111,8 +111,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         console: Where the live table goes.
         backend: What launches the trainings (default: the space's command line).
         preflight: Before a new sweep's first trial, run the preflight (the first trial's
-            command for a few iterations, the knob probe); its verdict goes to the sweep folder
-            and the MLflow parent run.
+            command for a few iterations, the knob probe; ``aqr-sweep run`` does unless told
+            --no-preflight); its verdict goes to the sweep folder and the MLflow parent run.
         progress: Where the preflight says what it does.
 
     Raises:
@@ -263,7 +263,7 @@ class SweepRun:
                                          interrupted, halt)
         tracker = MLflowTrialTracker(self.client, self.record.experiment_id,
                                      self.record.parent_run_id, self.ledger, self.sweep.name)
-        trainable = tune.with_resources(make_trainable(space, self._backend(), self.base.path),
+        trainable = tune.with_resources(make_trainable(space, self._backend(), self.base),
                                         {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
         started_ray = not ray.is_initialized()
         if started_ray:
@@ -320,7 +320,8 @@ class SweepRun:
         if view == "live" or (view == "auto" and sys.stdout.isatty()):
             from sweeps.view.live import RichProgress
 
-            return [RichProgress(self.ledger, self.space, remaining, self.options.console)]
+            return [RichProgress(self.ledger, self.space, remaining, self.sweep.name,
+                                 self.options.console)]
         if view in ("events", "auto"):
             from sweeps.view.events import EventLog
 
@@ -354,7 +355,7 @@ class SweepRun:
         except Exception as err:  # noqa: BLE001 - only a full disk is expected here
             if not is_disk_full(err):
                 raise
-            logger.warning("could not record the sweep's end in MLflow: %s", err)
+            logger.warning("could not record the sweep's end in MLflow: the disk is full")
 
     def _summary(self, study: optuna.Study) -> SweepSummary:
         summary = SweepSummary(self.sweep.name, self.sweep.path, self.record.tracking_uri,

@@ -35,6 +35,13 @@ class TrialEntry:
     error: str = ""
     #: an interrupted trial that goes on (its MLflow run is reopened, not created)
     resumed: bool = False
+    #: its training seed (``{seed}``; not 0: a confirmation run, which is never pruned)
+    seed: int = 0
+
+    @property
+    def confirms(self) -> bool:
+        """Whether it re-runs a configuration with a new seed (it measures: it is not pruned)."""
+        return self.seed != 0
 
     @property
     def name(self) -> str:

@@ -49,6 +49,8 @@ class OptunaPruningScheduler(_ReportsToOptuna, FIFOScheduler):
             return TrialScheduler.CONTINUE
         if math.isnan(entry.values[-1]):
             return TrialScheduler.CONTINUE  # the trial fails itself, naming the epoch
+        if entry.confirms:
+            return TrialScheduler.CONTINUE  # a confirmation run measures; it is not judged
         if entry.optuna_trial.should_prune():
             entry.pruned_at = entry.epochs[-1]
             return TrialScheduler.STOP
@@ -70,6 +72,8 @@ class RecordingASHAScheduler(_ReportsToOptuna, ASHAScheduler):
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         entry = self._report(trial, result)
         decision = super().on_trial_result(tune_controller, trial, result)
+        if entry is not None and entry.confirms:
+            return TrialScheduler.CONTINUE  # a confirmation run measures; it is not judged
         if decision == TrialScheduler.STOP and entry is not None \
                 and entry.epochs[-1] < self.max_epochs:
             entry.pruned_at = entry.epochs[-1]

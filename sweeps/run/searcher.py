@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial
 from ray.tune.search import Searcher
 
 from sweeps.constants import MAX_TAG_CHARS, TrialAttr, TrialState
+from sweeps.run.confirm import FIRST_SEED, next_confirmation
 from sweeps.run.failure import read_failure
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
@@ -24,6 +25,8 @@ from sweeps.run.samplers import suggest_params
 from sweeps.space import SweepSpace
 
 WORK_DIR_KEY = "__work_dir"
+#: the trial's training seed (``{seed}``)
+SEED_KEY = "__seed"
 #: the last epoch a resumed trial already reported (its trainable goes on after it)
 KNOWN_EPOCHS_KEY = "__known_epochs"
 
@@ -63,18 +66,32 @@ class OptunaAskTellSearcher(Searcher):
             values = [frozen.intermediate_values[e] for e in epochs]
             resumed = True
         else:
+            confirmation = next_confirmation(self.study, self.space, self._remaining())
+            if confirmation is not None:
+                self.study.enqueue_trial(confirmation.params, user_attrs={
+                    TrialAttr.LABEL: confirmation.label, TrialAttr.SEED: confirmation.seed})
             trial, epochs, values = self.study.ask(), [], []
             suggest_params(trial, self.space)
             resumed = False
         attrs = trial.user_attrs
+        seed = int(attrs.get(TrialAttr.SEED, FIRST_SEED))
+        trial.set_user_attr(TrialAttr.SEED, seed)
         work_dir = Path(attrs.get(TrialAttr.WORK_DIR) or self.trials_dir / f"{trial.number:04d}")
         trial.set_user_attr(TrialAttr.WORK_DIR, str(work_dir))
         self.ledger.add(trial_id, TrialEntry(number=trial.number, optuna_trial=trial,
                                              params=dict(trial.params), work_dir=work_dir,
                                              label=attrs.get(TrialAttr.LABEL, ""),
-                                             epochs=epochs, values=values, resumed=resumed))
-        return {**trial.params, WORK_DIR_KEY: str(work_dir),
+                                             epochs=epochs, values=values, resumed=resumed,
+                                             seed=seed))
+        return {**trial.params, WORK_DIR_KEY: str(work_dir), SEED_KEY: seed,
                 KNOWN_EPOCHS_KEY: epochs[-1] if epochs else 0}
+
+    def _remaining(self) -> int:
+        """Trials of the budget not started yet (this one included)."""
+        started = sum(1 for t in self.study.get_trials(deepcopy=False)
+                      if TrialAttr.IMPORTED not in t.user_attrs
+                      and t.state != optuna.trial.TrialState.WAITING)
+        return self.space.num_trials() - started
 
     def save(self, checkpoint_path: str) -> None:
         """Nothing to save: the study is persisted in the sweep's sqlite storage as it goes."""

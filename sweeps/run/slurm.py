@@ -109,8 +109,9 @@ def signal_lead(space: SweepSpace) -> int:
 
 
 def sbatch_script(space_file: Path, space: SweepSpace, sweep: SweepDir, job: SlurmJob,
-                  cwd: Path, output: Path) -> str:
-    """The batch script of the sweep (see the module's docstring)."""
+                  cwd: Path, output: Path, preflight: bool = True) -> str:
+    """The batch script of the sweep (see the module's docstring); the first job's ``run``
+    preflights the sweep unless ``preflight`` is false."""
     bin_dir = Path(sys.executable).parent
     q = shlex.quote
     directives = [f"--job-name=aqr-sweep-{sweep.name}", f"--nodes={job.nodes}",
@@ -173,7 +174,7 @@ echo "$(stamp) Ray: ${{up:-0}} of {job.nodes} node(s) at $address"
 if [ -f "$AQR_SWEEP_ROOT/{sweep.name}/sweep.json" ]; then
     sweep=(resume {q(sweep.name)})
 else
-    sweep=(run {q(str(space_file))} --name {q(sweep.name)})
+    sweep=(run {q(str(space_file))} --name {q(sweep.name)}{"" if preflight else " --no-preflight"})
 fi
 "$bin/aqr-sweep" "${{sweep[@]}}" --address "$address" &
 driver=$!

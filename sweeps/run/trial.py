@@ -21,11 +21,12 @@ from pathlib import Path
 from ray import tune
 
 from sweeps.backends import Backend, has_checkpoint
+from sweeps.config.base import BaseConfig
 from sweeps.config.writer import write_trial_config
 from sweeps.logs import LogFollower, ValidationRecord, logged_records
 from sweeps.logs.output_watch import OutputWatch
 from sweeps.run.failure import TrialError, clear_failure, write_failure
-from sweeps.run.searcher import KNOWN_EPOCHS_KEY, WORK_DIR_KEY
+from sweeps.run.searcher import KNOWN_EPOCHS_KEY, SEED_KEY, WORK_DIR_KEY
 from sweeps.space import SweepSpace
 
 
@@ -76,7 +77,7 @@ class Progress:
         return time.monotonic() - self._since
 
 
-def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
+def make_trainable(space: SweepSpace, backend: Backend, base: BaseConfig,
                    poll_seconds: float = 1.0) -> Callable[[dict], None]:
     """The Ray Tune function trainable of a sweep."""
 
@@ -85,7 +86,7 @@ def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
         work_dir.mkdir(parents=True, exist_ok=True)
         clear_failure(work_dir)
         try:
-            _train(space, backend, base_config, config, work_dir, poll_seconds)
+            _train(space, backend, base, config, work_dir, poll_seconds)
         except Exception as err:
             write_failure(work_dir, err)
             raise
@@ -93,7 +94,7 @@ def make_trainable(space: SweepSpace, backend: Backend, base_config: Path,
     return run_trial
 
 
-def _train(space: SweepSpace, backend: Backend, base_config: Path, config: dict, work_dir: Path,
+def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, work_dir: Path,
            poll_seconds: float) -> None:
     """Launch (or resume) the trial's training and report its validations until it ends.
 
@@ -101,16 +102,16 @@ def _train(space: SweepSpace, backend: Backend, base_config: Path, config: dict,
         TrialError: the training crashed, hung, matched a fail pattern, never logged the metric
             or ended before ``max_epochs``.
     """
-    params = {name: config[name] for name in space.parameters}
+    params = {name: config[name] for name in space.parameters if name in config}  # active ones
     resume = has_checkpoint(work_dir)
-    trial_config = write_trial_config(space, base_config, params, work_dir)
+    trial_config = write_trial_config(space, base, params, work_dir)
     last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
     if resume:  # validations an earlier attempt logged but never reported (a dead driver)
         for record in logged_records(work_dir, space.log_format):
             if record.epoch > last_epoch:
                 last_epoch = record.epoch
                 tune.report(report_of(record, space))
-    job = backend.start(work_dir, trial_config, resume)
+    job = backend.start(work_dir, trial_config, resume, int(config.get(SEED_KEY, 0)))
     follower = LogFollower(work_dir, space.log_format, since=job.started_at)
     progress = Progress(job.output, follower)
     watch = OutputWatch(job.output, space.fail_patterns)

@@ -11,7 +11,8 @@ from sweeps.simulation.strategies import Strategy
 from sweeps.simulation.surface import Config, Curve, Surface
 from sweeps.space import SweepSpace
 
-CurveFor = Callable[[int, dict], tuple[Config, Curve]]
+#: ``(trial index, params, training seed or None) -> (configuration, curve)``
+CurveFor = Callable[..., tuple[Config, Curve]]
 
 
 @dataclass

@@ -22,9 +22,6 @@ from sweeps.space import SweepSpace, load_space
 from sweeps.store.study import load_study
 from sweeps.store.sweep_dir import SweepDir
 
-#: GPU-hours of one epoch of the real R50 run (2 h on 8 GPUs)
-R50_GPU_HOURS_PER_EPOCH = 16.0
-
 
 @dataclass
 class SettingResult:
@@ -115,7 +112,7 @@ def sweep_simulation(name: str, texts: list[str]) -> tuple[Simulation,
     configs = surface.configs
 
     def curves(repetition: int):
-        return lambda index, _params: (configs[index], surface.curves[configs[index]][0])
+        return lambda index, _params, _seed=None: (configs[index], surface.curves[configs[index]][0])
 
     simulation = Simulation(surface, space, slots=space.search.concurrency,
                             max_trials=len(configs), curves=curves,

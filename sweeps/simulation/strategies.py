@@ -15,7 +15,7 @@ from ray.tune.search import Searcher
 from sweeps.run.ledger import TrialLedger
 from sweeps.run.scheduler import build_scheduler
 from sweeps.run.searcher import OptunaAskTellSearcher
-from sweeps.simulation.loop import Recommender, best_completed
+from sweeps.simulation.loop import Recommender, best_ranked
 from sweeps.space import PrunerSpec, SweepSpace
 from sweeps.store.study import enqueue_points, new_study
 
@@ -44,8 +44,9 @@ def with_pruner(space: SweepSpace, pruner: PrunerSpec) -> SweepSpace:
 
 def aqr_sweep(space: SweepSpace, points: Points, name: str = "aqr-sweep") -> Strategy:
     """What ``aqr-sweep run`` does: the space's sampler over a study with its enqueued points,
-    the ask/tell searcher and the pruning bridge (or the recording ASHA), PRUNED and COMPLETE told
-    as in a real sweep; its answer is the best completed trial."""
+    the ask/tell searcher (with its confirmation stage) and the pruning bridge (or the recording
+    ASHA), PRUNED and COMPLETE told as in a real sweep; its answer is the ranking's best
+    configuration (``export-best``'s)."""
     def build(repetition: int) -> tuple[Searcher, TrialScheduler]:
         seeded = with_seed(space, repetition)
         study = new_study(seeded, name=space.name)  # as a real sweep's (Hyperband hashes it)
@@ -53,4 +54,4 @@ def aqr_sweep(space: SweepSpace, points: Points, name: str = "aqr-sweep") -> Str
         ledger = TrialLedger()
         return (OptunaAskTellSearcher(seeded, study, ledger, Path("simulated")),
                 build_scheduler(seeded, ledger))
-    return Strategy(name, build, best_completed)
+    return Strategy(name, build, best_ranked)

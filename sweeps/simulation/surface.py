@@ -95,11 +95,24 @@ class Surface:
                   ) -> Callable[[int, dict[str, Any]], tuple[Config, Curve]]:
         """What a simulated trial replays: the nearest tabulated configuration, one of its seeds
         drawn with a generator seeded by ``(repetition, trial index)``, the same draw a replayed
-        real sweep makes for its trial number."""
-        def curve_for(index: int, params: dict[str, Any]) -> tuple[Config, Curve]:
+        real sweep makes for its trial number; a trial that names its training seed (a
+        confirmation run) gets that seed's place in the configuration's own order of seeds for
+        the repetition (seed 0 its first, 1 its second, ...: a re-run is another seed)."""
+        def curve_for(index: int, params: dict[str, Any], seed: int | None = None
+                      ) -> tuple[Config, Curve]:
             config = self.nearest(params, space)
-            return config, self.draw(config, np.random.default_rng([repetition, index]))
+            if seed is None:
+                return config, self.draw(config, np.random.default_rng([repetition, index]))
+            return config, self.seeded(config, repetition, seed)
         return curve_for
+
+    def seeded(self, config: Config, repetition: int, seed: int) -> Curve:
+        """The curve of the ``seed``-th seed of ``config`` in the repetition's order of its
+        seeds (a permutation drawn per repetition and configuration; past the last, round)."""
+        seeds = sorted(self.curves[config])
+        place = self.configs.index(config)
+        order = np.random.default_rng([repetition, 1_000_003, place]).permutation(len(seeds))
+        return self.curves[config][seeds[int(order[seed % len(seeds)])]]
 
     def as_params(self, config: Config) -> dict[str, Any]:
         return dict(zip(self.knobs, config, strict=True))

@@ -1,8 +1,10 @@
 """The checks across a space's fields, one named function each: parameter names, config keys
-set twice, conditions, enqueued points, grid sweeps and the pruner's warm-up."""
+set twice, schedules that searched values could break, conditions, enqueued points, grid sweeps,
+the pruner's warm-up and a confirmation stage without seeds."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from sweeps.config.keys import parse_key
 from sweeps.space.checks import Found
 from sweeps.space.parameters import CategoricalParameter, FloatParameter, out_of_range, same_choice
+from sweeps.space.schedule import KINDS, TARGET_ROOT, arguments_problem, schedule_target
 from sweeps.space.specs import BASE_CONFIG_POINT
 
 #: a :class:`sweeps.space.space.SweepSpace` (not imported: that module imports this one)
@@ -23,8 +26,9 @@ MAX_GRID_POINTS = 100_000
 
 def cross_field_problems(space: SweepSpace) -> list[Found]:
     """Every problem across the space's fields."""
-    return [*_parameter_name_problems(space), *_key_problems(space), *_condition_problems(space),
-            *_enqueue_problems(space), *_grid_problems(space), *_warmup_problems(space)]
+    return [*_parameter_name_problems(space), *_key_problems(space),
+            *_schedule_problems(space), *_condition_problems(space), *_enqueue_problems(space),
+            *_grid_problems(space), *_warmup_problems(space), *_confirm_problems(space)]
 
 
 def allowed_values(values: Any) -> list:
@@ -62,11 +66,61 @@ def _key_problems(space: SweepSpace) -> list[Found]:
             except ValueError as err:
                 found.append((where, str(err)))
                 continue
+            if parts[0] == TARGET_ROOT and (problem := schedule_target(parts, space.schedules)):
+                found.append((where, problem))
+                continue
             if parts in claimed:
                 found.append((where, f"{key!r} is already set by parameter {claimed[parts]!r}"))
             elif parts in fixed:
                 found.append((where, f"{key!r} is also in fixed"))
             claimed[parts] = name
+    return found
+
+
+def _schedule_problems(space: SweepSpace) -> list[Found]:
+    """Each kind a schedule can take (its own, or a searched ``kind``'s choices) must be a kind,
+    and make a schedule at every corner of the searched ranges of its arguments."""
+    found: list[Found] = []
+    searched: dict[str, list[tuple[str, tuple[str, ...], list]]] = {}
+    for name, param in space.parameters.items():
+        for key in param.targets:
+            try:
+                parts = parse_key(key)
+            except ValueError:
+                continue  # _key_problems names it
+            if parts[0] == TARGET_ROOT and not schedule_target(parts, space.schedules):
+                corners = (param.choices if isinstance(param, CategoricalParameter)
+                           else [param.low, param.high])
+                searched.setdefault(parts[1], []).append((name, parts[2:], corners))
+    for schedule, spec in space.schedules.items():
+        fields = searched.get(schedule, [])
+        kinds = next((c for _, f, c in fields if f == ("kind",)), [spec.kind])
+        kind_param = next((n for n, f, _ in fields if f == ("kind",)), None)
+        for kind in kinds:
+            if kind not in KINDS:
+                found.append((("parameters", kind_param, "choices"), f"{kind!r} is not a "
+                              f"schedule kind; kinds: {', '.join(KINDS)}"))
+                continue
+            own = [(n, f[2] if len(f) > 2 else None, f[1], c) for n, f, c in fields
+                   if f[0] == kind]
+            for corner in itertools.product(*(c for *_, c in own)):
+                args = spec.arguments(kind)
+                args = {k: list(v) if isinstance(v, list) else v for k, v in args.items()}
+                for (_, index, arg, _), value in zip(own, corner, strict=True):
+                    if index is None:
+                        args[arg] = value
+                    elif arg in args:
+                        args[arg][int(index)] = value
+                problem = arguments_problem(kind, args)
+                if problem:
+                    at = ", ".join(f"{n}={v}" for (n, *_), v in zip(own, corner, strict=True))
+                    where = ("parameters", own[0][0]) if own else (
+                        ("parameters", kind_param, "choices") if kind_param
+                        else ("schedules", schedule))
+                    found.append((where, f"schedule {schedule!r} as {kind}: {problem}"
+                                  + (f" (at {at}); narrow the ranges" if at else
+                                     f"; give schedules.{schedule}.{kind} in full")))
+                    break
     return found
 
 
@@ -141,3 +195,13 @@ def _warmup_problems(space: SweepSpace) -> list[Found]:
              "is never pruned during its warm-up, so no trial could ever be pruned, but got "
              f"{warmup}; lower it (e.g. {max(0, space.max_epochs // 3)}), or set pruner type: "
              "none")]
+
+
+def _confirm_problems(space: SweepSpace) -> list[Found]:
+    """Confirmation runs need a new training seed each, which the command must take."""
+    confirm = space.search.confirm
+    if confirm is None or not confirm.seeds or not confirm.top_k or space.takes_seed:
+        return []
+    return [(("search", "confirm"), "re-runs the leading configurations with new training seeds, "
+             "but the command takes no '{seed}': add it (e.g. --seed {seed}), or set "
+             "search.confirm.seeds: 0")]

@@ -26,7 +26,9 @@ from sweeps.space.parameters import (
     same_choice,
 )
 from sweeps.space.reader import compose, line_of, load_yaml
+from sweeps.space.schedule import ScheduleSpec
 from sweeps.space.specs import (
+    ConfirmSpec,
     PreflightSpec,
     PrunerSpec,
     ResourcesSpec,
@@ -37,12 +39,14 @@ from sweeps.space.translate import problems_of
 from sweeps.store.sweep_dir import name_problem
 
 DEFAULT_COMMAND = ["{python}", "-m", "aqr.train", "{config}", "--work-dir", "{work_dir}",
-                   "{resume}"]
+                   "--seed", "{seed}", "{resume}"]
 #: placeholders of ``command``: ``{config}`` is the trial's own config file (the base config as
-#: ``_base_`` plus the trial's overrides), ``{resume}`` the ``resume_args`` when resuming
-PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{num_gpus}"}
+#: ``_base_`` plus the trial's overrides), ``{resume}`` the ``resume_args`` when resuming,
+#: ``{seed}`` the run's training seed (0, then 1, 2, ... for a confirmation's re-runs)
+PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{num_gpus}",
+                "{seed}"}
 #: placeholders of ``env`` values
-ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}", "{aqr_runtime}"}
+ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}", "{aqr_runtime}", "{seed}"}
 _PLACEHOLDER = re.compile(r"\{\w+\}")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: MLflow's longest metric key
@@ -121,6 +125,7 @@ class SweepSpace(Strict):
     resources: ResourcesSpec = ResourcesSpec()
     tracking: TrackingSpec = TrackingSpec()
     preflight: PreflightSpec = PreflightSpec()
+    schedules: dict[str, ScheduleSpec] = {}
     max_failures: int = Field(0, ge=0, le=1000)
     #: regular expressions: a line of a training's output that matches one fails the trial
     fail_patterns: list[Annotated[str, checked(_pattern_problem)]] = []
@@ -143,6 +148,19 @@ class SweepSpace(Strict):
     def grid_points(self) -> dict[str, list[Any]]:
         """Every value of every parameter on the grid (floats need a ``step``)."""
         return {name: p.grid() for name, p in self.parameters.items()}
+
+    @property
+    def takes_seed(self) -> bool:
+        """Whether the command (or its env) gives each run its training seed (``{seed}``)."""
+        return any("{seed}" in part for part in [*self.command, *self.env.values()])
+
+    @property
+    def confirm(self) -> ConfirmSpec:
+        """The confirmation stage in force: the space's, else on when the command takes
+        ``{seed}`` (re-running a configuration with the same seed would measure nothing new)."""
+        if self.search.confirm is not None:
+            return self.search.confirm
+        return ConfirmSpec() if self.takes_seed else ConfirmSpec(top_k=0, seeds=0)
 
     def num_trials(self) -> int:
         """Trials the sweep runs: ``search.num_trials``, or the grid's size for ``grid``."""

@@ -23,14 +23,26 @@ class EnqueuedPoint(Strict):
     params: dict[str, Any] | Literal["base_config"]
 
 
+class ConfirmSpec(Strict):
+    """Re-run the leading configurations with new training seeds (``{seed}`` in the command):
+    the ``top_k`` best by pessimistic mean each get ``seeds`` more runs, as soon as they lead, and
+    the enqueued ``current`` configuration the same seeds at the end, so the answer is a mean with
+    its noise. The runs count in ``num_trials``."""
+
+    top_k: int = Field(2, ge=0, le=1000)
+    seeds: int = Field(1, ge=0, le=100)
+
+
 class SearchSpec(Strict):
-    """How Optuna proposes configurations."""
+    """How Optuna proposes configurations. ``confirm``: see :class:`ConfirmSpec`; left out, it is
+    on (``top_k: 2, seeds: 1``) when the command takes ``{seed}``, else off."""
 
     sampler: Literal["tpe", "random", "grid", "cmaes", "gp", "qmc"] = "tpe"
     seed: int | None = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range
     num_trials: int = Field(10, ge=1, le=100_000)
     concurrency: int = Field(1, ge=1, le=10_000)
     enqueue: list[EnqueuedPoint] = []
+    confirm: ConfirmSpec | None = None
 
 
 class PrunerSpec(Strict):

@@ -57,7 +57,8 @@ class MLflowTrialTracker(Callback):
         self.run_ids[trial.trial_id] = create_trial_run(
             self.client, self.experiment, self.parent_run_id, self.sweep_name, entry.number,
             entry.name, entry.label, TrialState.RUNNING, entry.params,
-            **{Tag.WORK_DIR: str(entry.work_dir), Tag.RAY_TRIAL_ID: trial.trial_id})
+            **{Tag.WORK_DIR: str(entry.work_dir), Tag.RAY_TRIAL_ID: trial.trial_id,
+               Tag.SEED: str(entry.seed)})
 
     def on_trial_result(self, iteration: int, trials: list, trial, result: dict, **info) -> None:
         run_id = self.run_ids.get(trial.trial_id)

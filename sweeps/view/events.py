@@ -47,8 +47,11 @@ class EventLog(Callback):
         entry = self.ledger.get(trial.trial_id)
         if entry is None:
             return
-        params = ", ".join(f"{k}={format_value(entry.params.get(k))}" for k in self.space.parameters)
-        went_on = f", going on after epoch {entry.epochs[-1]}" if entry.epochs else ""
+        params = ", ".join(f"{k}={format_value(entry.params[k])}" for k in self.space.parameters
+                           if k in entry.params)  # a conditional one only where it applies
+        # a resumed trial whose last validations no driver heard still resumes its checkpoint
+        went_on = (f", going on after epoch {entry.epochs[-1]}" if entry.epochs
+                   else ", going on from its latest checkpoint" if entry.resumed else "")
         self.line(f"{self._trial(entry)} started{went_on}: {params}; work dir {entry.work_dir}")
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:

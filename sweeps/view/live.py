@@ -15,9 +15,10 @@ from sweeps.view.table import trials_table
 class RichProgress(Callback):
     """Ray Tune callback: redraw the trials table and the finished-trials bar on every event."""
 
-    def __init__(self, ledger: TrialLedger, space: SweepSpace, total: int,
+    def __init__(self, ledger: TrialLedger, space: SweepSpace, total: int, title: str,
                  console: Console | None = None) -> None:
         self.ledger, self.space, self.total, self.console = ledger, space, total, console
+        self.title = title
         self.progress: Progress | None = None
         self.live: Live | None = None
 
@@ -27,9 +28,10 @@ class RichProgress(Callback):
 
     def _render(self) -> Group:
         rows = [e.status(self.space.mode) for e in self.ledger.entries()]
-        height = self.console.size.height if self.console is not None else 24
+        width, height = self.console.size if self.console is not None else (80, 24)
         # title, header, rules, caption and the progress bar take about 8 lines
-        return Group(trials_table(rows, self.space, max_rows=max(height - 8, 3)), self.progress)
+        return Group(trials_table(rows, self.space, width=width, max_rows=max(height - 8, 3),
+                                  title=self.title), self.progress)
 
     def _update(self) -> None:
         if self.live is None:

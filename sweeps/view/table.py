@@ -44,27 +44,52 @@ def fitted(rows: list[TrialStatus], space: SweepSpace, max_rows: int
     return shown, f"{sum(left.values())} more: " + ", ".join(f"{n} {s}" for s, n in left.items())
 
 
-def trials_table(rows: Iterable[TrialStatus], space: SweepSpace,
-                 max_rows: int | None = None) -> Table:
+def trials_table(rows: Iterable[TrialStatus], space: SweepSpace, width: int | None = None,
+                 max_rows: int | None = None, title: str | None = None) -> Table:
     """One row per trial: state (with the prune epoch), epochs, params, last and best metric;
-    with ``max_rows``, the running and best trials only (see :func:`fitted`). Cells never wrap."""
+    with ``max_rows``, the running and best trials only (see :func:`fitted`). Cells never wrap;
+    within ``width`` columns, the knobs give way and the state and metric keep their width."""
     rows = list(rows)
     rows, rest = fitted(rows, space, max_rows) if max_rows is not None else (rows, "")
-    table = Table(title=f"{space.name}: {space.metric} ({space.mode})", expand=False,
+    knobs = list(space.parameters)
+    fixed = ("trial", "state", "epoch", "last", "best")
+    cells = [_cells(r, space) for r in rows]
+    widest = {c: max([len(c)] + [len(row[i].plain) for row in cells])
+              for i, c in enumerate(("trial", "state", "epoch", *knobs, "last", "best"))}
+    knob_width = None
+    if width is not None and knobs:
+        room = width - sum(widest[c] + _PADDING for c in fixed)
+        shown = max(0, min(len(knobs), room // (_MIN_KNOB + _PADDING)))
+        if shown < len(knobs):
+            rest = "; ".join(filter(None, [rest, f"{len(knobs) - shown} knobs not shown at "
+                                                 f"{width} columns (widen the terminal)"]))
+            cells = [row[:3 + shown] + row[-2:] for row in cells]
+            knobs = knobs[:shown]
+        if knobs and sum(widest[k] + _PADDING for k in knobs) > room:
+            knob_width = max(_MIN_KNOB, room // len(knobs) - _PADDING)
+    table = Table(title=f"{title or space.name}: {space.metric} ({space.mode})", expand=False,
                   caption=rest or None, box=box.SIMPLE_HEAD, show_edge=False,
                   collapse_padding=True)
-    # the trial, its state and its metric keep their width; on a screen, long knob names give way
-    widths = {"trial": 5, "state": 9, "epoch": 5, "last": 6, "best": 6}
-    for column in ("trial", "state", "epoch", *space.parameters, "last", "best"):
-        table.add_column(column, overflow="ellipsis", no_wrap=True, min_width=widths.get(column),
-                         max_width=None if column in widths or max_rows is None else 8,
+    for column in ("trial", "state", "epoch", *knobs, "last", "best"):
+        knob = column not in fixed
+        table.add_column(column, overflow="ellipsis", no_wrap=True,
+                         min_width=None if knob else widest[column],
+                         max_width=knob_width if knob else None,
                          justify="left" if column in ("trial", "state") else "right")
-    for r in rows:
-        state = str(r.state) + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch is not None else "")
-        table.add_row(Text(f"{r.number} {r.label}".strip()),
-                      Text(state, style=STATE_STYLES.get(r.state, "white")),
-                      f"{r.epochs_run} own" if r.state == TrialState.IMPORTED
-                      else f"{r.epochs_run}/{space.max_epochs}",
-                      *(Text(format_value(r.params.get(p))) for p in space.parameters),
-                      format_value(r.last), format_value(r.best))
+    for row in cells:
+        table.add_row(*row)
     return table
+
+
+#: the space around a cell (one each side); a knob column keeps at least this many characters
+_PADDING, _MIN_KNOB = 2, 6
+
+
+def _cells(r: TrialStatus, space: SweepSpace) -> list[Text]:
+    state = str(r.state) + (f"@{r.pruned_at_epoch}" if r.pruned_at_epoch is not None else "")
+    epochs = (f"{r.epochs_run} own" if r.state == TrialState.IMPORTED
+              else f"{r.epochs_run}/{space.max_epochs}")
+    return [Text(f"{r.number} {r.label}".strip()),
+            Text(state, style=STATE_STYLES.get(r.state, "white")), Text(epochs),
+            *(Text(format_value(r.params.get(p))) for p in space.parameters),
+            Text(format_value(r.last)), Text(format_value(r.best))]

@@ -194,6 +194,7 @@ def test_a_key_mmcv1_s_constructor_shadows_is_refused(tmp_path):
 
 
 def test_the_trial_config_the_sweep_writes_loads_in_mmcv1_config(tmp_path):
+    from sweeps.config.base import load_base_config
     from sweeps.config.writer import write_trial_config
     from sweeps.space import SweepSpace
 
@@ -209,7 +210,8 @@ def test_the_trial_config_the_sweep_writes_loads_in_mmcv1_config(tmp_path):
                 ".lr_mult"]},
             "window": {"type": "int", "low": 3, "high": 15, "targets": [
                 "model.pts_bbox_head.attention_bias_config.window_size"]}}})
-    path = write_trial_config(space, base, {"scale_lr": 0.3, "window": 5}, tmp_path / "trial")
+    path = write_trial_config(space, load_base_config(space, base), {"scale_lr": 0.3, "window": 5},
+                              tmp_path / "trial")
     cfg = mmcv.Config.fromfile(str(path))
     keys = cfg.optimizer.paramwise_cfg.custom_keys
     assert keys["attention_bias_generator.bias_scale"].lr_mult == 0.3

@@ -31,7 +31,7 @@ def test_lines_appear_as_the_sweep_goes_and_ctrl_c_stops_it(tmp_path):
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
     out = tmp_path / "job.out"
     with open(out, "w") as sink:              # as under nohup or sbatch: stdout is a file
-        driver = subprocess.Popen([*CLI, "run", str(space)], cwd=tmp_path, env=env, stdout=sink,
+        driver = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env, stdout=sink,
                                   stderr=subprocess.PIPE, text=True)
         try:
             deadline = time.time() + 120

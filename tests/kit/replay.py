@@ -55,7 +55,7 @@ class ReplayBackend(Backend):
     def __init__(self, metric: str = "NDS", epochs: int = 3, seconds: float = 0.05) -> None:
         self.metric, self.epochs, self.seconds = metric, epochs, seconds
 
-    def start(self, work_dir: Path, config: Path, resume: bool) -> ReplayJob:
+    def start(self, work_dir: Path, config: Path, resume: bool, seed: int = 0) -> ReplayJob:
         from mmengine.config import Config
 
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -66,15 +66,15 @@ class ReplayBackend(Backend):
 
 class SurfaceReplayBackend(Backend):
     """Replays a surface's curves: trial ``N`` (its work dir's name) replays the curve the
-    simulator draws for trial index ``N`` of ``repetition``, its configuration read from the
-    trial's config file at each parameter's first target."""
+    simulator draws for trial index ``N`` of ``repetition`` and its training seed, its
+    configuration read from the trial's config file at each parameter's first target."""
 
     def __init__(self, space_file: Path, surface_file: Path, repetition: int = 0,
                  seconds: float = 0.05) -> None:
         self.space_file, self.surface_file = space_file, surface_file
         self.repetition, self.seconds = repetition, seconds
 
-    def start(self, work_dir: Path, config: Path, resume: bool) -> ReplayJob:
+    def start(self, work_dir: Path, config: Path, resume: bool, seed: int = 0) -> ReplayJob:
         from mmengine.config import Config
 
         from sweeps.config.keys import lookup, parse_key
@@ -86,7 +86,7 @@ class SurfaceReplayBackend(Backend):
         cfg = Config.fromfile(str(config)).to_dict()
         params = {name: lookup(cfg, parse_key(p.targets[0]))
                   for name, p in space.parameters.items()}
-        _, curve = surface.curve_for(space, self.repetition)(int(work_dir.name), params)
+        _, curve = surface.curve_for(space, self.repetition)(int(work_dir.name), params, seed)
         work_dir.mkdir(parents=True, exist_ok=True)
         return ReplayJob(work_dir, space.metric, curve.values, self.seconds)
 

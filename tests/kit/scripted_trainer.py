@@ -17,6 +17,7 @@ Modes:
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
+- ``fill_disk``: validates epoch 1, then fills its work dir's disk and goes on training.
 
 Each start appends a line to ``starts.txt`` in the work dir.
 """
@@ -98,6 +99,16 @@ elif mode == "crash_after_last_checkpoint":
 elif mode == "hang":
     validate(1, NDS=x)
     time.sleep(3600)
+elif mode == "fill_disk":
+    train(1, 1)
+    try:
+        with open(work / "filler", "wb") as filler:
+            while True:
+                filler.write(b"0" * 65536)
+                filler.flush()
+    except OSError:
+        pass
+    time.sleep(60)
 elif mode == "wrong_metric":
     validate(1, mAP=0.5)
 elif mode == "diverge":

@@ -30,7 +30,8 @@ def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failure
     space.update(name=name, base_config=str(CMT / space["base_config"]), max_epochs=3,
                  max_failures=max_failures, stop_grace_seconds=5,
                  resources={"cpu": 1, "gpu": 0},
-                 tracking={"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": name})
+                 tracking={"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "experiment": name,
+                           "artifact_location": (tmp_path / "mlartifacts").as_uri()})
     space["fixed"].update({"load_from": str(ckpt), "total_epochs": 3})
     space["env"].update(CMT_STANDIN_EPOCH_SECONDS="0.3", CMT_STANDIN_CRASH_AT_EPOCH="2",
                         CMT_STANDIN_CRASH_RANK="1")

@@ -1,7 +1,8 @@
 """The tuning matrix reads like the guide's table: clamp rows x residual columns at the guide's
 values, completed trials' final values, pruned trials marked with their epoch, empty cells
-predicted with their uncertainty, the best trial marked, imported runs left out; the quick
-reference names only a completed trial near each preset. Built from a SweepData made by hand."""
+predicted with their uncertainty where a completed trial supports it, the best trial marked,
+imported runs left out; the quick reference names only a completed trial near each preset.
+Built from a SweepData made by hand."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from reports.html import matrix_html
 from reports.matrix import matrix, quick_reference, tuning_pair
 from reports.report import write_report
+from reports.surrogate import GaussianProcess
 from reports.sweep_data import SweepData
 from sweeps.space import SweepSpace
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
@@ -38,7 +40,17 @@ def data(tmp_path: Path) -> SweepData:
             "residual_weight": {"type": "float", "low": 0.3, "high": 0.9, "targets": ["r"]},
             "gaussian_sigma": {"type": "float", "low": 0.5, "high": 2.0, "targets": ["s"]}}})
     rows, curves = [], []
+    study = optuna.create_study(direction="maximize")
+    dists = {k: optuna.distributions.FloatDistribution(p.low, p.high)
+             for k, p in space.parameters.items()}
     for number, (label, state, clamp, residual, sigma, last, epochs) in enumerate(TRIALS):
+        params = {"max_weight_clamp": clamp, "residual_weight": residual, "gaussian_sigma": sigma}
+        params = {k: v for k, v in params.items() if not math.isnan(v)}
+        done = state == "completed"
+        study.add_trial(optuna.trial.create_trial(
+            params=params, distributions={k: dists[k] for k in params},
+            value=last if done else None, user_attrs={"label": label},
+            state=optuna.trial.TrialState.COMPLETE if done else optuna.trial.TrialState.FAIL))
         rows.append({"trial": number, "label": label, "state": state, "epochs_run": epochs,
                      "pruned_at_epoch": epochs if state == "pruned" else math.nan,
                      "max_weight_clamp": clamp, "residual_weight": residual,
@@ -50,9 +62,8 @@ def data(tmp_path: Path) -> SweepData:
         curves += [{"trial": number, "metric": space.metric, "epoch": e, "value": last * e / epochs}
                    for e in range(1, epochs + 1) if not math.isnan(last)]
     record = SweepRecord("guide", str(tmp_path / "g.yaml"), "sqlite:///x.db", "1", "parent")
-    return SweepData("guide", space, record, SweepDir("guide", tmp_path / "runs"),
-                     optuna.create_study(direction="maximize"), pd.DataFrame(rows),
-                     pd.DataFrame(curves))
+    return SweepData("guide", space, record, SweepDir("guide", tmp_path / "runs"), study,
+                     pd.DataFrame(rows), pd.DataFrame(curves))
 
 
 def cells(m):
@@ -74,16 +85,33 @@ def test_the_guide_grid_holds_final_values_and_marks_pruned_ones(data):
     assert m.best == (1, 2)
 
 
-def test_empty_cells_are_predicted_with_uncertainty_never_from_imported_runs(data):
+def test_empty_cells_are_predicted_only_near_completed_trials_never_from_imported_runs(data):
     got = cells(matrix(data, "max_weight_clamp", "residual_weight"))
-    assert got[2.5, 0.6].kind == "predicted"             # the imported run's 0.69 is not used
-    assert got[2.5, 0.6].value < 0.5 and got[2.5, 0.6].std > 0
-    assert got[3.0, 0.4].kind == "predicted" and got[3.0, 0.4].failed == 1
-    far, near = got[3.0, 0.4], got[2.0, 0.7]
-    assert far.std > near.std                            # further from the data, less sure
-    assert "(predicted)" in far.text() and "±" in far.text()
+    assert got[1.5, 0.6].kind == "predicted"             # the imported run's 0.69 is not used
+    assert 0.3 < got[1.5, 0.6].value < 0.4 and got[1.5, 0.6].std > 0
+    assert "(predicted)" in got[1.5, 0.6].text() and "±" in got[1.5, 0.6].text()
+    # no completed trial within a quarter of the ranges: no prediction, whatever the model says
+    assert got[3.0, 0.4].kind == "empty" and got[3.0, 0.4].failed == 1
+    assert got[3.0, 0.4].text() == "- (1 failed)"
+    predicted = sum(c.kind == "predicted" for c in got.values())
+    assert predicted <= 5, f"{predicted} of 16 cells predicted from 3 completed trials"
     without = cells(matrix(data, "max_weight_clamp", "residual_weight", predict=False))
-    assert without[2.5, 0.6].kind == "empty"
+    assert without[1.5, 0.6].kind == "empty"
+
+
+def test_no_prediction_where_a_pruned_trial_is_nearer_than_any_completed_one(data):
+    space = data.space
+    done = pd.DataFrame({"max_weight_clamp": [1.5, 2.0], "residual_weight": [0.7, 0.6]})
+    knobs = list(done.columns)
+    fit = lambda pruned: GaussianProcess.fit(  # noqa: E731
+        space, knobs, done, pd.Series([0.35, 0.38]), {}, pd.DataFrame(pruned, columns=knobs))
+    here = {"max_weight_clamp": 2.3, "residual_weight": 0.5}
+    alone = fit([])
+    assert alone.predict_at(here) is not None
+    assert fit([[2.4, 0.5]]).predict_at(here) is None   # the pruned trial is the nearer evidence
+    assert fit([[1.0, 0.9]]).predict_at(here) is not None
+    mean, std = alone.predict_at({"max_weight_clamp": 2.0, "residual_weight": 0.6})
+    assert mean == pytest.approx(0.38, abs=0.01) and std < alone.predict_at(here)[1]
 
 
 def test_quick_reference_names_only_a_completed_trial_near_each_preset(data):
@@ -103,6 +131,6 @@ def test_html_marks_the_best_cell_and_the_best_trial(data, tmp_path):
     assert "<tr class='best' id='best-trial' data-trial='1'>" in page
     assert "href='http://127.0.0.1:5000/#/experiments/1/runs/run1'" in page
     assert "1h02m" in page                               # durations, readable
-    assert "Best trial: 1, pts_bbox_NuScenes/NDS = 0.3800" in page
+    assert "Best trial: 1, pts_bbox_NuScenes/NDS = 0.3800 over 1 seed(s)" in page
     md = (tmp_path / "report" / "matrix_max_weight_clamp__residual_weight.md").read_text()
     assert "**0.3800 (trial 1, 2 completed)**" in md and "pruned@2" in md

@@ -48,6 +48,44 @@ def test_trials_table(data, report):
     assert hopeless["pruned_at_epoch"] == 1 and pd.isna(hopeless["pts_bbox_NuScenes/NDS@2"])
 
 
+def test_the_trials_table_puts_only_final_values_under_final(data, report):
+    from html.parser import HTMLParser
+
+    class Table(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.inside = [], False
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = self.inside or dict(attrs).get("class") == "trials"
+            if self.inside and tag == "tr":
+                self.rows.append([])
+
+        def handle_endtag(self, tag):
+            self.inside = self.inside and tag != "table"
+
+        def handle_data(self, text):
+            if self.inside and self.rows:
+                self.rows[-1].append(text)
+
+    page = report.index.read_text()
+    table = Table()
+    table.feed(page)
+    header, *rows = table.rows
+    finals = [i for i, h in enumerate(header) if h.startswith("final ")]
+    assert [header[i] for i in finals] == ["final NDS"] + [
+        f"final {m.rsplit('/', 1)[-1]}" for m in data.space.track], header
+    for row in rows:
+        state = row[header.index("state")]
+        assert all((row[i] == "-") == (state != "completed") for i in finals), row
+    hopeless = next(r for r in rows if "hopeless" in r)
+    assert hopeless[header.index("last NDS")] != "-"      # its early value: under "last"
+    assert "value:" not in page and "last NDS: the last validation" in page
+    # 2 completed trials over 3 knobs: importances are a hint, and the page says so
+    if "Parameter importance</h2>" in page:
+        assert "id='importance-caveat'>Caveat: these importances rest on 2 completed" in page
+
+
 def test_matrix_agrees_with_trials(data):
     m = matrix(data, "max_weight_clamp", "score_threshold")
     done = data.trials[data.trials["state"] == "completed"]
@@ -131,6 +169,10 @@ def test_import_real_logs(tmp_path):
                           "--param", "max_weight_clamp=9"], capture_output=True, text=True,
                          env=env, cwd=tmp_path)
     assert bad.returncode == 2 and "must be in [1.5, 3.0], but got 9" in bad.stderr
+    again = subprocess.run([*cli, str(LOGS / "cmt_r50_baseline_1ep.log"), "--sweep", "cmt",
+                            "--baseline"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "already imported as trial 0 (same bytes); skipped" \
+        in again.stdout                                 # not a second, duplicate reference
     client = MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("cmt-aqr-r50").experiment_id],
                               filter_string="tags.`aqr.imported` = 'true'")

@@ -82,7 +82,7 @@ def test_a_grid_sweep_ends_cleanly(tmp_path, monkeypatch):
 def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
     space = write_space(tmp_path, "busy", env={"SCRIPTED_EPOCH_SECONDS": "2"})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
-    first = subprocess.Popen([*CLI, "run", str(space)], cwd=tmp_path, env=env,
+    first = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
@@ -93,7 +93,7 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
         second = cli(tmp_path, "resume", "busy")
         assert second.returncode == 2 and time.time() - started < 15
         assert f"sweep 'busy' is being run by pid {first.pid} on " in second.stderr
-        again = cli(tmp_path, "run", str(space))
+        again = cli(tmp_path, "run", "--no-preflight", str(space))
         assert again.returncode == 2 and "is being run by pid" in again.stderr
         assert first.wait(timeout=200) == 0, first.stderr.read()[-2000:]
     finally:
@@ -112,7 +112,7 @@ def test_a_hung_trial_is_stopped_and_a_run_whose_trials_all_failed_exits_1(tmp_p
         "num_trials": 1, "enqueue": [{"name": "h", "params": {"x": 0.5}}]},
         fixed={"mode": "hang"})
     started = time.time()
-    proc = cli(tmp_path, "run", str(space))
+    proc = cli(tmp_path, "run", "--no-preflight", str(space))
     assert proc.returncode == 1 and time.time() - started < 120
     assert "every trial of this run failed (1)" in proc.stderr
     status = json.loads(cli(tmp_path, "status", "hung", "--json").stdout)
@@ -183,10 +183,33 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_half_made(tmp_path):
     try:
         space = write_space(full, "f")
         env = {**os.environ, "AQR_SWEEP_ROOT": str(full / "runs")}
-        proc = subprocess.run([*CLI, "run", str(space)], cwd=full, env=env, capture_output=True,
+        proc = subprocess.run([*CLI, "run", "--no-preflight", str(space)], cwd=full, env=env, capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
         assert "no space left on the device" in proc.stderr
         assert not (full / "mlflow.db").exists() and not (full / "runs" / "f").exists()
+    finally:
+        subprocess.run(["umount", str(full)], check=False)
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_mid_sweep_is_one_line_naming_resume(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(full)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a small tmpfs is needed (root): {mounted.stderr.strip()}")
+    try:
+        space = write_space(full, "fills", env={"SCRIPTED_EPOCH_SECONDS": "0.5"})
+        (full / "config.py").write_text("x = 0.5\nmode = 'fill_disk'\nepochs = 3\n")
+        env = {**os.environ, "AQR_SWEEP_ROOT": str(full / "runs")}
+        proc = subprocess.run([*CLI, "run", "--no-preflight", str(space)], cwd=full, env=env,
+                              capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        lines = proc.stderr.strip().splitlines()
+        assert lines[-1].startswith("error: no space left on the device of ") and \
+            "`aqr-sweep resume fills`" in lines[-1], proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr and len(lines) <= 3, proc.stderr[-3000:]
     finally:
         subprocess.run(["umount", str(full)], check=False)

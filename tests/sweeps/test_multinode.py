@@ -51,7 +51,7 @@ def test_two_gpu_trials_share_a_node_then_move_when_it_is_lost(tmp_path):
                             {"name": "a", "params": {"x": 0.3}}, {"name": "b", "params": {"x": 0.6}}]})
     # the workers get their environment from the cluster, not from the driver: the space's env
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
-    driver = subprocess.Popen([sys.executable, "-m", "cli", "run", str(space), "--address",
+    driver = subprocess.Popen([sys.executable, "-m", "cli", "run", "--no-preflight", str(space), "--address",
                                cluster.address], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     trials = [tmp_path / "runs" / "nodes" / "trials" / f"{n:04d}" for n in (0, 1)]

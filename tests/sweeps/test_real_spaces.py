@@ -26,7 +26,8 @@ def test_real_spaces_validate_from_a_cmt_checkout(name):
     out = proc.stdout
     assert "'debug_mode': False" in out and "'max_keep_ckpts': 1" in out
     assert "'ann_file': 'data/nuscenes/nuscenes_infos_train.pkl'" in out   # train split only
-    assert f"environment: PYTHONPATH={CMT} OMP_NUM_THREADS=1" in out
+    runtime = f":{CMT / 'x' / name[:-5] / 'aqr_runtime'}" if "attention" in name else ""
+    assert f"environment: PYTHONPATH={CMT}{runtime} OMP_NUM_THREADS=1" in out
     command = out.split("command: ", 1)[1]
     for part in ("-m torch.distributed.launch --nproc_per_node=8", "--max_restarts=0",
                  "tools/train.py", "trial_config.py --work-dir", "--launcher pytorch"):
@@ -38,6 +39,9 @@ def test_the_attention_bias_space_reaches_a_key_with_a_dot():
     assert ("bias_scale_lr_mult: optimizer.paramwise_cfg.custom_keys"
             "['attention_bias_generator.bias_scale'].lr_mult = 0.5") in out
     assert "first trial (current)" in out and "'bias_scale': 2.5" in out and "'window_size': 8" in out
+    # the schedule hook, logging the attention bias's statistics into the mmcv 1.x log
+    assert "custom_imports = {'imports': ['aqr.runtime.hook']" in out
+    assert "'attention_bias': 'pts_bbox_head.attention_bias_generator'" in out
 
 
 def test_dead_knobs_are_refused_with_their_line_and_nearest_keys(tmp_path):

@@ -31,7 +31,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
         {"name": "first", "params": {"x": 0.3}}, {"name": "second", "params": {"x": 0.6}}]})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
     cli = [sys.executable, "-m", "cli"]
-    driver = subprocess.Popen([*cli, "run", str(space)], cwd=tmp_path, env=env,
+    driver = subprocess.Popen([*cli, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     second = tmp_path / "runs" / "killed" / "trials" / "0001"

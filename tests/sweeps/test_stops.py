@@ -29,7 +29,7 @@ def start(tmp_path: Path, name: str, epoch_seconds: str, **fields) -> tuple[subp
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"),
            "SCRIPTED_EPOCH_SECONDS": epoch_seconds, "SCRIPTED_STUBBORN": "1",
            "SCRIPTED_CHILD": "1"}
-    driver = subprocess.Popen([*CLI, "run", str(space)], cwd=tmp_path, env=env,
+    driver = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return driver, env
 

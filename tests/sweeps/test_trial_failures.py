@@ -72,7 +72,7 @@ def test_a_metric_the_trainer_never_logs_halts_the_sweep_at_its_first_validation
     space = write_space(tmp_path, "typo", metric="NDS_typo", search={
         "num_trials": 10, "concurrency": 2, "sampler": "random"})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
-    run = subprocess.run([sys.executable, "-m", "cli", "run", str(space)], cwd=tmp_path, env=env,
+    run = subprocess.run([sys.executable, "-m", "cli", "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=240)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [

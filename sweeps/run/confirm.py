@@ -1,0 +1,78 @@
+"""The confirmation stage: which configuration to run again, with which training seed.
+
+Every run of the search trains with seed 0. As soon as a configuration is among the ``top_k``
+of the ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, ahead of new
+proposals; at the end of the sweep (when no more trials are left than it needs), the enqueued
+``current`` configuration gets the seeds of the best, so that the two compare seed for seed. A
+seed once tried for a configuration (whatever came of it) is not tried again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from sweeps.constants import CURRENT_LABEL, TrialAttr
+from sweeps.run.ranking import Ranking, Run, params_key, rank
+from sweeps.space import SweepSpace
+
+#: the training seed of a search trial
+FIRST_SEED = 0
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A run to make: the configuration, its new seed, and the trial it confirms."""
+
+    params: dict[str, Any]
+    seed: int
+    label: str
+
+
+def seed_of(trial: optuna.trial.FrozenTrial) -> int:
+    return int(trial.user_attrs.get(TrialAttr.SEED, FIRST_SEED))
+
+
+def study_ranking(study: optuna.Study, space: SweepSpace) -> Ranking:
+    """The sweep's completed trials ranked by configuration (imported runs are FAIL: left out)."""
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return rank((Run(params_key(t.params), float(t.value), t.number) for t in done), space.mode)
+
+
+def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
+                      ) -> Confirmation | None:
+    """The next run of the confirmation stage, or None (propose a new configuration).
+
+    Args:
+        remaining: Trials of the sweep's budget not yet started, this one included.
+    """
+    confirm = space.confirm
+    if not confirm.top_k or not confirm.seeds:
+        return None
+    trials = study.get_trials(deepcopy=False)
+    tried: dict[Hashable, set[int]] = {}
+    params_of: dict[Hashable, dict] = {}
+    for t in trials:
+        if TrialAttr.IMPORTED in t.user_attrs or not t.params:
+            continue
+        key = params_key(t.params)
+        tried.setdefault(key, set()).add(seed_of(t))
+        params_of[key] = t.params
+    wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
+    ranking = study_ranking(study, space)
+    for standing in ranking.standings[:confirm.top_k]:
+        missing = sorted(wanted - tried.get(standing.key, set()))
+        if missing:
+            return Confirmation(dict(params_of[standing.key]), missing[0],
+                                f"confirm {standing.trials[0]}, seed {missing[0]}")
+    current = next((t for t in trials if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL
+                    and t.params), None)
+    if current is None or ranking.best is None:
+        return None
+    missing = sorted(wanted - tried.get(params_key(current.params), set()))
+    if missing and remaining <= len(missing):
+        return Confirmation(dict(current.params), missing[0], f"current, seed {missing[0]}")
+    return None

@@ -1,0 +1,135 @@
+"""Configurations ranked by their mean over runs, with the seed noise the sweep measured.
+
+A configuration is its exact parameters; each run of it that completed the schedule (the first,
+and the confirmation runs with other training seeds) gives one final value. The noise is the
+pooled standard deviation of the runs of the configurations run more than once. The answer is the
+configuration with the best *pessimistic* mean (its mean less one standard error), so that one
+lucky run does not outrank a configuration measured twice unless it beats it by the noise; the
+configurations whose interval reaches the answer's mean are tied with it within noise.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scipy import stats
+
+from sweeps.constants import Mode
+
+#: the two-sided confidence of a configuration's interval
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Run:
+    """One completed run: its configuration, its final value, which trial it was."""
+
+    key: Hashable
+    value: float
+    trial: int = -1
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A configuration's runs and what they say.
+
+    Attributes:
+        key: The configuration.
+        values: Its runs' final values, in trial order.
+        trials: Their trial numbers.
+        mean: Their mean.
+        stderr: The noise over the square root of the runs (NaN without a noise estimate).
+        half_width: The half-width of the mean's ``CONFIDENCE`` interval (NaN without one).
+    """
+
+    key: Hashable
+    values: tuple[float, ...]
+    trials: tuple[int, ...]
+    mean: float
+    stderr: float
+    half_width: float
+
+    @property
+    def runs(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Every configuration, best first (by pessimistic mean), and the noise it rests on."""
+
+    standings: tuple[Standing, ...]
+    mode: Mode
+    #: the pooled seed noise (standard deviation of one run; NaN: no configuration ran twice)
+    noise: float
+    #: its degrees of freedom (runs beyond the first, summed over configurations)
+    noise_dof: int
+
+    @property
+    def t(self) -> float:
+        """Student's t for the ``CONFIDENCE`` interval at the noise's degrees of freedom."""
+        return float(stats.t.ppf(0.5 + CONFIDENCE / 2, self.noise_dof)) if self.noise_dof \
+            else math.nan
+
+    @property
+    def best(self) -> Standing | None:
+        return self.standings[0] if self.standings else None
+
+    def tied(self) -> list[Standing]:
+        """The others whose interval reaches the best's mean (without a noise estimate: those
+        with the very same mean)."""
+        best = self.best
+        if best is None:
+            return []
+        reach = (lambda s: 0.0) if math.isnan(self.noise) else (lambda s: s.half_width)
+        return [s for s in self.standings[1:]
+                if self.mode.sign * (best.mean - s.mean) <= reach(s)]
+
+    def of(self, key: Hashable) -> Standing | None:
+        return next((s for s in self.standings if s.key == key), None)
+
+
+def rank(runs: Iterable[Run], mode: Mode) -> Ranking:
+    """Group ``runs`` by configuration and rank the configurations."""
+    grouped: dict[Hashable, list[Run]] = {}
+    for run in runs:
+        if not math.isnan(run.value):
+            grouped.setdefault(run.key, []).append(run)
+    noise, dof = pooled_noise([r.value for r in group] for group in grouped.values())
+    t = Ranking((), mode, noise, dof).t
+    standings = []
+    for key, group in grouped.items():
+        values = tuple(r.value for r in group)
+        stderr = noise / math.sqrt(len(values))
+        standings.append(Standing(key, values, tuple(r.trial for r in group),
+                                  statistics.fmean(values), stderr, t * stderr))
+    standings.sort(key=lambda s: -pessimistic(s, mode))
+    return Ranking(tuple(standings), mode, noise, dof)
+
+
+def pessimistic(standing: Standing, mode: Mode) -> float:
+    """``sign * (mean - one standard error)``: larger is better; the plain mean without a noise
+    estimate."""
+    stderr = 0.0 if math.isnan(standing.stderr) else standing.stderr
+    return mode.sign * standing.mean - stderr
+
+
+def pooled_noise(groups: Iterable[Sequence[float]]) -> tuple[float, int]:
+    """The pooled standard deviation of the groups with more than one value, and its degrees of
+    freedom; ``(nan, 0)`` when no group has two."""
+    squares, dof = 0.0, 0
+    for values in groups:
+        if len(values) > 1:
+            mean = statistics.fmean(values)
+            squares += sum((v - mean) ** 2 for v in values)
+            dof += len(values) - 1
+    return (math.sqrt(squares / dof), dof) if dof else (math.nan, 0)
+
+
+def params_key(params: dict[str, Any]) -> tuple:
+    """A configuration's key: its parameters, sorted by name."""
+    return tuple(sorted(params.items()))
