@@ -81,7 +81,8 @@ def parallel_coordinates(data: SweepData, path: Path) -> Path:
     """Each trial as a line through its (range-scaled) knobs and its best metric."""
     trials = own_trials(data.trials)
     trials = trials[trials["best"].notna()]
-    numeric = [p for p in data.params if is_numeric(trials[p])]
+    # a knob no plotted trial has (a schedule's stage value, under another kind) has no axis
+    numeric = [p for p in data.params if is_numeric(trials[p]) and trials[p].notna().any()]
     columns = [*numeric, "best"]
     fig, ax = plt.subplots(figsize=(max(6, 2 * len(columns)), 5))
     if not trials.empty:

@@ -1,10 +1,11 @@
 """The confirmation stage: which configuration to run again, with which training seed.
 
 Every run of the search trains with seed 0. As soon as a configuration is among the ``top_k``
-of the ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, ahead of new
-proposals; at the end of the sweep (when no more trials are left than it needs), the enqueued
-``current`` configuration gets the seeds of the best, so that the two compare seed for seed. A
-seed once tried for a configuration (whatever came of it) is not tried again.
+of the ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, after the
+enqueued points and ahead of new proposals; at the end of the sweep (when no more trials are left
+than it needs), the enqueued ``current`` configuration gets the seeds of the best, so that the two
+compare seed for seed. A seed once tried for a configuration (whatever came of it) is not tried
+again.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
     if not confirm.top_k or not confirm.seeds:
         return None
     trials = study.get_trials(deepcopy=False)
+    if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+        return None  # enqueued points (and a confirmation already queued) run first
     tried: dict[Hashable, set[int]] = {}
     params_of: dict[Hashable, dict] = {}
     for t in trials:
@@ -63,7 +66,8 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
         params_of[key] = t.params
     wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
     ranking = study_ranking(study, space)
-    for standing in ranking.standings[:confirm.top_k]:
+    completed = sum(s.runs for s in ranking.standings)
+    for standing in ranking.standings[:confirm.top_k] if completed >= confirm.after else ():
         missing = sorted(wanted - tried.get(standing.key, set()))
         if missing:
             return Confirmation(dict(params_of[standing.key]), missing[0],

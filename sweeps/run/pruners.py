@@ -9,6 +9,7 @@ from typing import Any
 import optuna
 from optuna import pruners
 
+from sweeps.run.gated_pruner import RankGatedPruner
 from sweeps.space import PrunerSpec, SweepSpace
 
 
@@ -73,11 +74,17 @@ def build_pruner(space: SweepSpace) -> optuna.pruners.BasePruner:
     """
     spec = space.pruner
     if spec.is_asha:  # Ray's ASHA scheduler decides; the study itself never prunes
+        if spec.gate is not None:
+            raise space.problem("pruner.gate", "asha decides in Ray's scheduler, which the gate "
+                                "cannot open and close; use median or percentile with a gate")
         return pruners.NopPruner()
     try:
-        return PRUNERS[spec.type](spec, space.max_epochs, **spec.options)
+        pruner = PRUNERS[spec.type](spec, space.max_epochs, **spec.options)
     except (TypeError, ValueError) as err:
         raise space.problem("pruner.options", f"{err} (pruner type {spec.type!r})") from None
+    if spec.gate is None:
+        return pruner
+    return RankGatedPruner(pruner, spec.gate.min_trials, spec.gate.min_correlation)
 
 
 def check_pruner(space: SweepSpace) -> None:

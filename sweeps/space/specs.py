@@ -31,6 +31,8 @@ class ConfirmSpec(Strict):
 
     top_k: int = Field(2, ge=0, le=1000)
     seeds: int = Field(1, ge=0, le=100)
+    #: completed trials before the first confirmation run (the ranking needs some to lead)
+    after: int = Field(0, ge=0, le=100_000)
 
 
 class SearchSpec(Strict):
@@ -45,11 +47,21 @@ class SearchSpec(Strict):
     confirm: ConfirmSpec | None = None
 
 
+class GateSpec(Strict):
+    """Prune at an epoch only once ``min_trials`` completed trials show that epoch's values rank
+    their finals (Spearman at least ``min_correlation``): see
+    :mod:`sweeps.run.gated_pruner`."""
+
+    min_trials: int = Field(4, ge=3, le=100_000)
+    min_correlation: float = Field(0.7, ge=-1.0, le=1.0)
+
+
 class PrunerSpec(Strict):
     """Which pruner stops hopeless trials after their validations.
 
     ``warmup_epochs``: validations before a trial may be pruned; ``startup_trials``: finished
-    trials before pruning starts; ``options``: the pruner's own arguments (Optuna's names).
+    trials before pruning starts; ``options``: the pruner's own arguments (Optuna's names);
+    ``gate``: judge an epoch only once the sweep showed it ranks the finals (not for ``asha``).
     """
 
     type: Literal["median", "percentile", "successive_halving", "hyperband", "patient",
@@ -57,6 +69,7 @@ class PrunerSpec(Strict):
     warmup_epochs: int = Field(1, ge=0)
     startup_trials: int = Field(2, ge=0, le=100_000)
     options: Annotated[dict[str, Any], plain_data] = {}
+    gate: GateSpec | None = None
 
     @property
     def first_prunable_epoch(self) -> int:

@@ -1,0 +1,104 @@
+"""The search benchmark's protocol: what a simulated sweep is scored on, and how two strategies
+are compared over repetitions.
+
+- **Regret** at a budget: how much worse the configuration a strategy recommends is, in truth
+  (its mean final value over the surface's seeds), than the best configuration. Before a strategy
+  recommends anything, its answer is the configuration in use (the space's first enqueued point):
+  what a researcher keeps when a sweep has nothing to say yet.
+- **Epochs until the regret stays at or below** :data:`TARGET`: the epochs trained when the
+  recommendation last came (and then stayed) within the target, up to the full budget; a
+  repetition whose final answer is further off never gets there.
+- **Paired comparisons**: the per-repetition differences (ours minus the peer's), their mean and
+  a bootstrap confidence interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sweeps.constants import Mode
+from sweeps.simulation.loop import Trace
+from sweeps.simulation.surface import Config, Surface
+
+#: the budgets at which regret is read, as shares of the grid (every configuration, once, in full)
+FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
+#: how close to the best configuration's mean counts as found (NDS)
+TARGET = 0.01
+#: bootstrap resamples of a paired comparison, and its two-sided confidence
+RESAMPLES, CONFIDENCE = 4000, 0.95
+
+
+@dataclass(frozen=True)
+class Score:
+    """One simulated sweep, scored."""
+
+    #: regret at each of :data:`FRACTIONS` of the budget
+    regrets: tuple[float, ...]
+    #: epochs until the regret stayed at or below :data:`TARGET` (inf: it did not)
+    epochs_to_target: float
+    #: trials started within the budget
+    trials: int
+
+
+def score(trace: Trace, surface: Surface, mode: Mode, budget: float, fallback: Config
+          ) -> Score:
+    """Score ``trace`` at each fraction of ``budget`` epochs; ``fallback`` is the answer until
+    the strategy has one."""
+    _, best = surface.best(mode)
+
+    def regret(config: Config | None) -> float:
+        return mode.sign * (best - surface.true_final(fallback if config is None else config))
+
+    steps = [s for s in trace.steps if s.epochs <= budget]
+    regrets = []
+    for fraction in FRACTIONS:
+        seen = [s for s in steps if s.epochs <= fraction * budget]
+        regrets.append(regret(seen[-1].recommended if seen else None))
+    reached = 0.0 if regret(None) <= TARGET else math.inf
+    for step in steps:
+        if regret(step.recommended) > TARGET:
+            reached = math.inf
+        elif math.isinf(reached):
+            reached = float(step.epochs)
+    end = steps[-1].time if steps else 0.0
+    return Score(tuple(regrets), reached, sum(1 for t in trace.trials if t.started <= end))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A paired comparison: mean of ``ours - theirs`` and its bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+def paired(ours: Sequence[float], theirs: Sequence[float], seed: int = 0) -> Difference:
+    """The mean of the per-repetition differences and its percentile bootstrap interval."""
+    diffs = np.asarray(ours, dtype=float) - np.asarray(theirs, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, len(diffs), size=(RESAMPLES, len(diffs)))].mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return Difference(float(diffs.mean()), float(low), float(high))
+
+
+def median_epochs(scores: Sequence[Score]) -> float:
+    """The median epochs to the target (inf when most repetitions never got there)."""
+    return float(np.median([s.epochs_to_target for s in scores]))
+
+
+def reached(scores: Sequence[Score]) -> float:
+    """The share of repetitions that got (and stayed) within the target."""
+    return sum(not math.isinf(s.epochs_to_target) for s in scores) / len(scores)
+
+
+def mean_regret(scores: Sequence[Score], fraction: float) -> float:
+    return float(np.mean([s.regrets[FRACTIONS.index(fraction)] for s in scores]))

@@ -1,0 +1,119 @@
+"""Choose every strategy's settings on the tuning surfaces, never on the test ones.
+
+Each peer's main knobs are tried over a grid (ASHA-like schedulers: grace period / minimum
+resource {1, 2, 3} x reduction factor {2, 3, 4}; BOHB and DEHB: their bracket knobs), and so are
+aqr-sweep's candidate defaults (pruner x confirmation stage). A setting's objective is its mean
+regret at 1/4 and at 1/2 of the grid's budget, averaged over the tuning surfaces, with
+``--repetitions`` repetitions each. The best setting per peer goes into
+``benchmarks/data/tuned_settings.json``, which ``bench_search.py`` runs the peers with; aqr-sweep's
+ranking is printed, and its winner is what ``search_spaces/demo.yaml`` and the schema's defaults
+must hold (this script does not edit them).
+
+Run: ``python benchmarks/tune_search.py [--repetitions 100] [--jobs 2] [--only NAME ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.contenders import OURS, Arena, Contender, run_all  # noqa: E402
+from benchmarks.protocol import mean_regret, median_epochs  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data"
+SPACES = ROOT / "search_spaces"
+#: (space, surface): the surfaces settings are chosen on
+TUNING = [(SPACES / "demo.yaml", DATA / "mini_surface.csv"),
+          (SPACES / "demo.yaml", DATA / "seed7.csv"),
+          (SPACES / "transformer_lr.yaml", DATA / "transformer_lr.csv")]
+OUT = DATA / "tuned_settings.json"
+
+_ASHA = [{"grace_period": g, "reduction_factor": r} for g, r in itertools.product((1, 2, 3),
+                                                                                   (2, 3, 4))]
+_OPTUNA_BANDS = [{"min_resource": g, "reduction_factor": r}
+                 for g, r in itertools.product((1, 2, 3), (2, 3, 4))]
+#: each peer's settings grid (the cheaper model settings where a default is minutes a sweep)
+GRIDS: dict[str, list[dict]] = {
+    "ray-optuna-asha": _ASHA,
+    "ray-random-asha": _ASHA,
+    "ray-optuna-tpe": [{}],
+    "ray-random": [{}],
+    "guide-grid": [{}],
+    "ray-bohb": [{"reduction_factor": r, "bohb_config": {"num_samples": 16}} for r in (2, 3, 4)],
+    "optuna-tpe-hyperband": _OPTUNA_BANDS,
+    "optuna-tpe-sha": _OPTUNA_BANDS,
+    "optuna-gp-hyperband": [{"min_resource": g} for g in (1, 2, 3)],
+    "optuna-gp": [{}],
+    "syne-tune-asha": _ASHA,
+    "syne-tune-bohb": [{"grace_period": g, "search_options": {"num_candidates": 16}}
+                       for g in (1, 2, 3)],
+    "dehb": [{"min_fidelity": f, "eta": e} for f, e in itertools.product((1, 2, 3), (2, 3))],
+}
+#: aqr-sweep's candidate defaults
+OURS_GRID: list[dict] = [
+    {"pruner": pruner, "confirm": confirm}
+    for pruner, confirm in itertools.product(
+        [{"type": "median", "warmup_epochs": 1, "startup_trials": 2},
+         {"type": "median", "warmup_epochs": 2, "startup_trials": 3},
+         {"type": "asha", "options": {"grace_period": 2, "reduction_factor": 3}},
+         {"type": "asha", "options": {"grace_period": 3, "reduction_factor": 3}},
+         {"type": "none"}],
+        [{"top_k": 0, "seeds": 0}, {"top_k": 1, "seeds": 1}, {"top_k": 2, "seeds": 1}])]
+#: repetitions for the peers that take seconds a sweep
+SLOW_REPETITIONS = {"optuna-gp": 20, "optuna-gp-hyperband": 30}
+
+
+def describe(settings: dict) -> str:
+    return json.dumps(settings, sort_keys=True) if settings else "defaults"
+
+
+def objective(scores_by_surface: list[list]) -> float:
+    return statistics.fmean(mean_regret(s, 0.25) + mean_regret(s, 0.5) for s in scores_by_surface)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repetitions", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--only", nargs="*", help="tune only these (peer names, or aqr-sweep)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    chosen = json.loads(OUT.read_text()) if OUT.exists() else {}
+    names = args.only or [OURS, *GRIDS]
+    for name in names:
+        grid = OURS_GRID if name == OURS else GRIDS[name]
+        contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
+                      for s in grid]
+        reps = min(args.repetitions, SLOW_REPETITIONS.get(name, args.repetitions))
+        per_surface = [run_all(Arena(space, surface), contenders, reps, args.jobs)
+                       for space, surface in TUNING]
+        rows = sorted(((objective([scores[c.name] for scores in per_surface]),
+                        statistics.fmean(median_epochs(scores[c.name]) for scores in per_surface),
+                        c) for c in contenders), key=lambda row: (row[0], row[1]))
+        print(f"\n## {name} ({reps} repetitions x {len(TUNING)} tuning surfaces; "
+              f"{time.perf_counter() - started:.0f} s so far)")
+        print("| settings | regret@1/4 + regret@1/2 (mean over surfaces) | median epochs to "
+              "<= 0.01 |")
+        print("|---|---|---|")
+        for value, epochs, c in rows:
+            print(f"| {describe(c.settings)} | {value:.4f} | {epochs:.0f} |")
+        best = rows[0]
+        chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
+                        "repetitions": reps, "grid": [
+                            {"settings": c.settings, "objective": round(v, 5)}
+                            for v, _, c in rows]}
+        OUT.write_text(json.dumps(chosen, indent=1) + "\n")
+        sys.stdout.flush()
+    print(f"\nwrote {OUT} ({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
