@@ -4,6 +4,7 @@ bench_search runs end to end."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -207,3 +208,19 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
         rf"regret<=0\.01: {hours} vs {hours} \((?:\d+\.\d|nan|inf)x\)", lines[-1]), lines[-1]
     for strategy in ("aqr-sweep", "ray-optuna-asha", "optuna-tpe-hyperband"):
         assert f"| {strategy} |" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_bench_scale_runs_both_sides_and_prints_its_last_line(tmp_path):
+    """A small run of the scale benchmark: the real driver and Ray Tune by hand over the same
+    replayed results, then status and report on the finished sweep."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scale.py"),
+                           "--trials", "6"], capture_output=True, text=True, timeout=600,
+                          cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    seconds = r"\d+\.\d"
+    assert re.fullmatch(rf"6-trial sweep: aqr-sweep {seconds} s vs Ray Tune by hand {seconds} s "
+                        rf"\({seconds}x\), status {seconds} s, report {seconds} s", last), last
+    assert "driver peak memory" in done.stdout and "stores: MLflow" in done.stdout
