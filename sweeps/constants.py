@@ -17,6 +17,12 @@ DEFAULT_METRIC = "pts_bbox_NuScenes/NDS"
 CURRENT_LABEL = "current"
 #: GPU-hours of one epoch of the real R50 run (2 h on 8 GPUs): what simulations count
 R50_GPU_HOURS_PER_EPOCH = 16.0
+#: what the searcher adds to a trial's Tune config beside its params: the trial's work dir, its
+#: training seed (``{seed}``), and the last epoch a resumed trial already reported (its trainable
+#: goes on after it); kept here so that a trial's Ray worker imports no Optuna
+WORK_DIR_KEY = "__work_dir"
+SEED_KEY = "__seed"
+KNOWN_EPOCHS_KEY = "__known_epochs"
 #: what ``logs`` shows of a log when no metric is asked for
 DEFAULT_SHOWN_METRICS = (DEFAULT_METRIC, "pts_bbox_NuScenes/mAP")
 

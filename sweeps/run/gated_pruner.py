@@ -13,7 +13,6 @@ import math
 
 import optuna
 from optuna.pruners import BasePruner
-from scipy import stats
 
 
 class RankGatedPruner(BasePruner):
@@ -50,6 +49,8 @@ class RankGatedPruner(BasePruner):
                  if step in t.intermediate_values and t.value is not None]
         if len(pairs) < self._min_trials:
             return False
+        from scipy import stats  # here, not at the top: status and report build pruners too
+
         early, final = zip(*pairs, strict=True)
         correlation = stats.spearmanr(early, final).statistic
         return not math.isnan(correlation) and correlation >= self._min_correlation

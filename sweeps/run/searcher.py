@@ -16,19 +16,13 @@ import optuna
 from optuna.trial import FrozenTrial
 from ray.tune.search import Searcher
 
-from sweeps.constants import MAX_TAG_CHARS, TrialAttr, TrialState
+from sweeps.constants import KNOWN_EPOCHS_KEY, MAX_TAG_CHARS, SEED_KEY, WORK_DIR_KEY, TrialAttr, TrialState
 from sweeps.run.confirm import FIRST_SEED, next_confirmation
 from sweeps.run.failure import read_failure
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
 from sweeps.run.samplers import suggest_params
 from sweeps.space import SweepSpace
-
-WORK_DIR_KEY = "__work_dir"
-#: the trial's training seed (``{seed}``)
-SEED_KEY = "__seed"
-#: the last epoch a resumed trial already reported (its trainable goes on after it)
-KNOWN_EPOCHS_KEY = "__known_epochs"
 
 
 class OptunaAskTellSearcher(Searcher):

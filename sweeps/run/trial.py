@@ -23,10 +23,10 @@ from ray import tune
 from sweeps.backends import Backend, has_checkpoint
 from sweeps.config.base import BaseConfig
 from sweeps.config.writer import write_trial_config
+from sweeps.constants import KNOWN_EPOCHS_KEY, SEED_KEY, WORK_DIR_KEY
 from sweeps.logs import LogFollower, ValidationRecord, logged_records
 from sweeps.logs.output_watch import OutputWatch
 from sweeps.run.failure import TrialError, clear_failure, write_failure
-from sweeps.run.searcher import KNOWN_EPOCHS_KEY, SEED_KEY, WORK_DIR_KEY
 from sweeps.space import SweepSpace
 
 

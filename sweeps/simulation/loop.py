@@ -32,9 +32,8 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from sweeps.constants import Mode
+from sweeps.constants import SEED_KEY, Mode
 from sweeps.run.ranking import Run, params_key, rank
-from sweeps.run.searcher import SEED_KEY
 from sweeps.simulation.surface import Config, Curve
 
 
