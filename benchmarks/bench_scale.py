@@ -13,7 +13,8 @@ Side by side in one run, each in its own process (so each one's peak memory is i
 Then, on the finished sweep, ``aqr-sweep status``, ``report`` and ``export-best`` through the CLI
 (wall time, imports included), and the sizes of the MLflow and Optuna stores.
 
-Run: ``python benchmarks/bench_scale.py [--trials 1000] [--quick]`` (``--quick``: 200 trials).
+Run: ``python benchmarks/bench_scale.py [--trials 1000] [--quick] [--root DIR]`` (``--quick``:
+200 trials).
 The last line: ``N-trial sweep: aqr-sweep A s vs Ray Tune by hand B s (R.Rx), status S s, report
 T s`` (R = A / B).
 """
@@ -136,6 +137,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="200 trials")
+    parser.add_argument("--root", type=Path, help="where the two runs are kept (default: a new "
+                        "temporary folder)")
     parser.add_argument("--worker", choices=("ours", "ray"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -143,7 +146,7 @@ def main() -> None:
     if args.worker:
         _worker(args.worker, args.folder, trials)
         return
-    root = Path(tempfile.mkdtemp(prefix="bench_scale_"))
+    root = args.root or Path(tempfile.mkdtemp(prefix="bench_scale_"))
     print(f"{trials} trials x {EPOCHS} epochs, {CONCURRENCY} at once on {CONCURRENCY} fake CPUs, "
           f"{EPOCH_SECONDS} s an epoch, no training; in {root}", flush=True)
     ours = _side("ours", root / "ours", trials)

@@ -4,7 +4,6 @@ bench_search runs end to end."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -216,8 +215,8 @@ def test_bench_scale_runs_both_sides_and_prints_its_last_line(tmp_path):
     """A small run of the scale benchmark: the real driver and Ray Tune by hand over the same
     replayed results, then status and report on the finished sweep."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_scale.py"),
-                           "--trials", "6"], capture_output=True, text=True, timeout=600,
-                          cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp_path)})
+                           "--trials", "6", "--root", str(tmp_path / "scale")],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     last = done.stdout.strip().splitlines()[-1]
     seconds = r"\d+\.\d"
