@@ -11,6 +11,7 @@ after ``stop_grace_seconds``, SIGKILL (on other nodes, each trial's reaper does 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import signal
@@ -37,6 +38,7 @@ from sweeps.errors import (
     is_disk_full,
 )
 from sweeps.preflight.check import preflight_message, run_preflight
+from sweeps.run.confirm import study_ranking
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
 from sweeps.run.scheduler import build_scheduler
@@ -72,8 +74,12 @@ class SweepSummary:
     parent_run_id: str
     trials: list[TrialStatus] = field(default_factory=list)
     ran: list[TrialEntry] = field(default_factory=list)
+    #: the ranking's best configuration: its first run, its mean over its runs (training
+    #: seeds), their count and the mean's 95% half-width (NaN: no noise estimate)
     best_number: int | None = None
     best_value: float | None = None
+    best_runs: int = 0
+    best_half_width: float = math.nan
     best_params: dict = field(default_factory=dict)
 
     def counts(self) -> dict[TrialState, int]:
@@ -362,11 +368,11 @@ class SweepRun:
                                self.record.parent_run_id,
                                trials=trial_statuses(study, self.space, driver_alive=False),
                                ran=self.ledger.entries())
-        completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if completed:
-            best = study.best_trial
-            summary.best_number, summary.best_value = best.number, best.value
-            summary.best_params = dict(best.params)
+        best = study_ranking(study, self.space).best  # export-best's answer: a mean over seeds
+        if best is not None:
+            summary.best_number, summary.best_value = best.trials[0], best.mean
+            summary.best_runs, summary.best_half_width = best.runs, best.half_width
+            summary.best_params = dict(study.get_trials(deepcopy=False)[best.trials[0]].params)
         return summary
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -86,6 +87,8 @@ def test_status_and_resume_cli(mini_sweep):
                           cwd=mini_sweep["root"])
     assert done.returncode == 0, done.stderr
     assert "sweep mini: 2 completed, 1 failed, 1 pruned; nothing was left to run" in done.stdout
+    # the answer is the ranking's (export-best's): a mean over the configuration's seeds
+    assert re.search(r"best: trial \d+, \d\.\d{4} over 1 seed\(s\) \(", done.stdout), done.stdout
     again = subprocess.run([*cli, "run", str(mini_sweep["space_file"])], capture_output=True,
                            text=True, env=env, cwd=mini_sweep["root"])
     assert again.returncode == 2 and "already exists" in again.stderr
