@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.contenders import OURS, Arena, Contender, run_all  # noqa: E402
+from benchmarks.contenders import OURS, Arena, Contender, build, run_all  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
@@ -62,6 +62,21 @@ def contenders(settings_file: Path, names: list[str] | None) -> list[Contender]:
         settings = tuned.get(name, {}).get("settings", {})
         out.append(Contender(name, name, settings))
     return out
+
+
+def applicable(arena: Arena, entrants: list[Contender]) -> list[Contender]:
+    """The entrants that apply to the space (the guide's grid needs the AQR knobs); each one
+    left out is said, with why."""
+    space, points, _ = arena.load()
+    kept = []
+    for c in entrants:
+        try:
+            build(c, space, points)
+        except ValueError as err:
+            print(f"{c.name} left out: {err}")
+            continue
+        kept.append(c)
+    return kept
 
 
 def hours(epochs: float) -> str:
@@ -96,7 +111,7 @@ def main() -> None:
     started = time.perf_counter()
     arena = Arena(args.space, args.surface)
     print(surface_line(arena))
-    entrants = contenders(args.settings, args.peers)
+    entrants = applicable(arena, contenders(args.settings, args.peers))
     print(f"{args.repetitions} repetitions a strategy; peers at their settings from "
           f"{args.settings.name}", flush=True)
     scores = run_all(arena, entrants, args.repetitions, args.jobs,

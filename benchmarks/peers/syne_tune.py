@@ -92,11 +92,17 @@ def blackbox(surface: Surface, max_epochs: int):
                                  "BlackboxTabular needs whole curves")
             y[i, s, :, 0] = curve.values[:max_epochs]
             y[i, s, :, 1] = np.cumsum(curve.seconds[:max_epochs])
-    return BlackboxTabular(
+    table = BlackboxTabular(
         hyperparameters=pd.DataFrame(configs, columns=surface.knobs),
         configuration_space={k: choice(v) for k, v in surface.knob_values.items()},
         fidelity_space={"epoch": randint(1, max_epochs)},
         objectives_evaluations=y, objectives_names=[METRIC, ELAPSED])
+    # BlackboxTabular looks a configuration up by a tuple of its values, which a one-knob table's
+    # plain index (set_index of one column) refuses; a one-level MultiIndex takes it
+    index = table.hyperparameters_index
+    if not isinstance(index.index, pd.MultiIndex):
+        index.index = pd.MultiIndex.from_arrays([index.index], names=surface.knobs)
+    return table
 
 
 def search_space(space: SweepSpace, surface: Surface, on_table: bool) -> dict[str, Any]:
