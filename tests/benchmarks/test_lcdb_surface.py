@@ -11,17 +11,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmarks.contenders import OURS, Arena, Contender, build
 from benchmarks.peers import PEERS, make_peer, run_peer
-from sweeps.config.base import enqueued_points, load_base_config
-from sweeps.simulation import strategies as S
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.surface import load_surface
 from sweeps.space import CategoricalParameter, load_space
+from tests.kit.bench_extra import or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE = ROOT / "search_spaces" / "lcdb.yaml"
 SHIPPED = ROOT / "benchmarks" / "data" / "lcdb_1087.csv"
-LEARNERS = [c for c in load_space(SPACE).parameters["learner"].choices]
+LEARNERS = list(load_space(SPACE).parameters["learner"].choices)
 SIZES = [16, 23, 32, 45, 64, 91, 128, 181, 256, 362]
 
 
@@ -82,23 +82,18 @@ def test_a_dataset_without_every_learner_is_refused_by_name(tmp_path):
 
 @pytest.fixture(scope="module")
 def arena():
-    space = load_space(SPACE)
+    space, points, whole = Arena(SPACE, SHIPPED).load()
     assert isinstance(space.parameters["learner"], CategoricalParameter)
-    points = enqueued_points(space, load_base_config(space, SPACE))
-    surface = load_surface(SHIPPED, space)
-    return space, points, Simulation(surface, space, slots=2, budget_epochs=48)
+    return space, points, Simulation(whole.surface, space, slots=2, budget_epochs=48)
 
 
-@pytest.mark.parametrize("name", ["aqr-sweep", *(p for p in PEERS if p != "guide-grid")])
+@pytest.mark.parametrize("name", [OURS, *(p for p in PEERS if p != "guide-grid")])
 def test_every_strategy_searches_the_categorical_knob(arena, name):
     """Each peer's own space conversion takes the one categorical knob, and every trial replays
     a tabulated learner."""
     space, points, sim = arena
-    try:
-        strategy = S.aqr_sweep(space, points) if name == "aqr-sweep" else \
-            make_peer(name, space, points, {})
-    except ImportError as err:  # the ``bench`` extra is not installed: says which library
-        pytest.skip(str(err))
+    strategy = or_skip(lambda: build(Contender(name, None if name == OURS else name), space,
+                                     points))
     trace = run_peer(strategy, sim, 0)
     assert trace.epochs == 48
     assert {t.config for t in trace.trials} <= set(sim.surface.curves)

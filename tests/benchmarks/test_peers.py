@@ -18,6 +18,7 @@ from sweeps.simulation.compare import Simulation
 from sweeps.simulation.loop import SimEnd, best_last_result, simulate
 from sweeps.simulation.surface import load_surface
 from sweeps.space import load_space
+from tests.kit.bench_extra import or_skip
 from tests.kit.surface import write_surface
 
 DEMO = Path(__file__).resolve().parents[2] / "search_spaces" / "demo.yaml"
@@ -79,10 +80,8 @@ TAKES_POINTS = set(LIBRARY_PEERS) - {"dehb"}
 
 
 def _peer(space, key):
-    try:
-        return make_peer(key.removesuffix("-promotion"), space, POINTS, LIBRARY_PEERS[key])
-    except ImportError as err:  # the ``bench`` extra is not installed: says which library
-        pytest.skip(str(err))
+    return or_skip(lambda: make_peer(key.removesuffix("-promotion"), space, POINTS,
+                                     LIBRARY_PEERS[key]))
 
 
 def _replays_our_draw(trace, surface, space, repetition):
@@ -117,10 +116,7 @@ def test_library_peer_spends_its_budget_replays_our_draw_and_repeats(space, surf
 def test_simulate_pauses_and_resumes_as_tune_does(space, surface_file):
     """Ray's HyperBandForBOHB in ``simulate``: trials paused at a rung, some resumed later, each
     epoch trained (and charged) once."""
-    try:
-        need("hpbandster", "TuneBOHB")
-    except ImportError as err:
-        pytest.skip(str(err))
+    or_skip(lambda: need("hpbandster", "TuneBOHB"))
     from ray.tune.schedulers import HyperBandForBOHB, TrialScheduler
     from ray.tune.search.bohb import TuneBOHB
 
