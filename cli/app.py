@@ -560,11 +560,12 @@ def _print_summary(summary) -> None:
     if summary.best_number is None:
         console.print("no completed trial yet.")
     else:
+        from sweeps.run.ranking import describe
+
         params = ", ".join(f"{k}={format_value(v)}" for k, v in summary.best_params.items())
-        spread = "" if math.isnan(summary.best_half_width) else \
-            f" ± {summary.best_half_width:.4f}"
-        console.print(f"best: trial {summary.best_number}, {summary.best_value:.4f}{spread} over "
-                      f"{summary.best_runs} seed(s) ({params})", highlight=False)
+        value = describe(summary.best_value, summary.best_runs, summary.best_half_width,
+                         summary.best_at_epoch)
+        console.print(f"best: trial {summary.best_number}, {value} ({params})", highlight=False)
     console.print("next:", highlight=False)
     for line in (f"aqr-sweep status {summary.name}", f"aqr-sweep report {summary.name}",
                  f"aqr-sweep export-best {summary.name} -o best.py",

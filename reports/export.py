@@ -16,7 +16,7 @@ from sweeps.config.writer import config_text
 from sweeps.constants import CURRENT_LABEL, TrialAttr, TrialState
 from sweeps.errors import BadOptionError, NoResultError
 from sweeps.run.confirm import study_ranking
-from sweeps.run.ranking import Ranking, params_key
+from sweeps.run.ranking import Ranking, describe, params_key
 
 
 @dataclass
@@ -31,6 +31,8 @@ class BestTrial:
             configuration ran twice).
         tied_with: The first runs of the configurations tied with it within noise.
         versus_current: ``best vs current: +d ± e METRIC over n seeds``, or None.
+        at_epoch: When none of its runs completed: the epoch its value is from (its run was
+            stopped there, or is still running), else None.
     """
 
     number: int
@@ -41,6 +43,7 @@ class BestTrial:
     half_width: float = math.nan
     tied_with: list[int] = field(default_factory=list)
     versus_current: str | None = None
+    at_epoch: int | None = None
 
 
 def best_trial(data: SweepData) -> BestTrial:
@@ -68,13 +71,12 @@ def best_trial(data: SweepData) -> BestTrial:
     work_dir = str(data.trials.set_index("trial").loc[first, "work_dir"])
     return BestTrial(first, best.mean, params, work_dir, best.runs, best.half_width,
                      [s.trials[0] for s in ranking.tied()],
-                     versus_current(data, ranking))
+                     versus_current(data, ranking), best.at_epoch)
 
 
 def describe_mean(best: BestTrial) -> str:
-    """``0.3381 ± 0.0120 over 2 seeds`` (no ± without a noise estimate)."""
-    spread = "" if math.isnan(best.half_width) else f" ± {best.half_width:.4f}"
-    return f"{best.value:.4f}{spread} over {best.runs} seed(s)"
+    """``0.3381 ± 0.0120 over 2 seed(s)`` (see :func:`sweeps.run.ranking.describe`)."""
+    return describe(best.value, best.runs, best.half_width, best.at_epoch)
 
 
 def versus_current(data: SweepData, ranking: Ranking) -> str | None:
@@ -87,6 +89,11 @@ def versus_current(data: SweepData, ranking: Ranking) -> str | None:
     if standing is None or best is None or standing.key == best.key:
         return None
     metric = data.space.metric.rsplit("/", 1)[-1]
+    if best.at_epoch is not None or standing.at_epoch is not None:
+        stopped = best if best.at_epoch is not None else standing
+        who = "best" if stopped is best else "current"
+        return (f"best vs current: not compared (no run of {who} completed: its {metric} is "
+                f"epoch {stopped.at_epoch}'s, not a final)")
     diff = best.mean - standing.mean
     seeds = min(best.runs, standing.runs)
     if math.isnan(ranking.noise):

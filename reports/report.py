@@ -111,6 +111,7 @@ def configurations(data: SweepData, ranking: Ranking) -> pd.DataFrame:
         params = dict(s.key)
         rows.append({"rank": place, "trials": ", ".join(map(str, s.trials)),
                      **{p: params.get(p) for p in data.params}, "runs": s.runs,
+                     "value at epoch": "" if s.at_epoch is None else s.at_epoch,
                      "mean": s.mean, "± (95%)": s.half_width,
                      "standing": "best" if place == 1 else "tied within noise" if s.key in tied
                      else ""})

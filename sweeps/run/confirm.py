@@ -1,11 +1,12 @@
 """The confirmation stage: which configuration to run again, with which training seed.
 
-Every run of the search trains with seed 0. As soon as a configuration is among the ``top_k``
-of the ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, after the
-enqueued points and ahead of new proposals; at the end of the sweep (when no more trials are left
-than it needs), the enqueued ``current`` configuration gets the seeds of the best, so that the two
-compare seed for seed. A seed once tried for a configuration (whatever came of it) is not tried
-again.
+Every run of the search trains with seed 0. Once a configuration is among the ``top_k`` of the
+ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, after the enqueued
+points and ahead of new proposals: as soon as it leads (``when: leading``), or only in the sweep's
+last trials (``when: end``, which keeps ``ConfirmSpec.reserved`` of them for the stage). At the
+end of the sweep (when no more trials are left than it needs), the enqueued ``current``
+configuration gets the seeds of the best, so that the two compare seed for seed. A seed once tried
+for a configuration (whatever came of it) is not tried again.
 """
 
 from __future__ import annotations
@@ -38,9 +39,16 @@ def seed_of(trial: optuna.trial.FrozenTrial) -> int:
 
 
 def study_ranking(study: optuna.Study, space: SweepSpace) -> Ranking:
-    """The sweep's completed trials ranked by configuration (imported runs are FAIL: left out)."""
-    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return rank((Run(params_key(t.params), float(t.value), t.number) for t in done), space.mode)
+    """The sweep's trials ranked by configuration: the completed ones on their final value, the
+    pruned and running (or interrupted) ones on their last reported epoch's (imported runs are
+    FAIL: left out)."""
+    state = optuna.trial.TrialState
+    done = study.get_trials(deepcopy=False, states=(state.COMPLETE,))
+    partial = study.get_trials(deepcopy=False, states=(state.PRUNED, state.RUNNING))
+    return rank([*(Run(params_key(t.params), float(t.value), t.number) for t in done),
+                 *(Run(params_key(t.params), float(t.intermediate_values[last]), t.number, last)
+                   for t in partial if t.intermediate_values
+                   for last in [max(t.intermediate_values)])], space.mode)
 
 
 def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
@@ -66,8 +74,9 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
         params_of[key] = t.params
     wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
     ranking = study_ranking(study, space)
-    completed = sum(s.runs for s in ranking.standings)
-    for standing in ranking.standings[:confirm.top_k] if completed >= confirm.after else ():
+    completed = sum(s.runs for s in ranking.standings if s.at_epoch is None)
+    due = remaining <= confirm.reserved if confirm.when == "end" else completed >= confirm.after
+    for standing in ranking.standings[:confirm.top_k] if due else ():
         missing = sorted(wanted - tried.get(standing.key, set()))
         if missing:
             return Confirmation(dict(params_of[standing.key]), missing[0],

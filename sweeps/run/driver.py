@@ -81,6 +81,8 @@ class SweepSummary:
     best_runs: int = 0
     best_half_width: float = math.nan
     best_params: dict = field(default_factory=dict)
+    #: when no run of the best completed: the epoch its value is from
+    best_at_epoch: int | None = None
 
     def counts(self) -> dict[TrialState, int]:
         """Trials of the whole sweep per state."""
@@ -372,6 +374,7 @@ class SweepRun:
         if best is not None:
             summary.best_number, summary.best_value = best.trials[0], best.mean
             summary.best_runs, summary.best_half_width = best.runs, best.half_width
+            summary.best_at_epoch = best.at_epoch
             summary.best_params = dict(study.get_trials(deepcopy=False)[best.trials[0]].params)
         return summary
 

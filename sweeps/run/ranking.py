@@ -6,6 +6,13 @@ pooled standard deviation of the runs of the configurations run more than once. 
 configuration with the best *pessimistic* mean (its mean less one standard error), so that one
 lucky run does not outrank a configuration measured twice unless it beats it by the noise; the
 configurations whose interval reaches the answer's mean are tied with it within noise.
+
+A run that did not complete counts too (stopped by the pruner, or still running: the answer is
+the one the sweep would give if it stopped now), as Ray Tune's ``get_best_result(scope="last")``
+counts it: a configuration with no completed run stands on the last value of its furthest run (an
+earlier epoch's value, which on a rising curve understates its final), so a trial whose value
+already beats every completed mean is the answer (and, with a confirmation stage, a finalist re-run
+in full). Such runs count only beside completed ones: with none, there is no answer yet.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ class Run:
     key: Hashable
     value: float
     trial: int = -1
+    #: the epoch its value is from when it did not complete (stopped, or running); None: it did
+    at_epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class Standing:
         mean: Their mean.
         stderr: The noise over the square root of the runs (NaN without a noise estimate).
         half_width: The half-width of the mean's ``CONFIDENCE`` interval (NaN without one).
+        at_epoch: For a configuration with no completed run: the epoch its furthest run's
+            value is from (stopped, or still running); None when it stands on completed runs.
     """
 
     key: Hashable
@@ -54,6 +65,7 @@ class Standing:
     mean: float
     stderr: float
     half_width: float
+    at_epoch: int | None = None
 
     @property
     def runs(self) -> int:
@@ -96,21 +108,38 @@ class Ranking:
 
 
 def rank(runs: Iterable[Run], mode: Mode) -> Ranking:
-    """Group ``runs`` by configuration and rank the configurations."""
+    """Group ``runs`` by configuration and rank the configurations: on their completed runs, or
+    (none completed) on their furthest run, once some run completed."""
     grouped: dict[Hashable, list[Run]] = {}
     for run in runs:
         if not math.isnan(run.value):
             grouped.setdefault(run.key, []).append(run)
-    noise, dof = pooled_noise([r.value for r in group] for group in grouped.values())
+    completed = {key: [r for r in group if r.at_epoch is None]
+                 for key, group in grouped.items()}
+    if not any(completed.values()):
+        return Ranking((), mode, math.nan, 0)
+    noise, dof = pooled_noise([r.value for r in group] for group in completed.values())
     t = Ranking((), mode, noise, dof).t
     standings = []
     for key, group in grouped.items():
-        values = tuple(r.value for r in group)
+        chosen = completed[key] or [max(group, key=lambda r: (r.at_epoch,
+                                                              mode.sign * r.value))]
+        values = tuple(r.value for r in chosen)
         stderr = noise / math.sqrt(len(values))
-        standings.append(Standing(key, values, tuple(r.trial for r in group),
-                                  statistics.fmean(values), stderr, t * stderr))
+        standings.append(Standing(key, values, tuple(r.trial for r in chosen),
+                                  statistics.fmean(values), stderr, t * stderr,
+                                  chosen[0].at_epoch))
     standings.sort(key=lambda s: -pessimistic(s, mode))
     return Ranking(tuple(standings), mode, noise, dof)
+
+
+def describe(mean: float, runs: int, half_width: float, at_epoch: int | None) -> str:
+    """``0.3381 ± 0.0120 over 2 seed(s)`` (no ± without a noise estimate), or, for a
+    configuration with no completed run, ``0.3100 at epoch 3 (no run of it completed)``."""
+    if at_epoch is not None:
+        return f"{mean:.4f} at epoch {at_epoch} (no run of it completed)"
+    spread = "" if math.isnan(half_width) else f" ± {half_width:.4f}"
+    return f"{mean:.4f}{spread} over {runs} seed(s)"
 
 
 def pessimistic(standing: Standing, mode: Mode) -> float:

@@ -147,13 +147,13 @@ def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: Mode) -> 
 
 def best_ranked(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
     """aqr-sweep's answer (``export-best``): the configuration (its exact params) that
-    :mod:`sweeps.run.ranking` puts first over the trials that ran the full schedule."""
-    done = [t for t in trials if t.epochs >= max_epochs and not math.isnan(t.values[-1])]
-    if not done:
-        return None
-    configs = {params_key(t.params): t.config for t in done}
-    ranking = rank((Run(params_key(t.params), t.values[-1], t.index) for t in done), mode)
-    return configs[ranking.best.key]
+    :mod:`sweeps.run.ranking` puts first over every trial so far: those that ran the full
+    schedule on their final value, the others (stopped, or running) on their last one."""
+    reported = [t for t in trials if t.values and not math.isnan(t.values[-1])]
+    configs = {params_key(t.params): t.config for t in reported}
+    ranking = rank((Run(params_key(t.params), t.values[-1], t.index,
+                        None if t.epochs >= max_epochs else t.epochs) for t in reported), mode)
+    return None if ranking.best is None else configs[ranking.best.key]
 
 
 def best_last_result(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:

@@ -198,10 +198,18 @@ def _warmup_problems(space: SweepSpace) -> list[Found]:
 
 
 def _confirm_problems(space: SweepSpace) -> list[Found]:
-    """Confirmation runs need a new training seed each, which the command must take."""
+    """Confirmation runs need a new training seed each, which the command must take; kept for
+    the end, they need trials before them to have finalists."""
     confirm = space.search.confirm
-    if confirm is None or not confirm.seeds or not confirm.top_k or space.takes_seed:
+    if confirm is None or not confirm.seeds or not confirm.top_k:
         return []
-    return [(("search", "confirm"), "re-runs the leading configurations with new training seeds, "
-             "but the command takes no '{seed}': add it (e.g. --seed {seed}), or set "
-             "search.confirm.seeds: 0")]
+    if not space.takes_seed:
+        return [(("search", "confirm"), "re-runs the leading configurations with new training "
+                 "seeds, but the command takes no '{seed}': add it (e.g. --seed {seed}), or set "
+                 "search.confirm.seeds: 0")]
+    if confirm.when == "end" and space.num_trials() <= confirm.reserved:
+        return [(("search", "confirm", "when"), f"'end' keeps the last {confirm.reserved} "
+                 f"trials (top_k * seeds + seeds) for the finalists, so num_trials must be more "
+                 f"than {confirm.reserved} to leave any for the search, but got "
+                 f"{space.num_trials()}; raise search.num_trials, or set when: leading")]
+    return []

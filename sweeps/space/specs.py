@@ -25,14 +25,23 @@ class EnqueuedPoint(Strict):
 
 class ConfirmSpec(Strict):
     """Re-run the leading configurations with new training seeds (``{seed}`` in the command):
-    the ``top_k`` best by pessimistic mean each get ``seeds`` more runs, as soon as they lead, and
-    the enqueued ``current`` configuration the same seeds at the end, so the answer is a mean with
-    its noise. The runs count in ``num_trials``."""
+    the ``top_k`` best by pessimistic mean each get ``seeds`` more runs, and the enqueued
+    ``current`` configuration the same seeds at the end, so the answer is a mean with its noise.
+    ``when: leading``: a configuration is re-run as soon as it leads (once ``after`` trials
+    completed); ``when: end``: the sweep's last ``top_k * seeds + seeds`` trials are kept for the
+    stage, so the search explores first and the finalists are confirmed. The runs count in
+    ``num_trials``."""
 
     top_k: int = Field(2, ge=0, le=1000)
     seeds: int = Field(1, ge=0, le=100)
-    #: completed trials before the first confirmation run (the ranking needs some to lead)
+    when: Literal["leading", "end"] = "leading"
+    #: completed trials before the first confirmation run (``when: leading``)
     after: int = Field(0, ge=0, le=100_000)
+
+    @property
+    def reserved(self) -> int:
+        """The trials ``when: end`` keeps for the stage: the finalists' runs and current's."""
+        return self.top_k * self.seeds + self.seeds
 
 
 class SearchSpec(Strict):

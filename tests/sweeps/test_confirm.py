@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from sweeps.constants import CURRENT_LABEL, Mode, TrialAttr
-from sweeps.run.confirm import next_confirmation
-from sweeps.run.ranking import Run, pooled_noise, rank
+from sweeps.run.confirm import next_confirmation, study_ranking
+from sweeps.run.ranking import Run, describe, pooled_noise, rank
 from sweeps.space import SweepSpace
 
 
@@ -70,3 +70,55 @@ def test_no_confirmation_without_seeds_to_give():
     study = study_with([(CURRENT_LABEL, 0.5)])
     study.tell(study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), 0.3)
     assert next_confirmation(study, space(top_k=0, seeds=0), remaining=1) is None
+
+
+def test_when_end_keeps_the_last_trials_for_the_finalists_and_current():
+    sp = space(top_k=2, seeds=1, when="end")
+    assert sp.confirm.reserved == 3  # two finalists' second runs and current's
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study = study_with([(CURRENT_LABEL, 0.5), ("b", 0.9), ("c", 0.1)])
+    for value in (0.30, 0.40, 0.35):
+        study.tell(study.ask(distribution), value)
+    assert next_confirmation(study, sp, remaining=4) is None   # still exploring
+    first = next_confirmation(study, sp, remaining=3)          # the end: the leader first
+    assert first.params == {"x": 0.9} and first.seed == 1
+    study.enqueue_trial(first.params, user_attrs={TrialAttr.SEED: 1})
+    study.tell(study.ask(distribution), 0.41)
+    second = next_confirmation(study, sp, remaining=2)
+    assert second.params == {"x": 0.1} and second.seed == 1
+    study.enqueue_trial(second.params, user_attrs={TrialAttr.SEED: 1})
+    study.tell(study.ask(distribution), 0.33)
+    last = next_confirmation(study, sp, remaining=1)
+    assert last.params == {"x": 0.5} and last.label == "current, seed 1"
+
+
+def test_a_run_stopped_above_every_completed_mean_leads_the_ranking():
+    runs = [Run("a", 0.30, 0), Run("b", 0.36, 1, at_epoch=2), Run("b", 0.33, 2, at_epoch=3),
+            Run("c", 0.20, 3), Run("c", 0.90, 4, at_epoch=1)]
+    ranking = rank(runs, Mode.MAX)
+    # b stands on its furthest stopped run (epoch 3); c on its completed run, its stopped one aside
+    assert [(s.key, s.mean, s.at_epoch) for s in ranking.standings] == [
+        ("b", 0.33, 3), ("a", 0.30, None), ("c", 0.20, None)]
+    assert describe(0.33, 1, math.nan, 3) == "0.3300 at epoch 3 (no run of it completed)"
+    assert describe(0.3381, 2, 0.012, None) == "0.3381 ± 0.0120 over 2 seed(s)"
+    # runs that did not complete are no answer on their own
+    assert rank([Run("b", 0.36, 1, at_epoch=2)], Mode.MAX).best is None
+
+
+def test_the_study_ranking_counts_pruned_and_running_trials_and_confirms_a_stopped_leader():
+    sp = space(top_k=1, seeds=1)
+    study = study_with([(CURRENT_LABEL, 0.5), ("b", 0.9)])
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.tell(study.ask(distribution), 0.30)
+    stopped = study.ask(distribution)
+    stopped.report(0.35, step=1)
+    study.tell(stopped, state=optuna.trial.TrialState.PRUNED)
+    best = study_ranking(study, sp).best
+    assert best.key == (("x", 0.9),) and best.at_epoch == 1
+    confirmation = next_confirmation(study, sp, remaining=5)
+    assert confirmation.params == {"x": 0.9} and confirmation.seed == 1
+    running = study.ask({"x": optuna.distributions.FloatDistribution(0.1, 0.1)})
+    running.report(0.37, step=1)
+    running.report(0.40, step=2)  # still running: what the sweep would answer if stopped now
+    best = study_ranking(study, sp).best
+    assert best.key == (("x", 0.1),) and best.at_epoch == 2 and best.mean == 0.40

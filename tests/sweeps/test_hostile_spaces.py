@@ -174,6 +174,10 @@ CASES: list[tuple[str, str | bytes, str, str, int | None]] = [
      "pruner.warmup_epochs", "must be < max_epochs (4)", 10),
     ("warmup_beyond_max_epochs", base(extra="pruner:\n  type: asha\n  warmup_epochs: 40\n"),
      "pruner.warmup_epochs", "pruner type: none", 12),
+    ("confirm_at_end_without_search", base(extra="command: [t, '{config}', '{work_dir}', "
+                                                 "'{seed}']\nsearch:\n  num_trials: 3\n"
+                                                 "  confirm: {top_k: 2, seeds: 1, when: end}\n"),
+     "search.confirm.when", "num_trials must be more than 3", 13),
     # 9. tracking URIs MLflow cannot use
     ("ftp_uri", base(extra="tracking: {uri: 'ftp://host/x'}\n"), "tracking.uri", "sqlite:///PATH",
      10),

@@ -17,7 +17,7 @@ from sweeps.constants import Mode
 from sweeps.errors import BadOptionError, MissingFileError, SurfaceError
 from sweeps.simulation import strategies as S
 from sweeps.simulation.compare import Simulation
-from sweeps.simulation.loop import SimEnd, Step, Trace, TrialRun
+from sweeps.simulation.loop import SimEnd, Step, Trace, TrialRun, best_ranked
 from sweeps.simulation.outcome import outcome
 from sweeps.simulation.settings import describe, parse_pruner
 from sweeps.simulation.surface import Curve, Surface, load_surface
@@ -212,3 +212,16 @@ def test_simulate_runs_on_the_shipped_surface_and_on_a_real_finished_sweep(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(tmp_path / "sweep" / "settings.csv")
     assert list(table["setting"])[1] == "none" and (tmp_path / "sweep" / "settings.png").exists()
+
+
+def test_the_simulated_answer_is_export_bests_over_every_run_so_far():
+    def run(index: int, x: float, values: list[float], end: SimEnd | None) -> TrialRun:
+        return TrialRun(index, {"x": x}, (x,), Curve(values, [1.0] * len(values)), 0.0,
+                        values=values, end=end)
+
+    done = run(0, 0.1, [0.1, 0.2, 0.30], SimEnd.COMPLETED)
+    stopped = run(1, 0.2, [0.1, 0.25], SimEnd.STOPPED)
+    assert best_ranked([stopped], 3, Mode.MAX) is None        # nothing completed: no answer
+    assert best_ranked([done, stopped], 3, Mode.MAX) == (0.1,)
+    leading = run(2, 0.3, [0.2, 0.33], None)                  # running, already above 0.30
+    assert best_ranked([done, stopped, leading], 3, Mode.MAX) == (0.3,)
