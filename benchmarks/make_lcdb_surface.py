@@ -6,16 +6,17 @@ A surface is one OpenML dataset: the learner is the one (categorical) knob, the 
 is the fidelity (``epoch`` k is the k-th of the last ``--anchors`` sizes every learner was run
 at), seeds 0 and 1 are LCDB's outer seeds 0 and 1 (inner seed 0), the metric is validation
 accuracy (``score_valid``) and ``epoch_seconds`` the fit time. Nothing here chose the values: the
-default datasets are drawn with a fixed seed from every dataset on which all 20 learners have
-both seeds and at least ``--anchors`` common sizes. Its space is ``search_spaces/lcdb.yaml``
-(replay only).
+default (test) datasets are drawn with a fixed seed from every dataset on which all 20 learners
+have both seeds and at least ``--anchors`` common sizes; ``--tuning`` draws the tuning datasets
+(that ``tune_search.py`` chooses settings on) with another seed from the rest. Its space is
+``search_spaces/lcdb.yaml`` (replay only).
 
 lcdb publishes only an sdist (68 MB; no wheel), whose ``lcdb/database-accuracy.csv`` holds the
 curves: ``--source`` names that file, or the sdist is fetched with ``pip download`` into
 ``~/.cache/aqr-sweep/lcdb`` and read from there.
 
-Run: ``python benchmarks/make_lcdb_surface.py [--openmlid N ...] [--anchors 8] [--source CSV]
-[--out DIR]``
+Run: ``python benchmarks/make_lcdb_surface.py [--openmlid N ... | --tuning] [--anchors 8]
+[--source CSV] [--out DIR]``
 """
 
 from __future__ import annotations
@@ -38,9 +39,12 @@ PACKAGE = "lcdb==0.1.0"
 MEMBER = "lcdb-0.1.0/lcdb/database-accuracy.csv"
 LEARNERS = 20
 SEEDS = (0, 1)
-#: how the default datasets are drawn from the eligible ones
+#: how the default (test) datasets are drawn from the eligible ones
 DRAW_SEED = 0
 DRAWN = 2
+#: how the tuning datasets are drawn from the eligible ones less the test ones
+TUNING_DRAW_SEED = 1
+TUNING_DRAWN = 8
 
 
 def source_csv(given: Path | None) -> Path:
@@ -83,6 +87,20 @@ def eligible(frame: pd.DataFrame, anchors: int) -> list[int]:
                   if len(common_anchors(rows)) >= anchors)
 
 
+def draw(pool: list[int], tuning: bool) -> tuple[list[int], str]:
+    """The test datasets, or (``tuning``) the tuning ones drawn from the pool less the test
+    ones; and how they were drawn."""
+    test = sorted(int(i) for i in np.random.default_rng(DRAW_SEED).choice(
+        pool, size=DRAWN, replace=False))
+    if not tuning:
+        return test, f"{len(pool)} eligible datasets, seed {DRAW_SEED}"
+    rest = [i for i in pool if i not in test]
+    return (sorted(int(i) for i in np.random.default_rng(TUNING_DRAW_SEED).choice(
+        rest, size=TUNING_DRAWN, replace=False)),
+        f"{len(rest)} eligible datasets less the test ones {test}, seed {TUNING_DRAW_SEED} "
+        "(tuning)")
+
+
 def surface(rows: pd.DataFrame, anchors: int) -> pd.DataFrame:
     """One dataset's table: learner, seed, epoch (the k-th of the last ``anchors`` common
     sizes), accuracy, epoch_seconds, size_train."""
@@ -104,6 +122,9 @@ def main() -> None:
     parser.add_argument("--openmlid", type=int, nargs="*",
                         help=f"datasets (default: {DRAWN} drawn with seed {DRAW_SEED} from the "
                              "eligible ones)")
+    parser.add_argument("--tuning", action="store_true",
+                        help=f"the {TUNING_DRAWN} tuning datasets (drawn with seed "
+                             f"{TUNING_DRAW_SEED} from the eligible ones less the test ones)")
     parser.add_argument("--anchors", type=int, default=8, help="training-set sizes kept "
                                                                "(the epochs; default 8)")
     parser.add_argument("--source", type=Path, help="lcdb's database-accuracy.csv")
@@ -112,8 +133,10 @@ def main() -> None:
     args = parser.parse_args()
     frame = load(source_csv(args.source))
     pool = eligible(frame, args.anchors)
-    ids = args.openmlid or sorted(int(i) for i in np.random.default_rng(DRAW_SEED).choice(
-        pool, size=DRAWN, replace=False))
+    if args.openmlid and args.tuning:
+        sys.exit("--openmlid and --tuning: give one (named datasets, or the tuning draw)")
+    ids, drawn_from = (args.openmlid, "named on the command line") if args.openmlid \
+        else draw(pool, args.tuning)
     for openmlid in ids:
         if openmlid not in pool:
             sys.exit(f"--openmlid {openmlid}: not all {LEARNERS} learners have seeds "
@@ -125,14 +148,14 @@ def main() -> None:
         finals = table[table.epoch == args.anchors].groupby("learner").accuracy.mean()
         (args.out / f"{name}.json").write_text(json.dumps({
             "made_by": "python benchmarks/make_lcdb_surface.py"
-                       + ("" if args.openmlid is None else f" --openmlid {openmlid}")
+                       + (f" --openmlid {openmlid}" if args.openmlid else "")
+                       + (" --tuning" if args.tuning else "")
                        + ("" if args.anchors == 8 else f" --anchors {args.anchors}"),
             "surface": name,
             "about": f"LCDB ({PACKAGE}) learning curves of OpenML dataset {openmlid}: the "
                      "learner as the one knob, training-set size as the fidelity; designed by "
                      "nobody here",
-            "drawn_from": f"{len(pool)} eligible datasets, seed {DRAW_SEED}"
-                          if args.openmlid is None else "named on the command line",
+            "drawn_from": drawn_from,
             "metric": "accuracy (LCDB's score_valid)", "mode": "max",
             "seeds": {"0": "outer seed 0, inner seed 0", "1": "outer seed 1, inner seed 0"},
             "epochs": {str(k + 1): int(s) for k, s in

@@ -2,8 +2,9 @@
 
 Each peer's main knobs are tried over a grid (ASHA-like schedulers: grace period / minimum
 resource {1, 2, 3} x reduction factor {2, 3, 4}; BOHB and DEHB: their bracket knobs), and so are
-aqr-sweep's candidate defaults (pruner x confirmation stage). A setting's objective is its mean
-regret at 1/4 and at 1/2 of the grid's budget, averaged over the tuning surfaces, with
+aqr-sweep's candidate defaults (pruner x confirmation stage: when, how many). A setting's
+objective is its mean regret at 1/4 and at 1/2 of the grid's budget, averaged over the tuning
+surfaces (three of the mini task, eight drawn from LCDB), with
 ``--repetitions`` repetitions each. The best setting per peer goes into
 ``benchmarks/data/tuned_settings.json``, which ``bench_search.py`` runs the peers with; aqr-sweep's
 ranking is printed, and its winner is what ``search_spaces/demo.yaml`` and the schema's defaults
@@ -30,10 +31,14 @@ from benchmarks.protocol import mean_regret, median_epochs  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 SPACES = ROOT / "search_spaces"
-#: (space, surface): the surfaces settings are chosen on
+#: the LCDB datasets drawn for tuning (``make_lcdb_surface.py --tuning``)
+LCDB_TUNING = (12, 185, 847, 914, 1448, 23517, 41156, 41165)
+#: (space, surface): the surfaces settings are chosen on: three of the mini task and eight of
+#: LCDB (none of them a test surface)
 TUNING = [(SPACES / "demo.yaml", DATA / "mini_surface.csv"),
           (SPACES / "demo.yaml", DATA / "seed7.csv"),
-          (SPACES / "transformer_lr.yaml", DATA / "transformer_lr.csv")]
+          (SPACES / "transformer_lr.yaml", DATA / "transformer_lr.csv"),
+          *((SPACES / "lcdb.yaml", DATA / f"lcdb_{i}.csv") for i in LCDB_TUNING)]
 OUT = DATA / "tuned_settings.json"
 
 _ASHA = [{"grace_period": g, "reduction_factor": r} for g, r in itertools.product((1, 2, 3),
@@ -57,21 +62,19 @@ GRIDS: dict[str, list[dict]] = {
                        for g in (1, 2, 3)],
     "dehb": [{"min_fidelity": f, "eta": e} for f, e in itertools.product((1, 2, 3), (2, 3))],
 }
-_MEDIAN_1_2 = {"type": "median", "warmup_epochs": 1, "startup_trials": 2}
 #: aqr-sweep's candidate defaults: pruner x confirmation stage. Only those that confirm (answer
 #: with a mean over seeds and its noise, not one lucky run) can become the default; the ones
 #: that do not are tuned beside them to show what the confirmation costs.
 OURS_GRID: list[dict] = [
     {"pruner": pruner, "confirm": confirm}
     for pruner, confirm in itertools.product(
-        [_MEDIAN_1_2,
-         {**_MEDIAN_1_2, "gate": {"min_trials": 4, "min_correlation": 0.7}},
+        [{"type": "median", "warmup_epochs": 1, "startup_trials": 2},
          {"type": "median", "warmup_epochs": 2, "startup_trials": 3},
-         {"type": "asha", "options": {"grace_period": 2, "reduction_factor": 3}},
-         {"type": "asha", "options": {"grace_period": 3, "reduction_factor": 3}},
+         *({"type": "asha", "options": {"grace_period": g, "reduction_factor": r}}
+           for g, r in ((2, 3), (2, 4), (3, 2), (3, 3), (3, 4))),
          {"type": "none"}],
-        [{"top_k": 0, "seeds": 0}, {"top_k": 1, "seeds": 1, "after": 6},
-         {"top_k": 2, "seeds": 1}])]
+        [{"top_k": 0, "seeds": 0}, {"top_k": 2, "seeds": 1, "when": "leading"},
+         {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}])]
 
 
 def confirms(settings: dict) -> bool:
@@ -102,6 +105,12 @@ def main() -> None:
     names = args.only or [OURS, *GRIDS]
     for name in names:
         grid = OURS_GRID if name == OURS else GRIDS[name]
+        if len(grid) == 1:
+            chosen[name] = {"settings": grid[0], "objective": None,
+                            "note": "one setting: nothing to tune"}
+            print(f"\n## {name}: one setting, nothing to tune")
+            OUT.write_text(json.dumps(chosen, indent=1) + "\n")
+            continue
         contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
                       for s in grid]
         reps = min(args.repetitions, SLOW_REPETITIONS.get(name, args.repetitions))
