@@ -97,8 +97,8 @@ def draw(pool: list[int], tuning: bool) -> tuple[list[int], str]:
     rest = [i for i in pool if i not in test]
     return (sorted(int(i) for i in np.random.default_rng(TUNING_DRAW_SEED).choice(
         rest, size=TUNING_DRAWN, replace=False)),
-        f"{len(rest)} eligible datasets less the test ones {test}, seed {TUNING_DRAW_SEED} "
-        "(tuning)")
+        f"the {len(rest)} eligible datasets left once the test ones {test} are out, seed "
+        f"{TUNING_DRAW_SEED} (tuning)")
 
 
 def surface(rows: pd.DataFrame, anchors: int) -> pd.DataFrame:

@@ -322,7 +322,8 @@ def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
     console.print("as --cfg-options: " + (shlex.join(options) if options is not None else
                   "(not expressible: a key holds a dot; use the config file)"),
                   highlight=False, soft_wrap=True)
-    console.print(f"checkpoint: {latest_checkpoint(best.work_dir) or 'none kept'}",
+    partial = "" if best.at_epoch is None else f" (of epoch {best.at_epoch}: not a final one)"
+    console.print(f"checkpoint: {latest_checkpoint(best.work_dir) or 'none kept'}{partial}",
                   highlight=False)
 
 

@@ -24,8 +24,8 @@ class BestTrial:
     """The configuration to export, and how it was chosen (:mod:`sweeps.run.ranking`).
 
     Attributes:
-        number: Its first completed run (whose config and checkpoint are exported).
-        value: Its mean final metric over its runs.
+        number: Its first run the ranking stands on (whose config and checkpoint are exported).
+        value: Its mean final metric over its runs (or its value at ``at_epoch``).
         runs: How many runs (training seeds) the mean is over.
         half_width: The half-width of the mean's 95% interval (NaN: no noise estimate, no
             configuration ran twice).
@@ -81,7 +81,8 @@ def describe_mean(best: BestTrial) -> str:
 
 def versus_current(data: SweepData, ranking: Ranking) -> str | None:
     """``best vs current: +d ± e METRIC over n seeds`` (e: the 95% interval of the difference
-    from the sweep's seed noise), or None when no ``current`` run completed or it is the best."""
+    from the sweep's seed noise); ``not compared`` when one of the two has no completed run;
+    None when ``current`` has no run or is the best."""
     current = next((t for t in data.study.get_trials(deepcopy=False)
                     if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL and t.params), None)
     standing = ranking.of(params_key(current.params)) if current is not None else None

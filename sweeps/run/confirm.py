@@ -74,6 +74,14 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
         params_of[key] = t.params
     wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
     ranking = study_ranking(study, space)
+    if ranking.best is None:
+        return None
+    current = next((t for t in trials if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL
+                    and t.params), None)
+    if current is not None:  # the sweep's last trials are current's: it compares seed for seed
+        missing = sorted(wanted - tried.get(params_key(current.params), set()))
+        if missing and remaining <= len(missing):
+            return Confirmation(dict(current.params), missing[0], f"current, seed {missing[0]}")
     completed = sum(s.runs for s in ranking.standings if s.at_epoch is None)
     due = remaining <= confirm.reserved if confirm.when == "end" else completed >= confirm.after
     for standing in ranking.standings[:confirm.top_k] if due else ():
@@ -81,11 +89,4 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
         if missing:
             return Confirmation(dict(params_of[standing.key]), missing[0],
                                 f"confirm {standing.trials[0]}, seed {missing[0]}")
-    current = next((t for t in trials if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL
-                    and t.params), None)
-    if current is None or ranking.best is None:
-        return None
-    missing = sorted(wanted - tried.get(params_key(current.params), set()))
-    if missing and remaining <= len(missing):
-        return Confirmation(dict(current.params), missing[0], f"current, seed {missing[0]}")
     return None

@@ -35,7 +35,7 @@ PESSIMISM = 1.0
 
 @dataclass(frozen=True)
 class Run:
-    """One completed run: its configuration, its final value, which trial it was."""
+    """One run: its configuration, its value (final, or at ``at_epoch``), which trial it was."""
 
     key: Hashable
     value: float
@@ -50,7 +50,8 @@ class Standing:
 
     Attributes:
         key: The configuration.
-        values: Its runs' final values, in trial order.
+        values: Its completed runs' final values, in trial order (or its furthest run's value
+            at ``at_epoch``).
         trials: Their trial numbers.
         mean: Their mean.
         stderr: The noise over the square root of the runs (NaN without a noise estimate).

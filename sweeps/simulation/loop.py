@@ -128,8 +128,7 @@ Recommender = Callable[[list[TrialRun], int, Mode], Config | None]
 
 
 def best_completed(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
-    """aqr-sweep's answer (``export-best``): the best final value among trials that ran the full
-    schedule."""
+    """The best final value among trials that ran the full schedule (Optuna's ``best_trial``)."""
     done = [t for t in trials if t.epochs >= max_epochs and not math.isnan(t.values[-1])]
     return mode.pick(done, key=lambda t: t.values[-1]).config if done else None
 

@@ -207,9 +207,11 @@ def _confirm_problems(space: SweepSpace) -> list[Found]:
         return [(("search", "confirm"), "re-runs the leading configurations with new training "
                  "seeds, but the command takes no '{seed}': add it (e.g. --seed {seed}), or set "
                  "search.confirm.seeds: 0")]
-    if confirm.when == "end" and space.num_trials() <= confirm.reserved:
+    kept = confirm.reserved + len(space.search.enqueue)
+    if confirm.when == "end" and space.num_trials() <= kept:
         return [(("search", "confirm", "when"), f"'end' keeps the last {confirm.reserved} "
-                 f"trials (top_k * seeds + seeds) for the finalists, so num_trials must be more "
-                 f"than {confirm.reserved} to leave any for the search, but got "
-                 f"{space.num_trials()}; raise search.num_trials, or set when: leading")]
+                 f"trials (top_k * seeds + seeds) for the finalists and the enqueued points "
+                 f"take {len(space.search.enqueue)}, so num_trials must be more than {kept} to "
+                 f"leave any for the search, but got {space.num_trials()}; raise "
+                 "search.num_trials, or set when: leading")]
     return []

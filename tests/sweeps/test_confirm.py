@@ -122,3 +122,21 @@ def test_the_study_ranking_counts_pruned_and_running_trials_and_confirms_a_stopp
     running.report(0.40, step=2)  # still running: what the sweep would answer if stopped now
     best = study_ranking(study, sp).best
     assert best.key == (("x", 0.1),) and best.at_epoch == 2 and best.mean == 0.40
+
+
+def test_currents_last_trials_come_before_a_finalist_and_after_counts_completed_runs_only():
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study = study_with([(CURRENT_LABEL, 0.5), ("b", 0.9), ("c", 0.1)])
+    for value in (0.30, 0.40, 0.35):
+        study.tell(study.ask(distribution), value)
+    # the last trial is current's even though the finalists b and c are not confirmed yet
+    last = next_confirmation(study, space(top_k=2, seeds=1, when="end"), remaining=1)
+    assert last.params == {"x": 0.5} and last.label == "current, seed 1"
+
+    study = study_with([(CURRENT_LABEL, 0.5), ("b", 0.9)])
+    study.tell(study.ask(distribution), 0.30)
+    stopped = study.ask(distribution)
+    stopped.report(0.35, step=1)
+    study.tell(stopped, state=optuna.trial.TrialState.PRUNED)
+    sp = space(top_k=1, seeds=1, after=2)
+    assert next_confirmation(study, sp, remaining=5) is None  # one completed run, not two
