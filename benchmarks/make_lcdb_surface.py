@@ -87,18 +87,21 @@ def eligible(frame: pd.DataFrame, anchors: int) -> list[int]:
                   if len(common_anchors(rows)) >= anchors)
 
 
+def _choose(pool: list[int], seed: int, size: int) -> list[int]:
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(pool, size=size,
+                                                                      replace=False))
+
+
 def draw(pool: list[int], tuning: bool) -> tuple[list[int], str]:
     """The test datasets, or (``tuning``) the tuning ones drawn from the pool less the test
     ones; and how they were drawn."""
-    test = sorted(int(i) for i in np.random.default_rng(DRAW_SEED).choice(
-        pool, size=DRAWN, replace=False))
+    test = _choose(pool, DRAW_SEED, DRAWN)
     if not tuning:
         return test, f"{len(pool)} eligible datasets, seed {DRAW_SEED}"
     rest = [i for i in pool if i not in test]
-    return (sorted(int(i) for i in np.random.default_rng(TUNING_DRAW_SEED).choice(
-        rest, size=TUNING_DRAWN, replace=False)),
-        f"the {len(rest)} eligible datasets left once the test ones {test} are out, seed "
-        f"{TUNING_DRAW_SEED} (tuning)")
+    return (_choose(rest, TUNING_DRAW_SEED, TUNING_DRAWN),
+            f"the {len(rest)} eligible datasets left once the test ones {test} are out, seed "
+            f"{TUNING_DRAW_SEED} (tuning)")
 
 
 def surface(rows: pd.DataFrame, anchors: int) -> pd.DataFrame:
@@ -119,12 +122,13 @@ def surface(rows: pd.DataFrame, anchors: int) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--openmlid", type=int, nargs="*",
-                        help=f"datasets (default: {DRAWN} drawn with seed {DRAW_SEED} from the "
-                             "eligible ones)")
-    parser.add_argument("--tuning", action="store_true",
-                        help=f"the {TUNING_DRAWN} tuning datasets (drawn with seed "
-                             f"{TUNING_DRAW_SEED} from the eligible ones less the test ones)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--openmlid", type=int, nargs="*",
+                       help=f"datasets (default: {DRAWN} drawn with seed {DRAW_SEED} from the "
+                            "eligible ones)")
+    which.add_argument("--tuning", action="store_true",
+                       help=f"the {TUNING_DRAWN} tuning datasets (drawn with seed "
+                            f"{TUNING_DRAW_SEED} from the eligible ones less the test ones)")
     parser.add_argument("--anchors", type=int, default=8, help="training-set sizes kept "
                                                                "(the epochs; default 8)")
     parser.add_argument("--source", type=Path, help="lcdb's database-accuracy.csv")
@@ -133,8 +137,6 @@ def main() -> None:
     args = parser.parse_args()
     frame = load(source_csv(args.source))
     pool = eligible(frame, args.anchors)
-    if args.openmlid and args.tuning:
-        sys.exit("--openmlid and --tuning: give one (named datasets, or the tuning draw)")
     ids, drawn_from = (args.openmlid, "named on the command line") if args.openmlid \
         else draw(pool, args.tuning)
     for openmlid in ids:

@@ -91,10 +91,10 @@ def versus_current(data: SweepData, ranking: Ranking) -> str | None:
         return None
     metric = data.space.metric.rsplit("/", 1)[-1]
     if best.at_epoch is not None or standing.at_epoch is not None:
-        stopped = best if best.at_epoch is not None else standing
-        who = "best" if stopped is best else "current"
+        partial = best if best.at_epoch is not None else standing
+        who = "best" if partial is best else "current"
         return (f"best vs current: not compared (no run of {who} completed: its {metric} is "
-                f"epoch {stopped.at_epoch}'s, not a final)")
+                f"epoch {partial.at_epoch}'s, not a final)")
     diff = best.mean - standing.mean
     seeds = min(best.runs, standing.runs)
     if math.isnan(ranking.noise):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.contenders import OURS, Arena, Contender, build
+from benchmarks.make_lcdb_surface import DRAWN, TUNING_DRAWN, draw
 from benchmarks.peers import PEERS, make_peer, run_peer
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.surface import load_surface
@@ -106,3 +107,13 @@ def test_the_guides_grid_says_it_needs_the_aqr_knobs(arena):
     with pytest.raises(ValueError, match="the guide's grid needs the numeric parameter "
                                          "'max_weight_clamp'"):
         make_peer("guide-grid", space, points, {})
+
+
+def test_the_tuning_draw_is_fixed_and_apart_from_the_test_one(tmp_path):
+    pool = list(range(100, 175))
+    test, _ = draw(pool, tuning=False)
+    tuning, how = draw(pool, tuning=True)
+    assert len(test) == DRAWN and len(tuning) == TUNING_DRAWN and not set(test) & set(tuning)
+    assert draw(pool, tuning=True)[0] == tuning and f"test ones {test}" in how
+    both = make("--openmlid", "1", "--tuning", "--out", str(tmp_path))
+    assert both.returncode != 0 and "not allowed with argument" in both.stderr
