@@ -277,7 +277,10 @@ class SweepRun:
         if started_ray:
             ray.init(address=self.options.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=False)
-        previous_term = signal.signal(signal.SIGTERM, _interrupt)
+        handled = [signal.SIGTERM]
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # as Python leaves it (`cmd &`)
+            handled.append(signal.SIGINT)
+        previous = {sig: signal.signal(sig, halt.interrupt) for sig in handled}
         try:
             with _environment(TUNE_ENVIRONMENT):
                 tune.Tuner(trainable, tune_config=tune.TuneConfig(
@@ -289,6 +292,8 @@ class SweepRun:
                         stop=halt, callbacks=[tracker, *self._views(remaining)],
                         failure_config=tune.FailureConfig(max_failures=space.max_failures)),
                 ).fit()
+            if halt.signalled is not None:  # its KeyboardInterrupt was swallowed on the way
+                raise KeyboardInterrupt(f"signal {halt.signalled}")
             if halt.reason is not None:
                 searcher.fail_unfinished(f"stopped: the sweep halted ({halt.reason})")
         except KeyboardInterrupt:
@@ -309,7 +314,8 @@ class SweepRun:
                 self._end_trainings()
                 if started_ray:
                     ray.shutdown()
-            signal.signal(signal.SIGTERM, previous_term)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self._close(study, tracker)
         if halt.reason is not None:
             raise SweepHaltedError(
@@ -378,6 +384,3 @@ class SweepRun:
             summary.best_params = dict(study.get_trials(deepcopy=False)[best.trials[0]].params)
         return summary
 
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")

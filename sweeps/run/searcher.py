@@ -35,8 +35,8 @@ class OptunaAskTellSearcher(Searcher):
         trials_dir: Parent of the trials' work dirs (``<trials_dir>/<number>``).
         interrupted: Trials a dead driver left running; they are handed out first, each as the
             same Optuna trial (its intermediate values kept), in its own work dir.
-        halt: Set with the reason when a failure would repeat in every trial (nothing more is
-            proposed once it is).
+        halt: Set with the reason when a failure would repeat in every trial, or by Ctrl-C or
+            SIGTERM (nothing more is proposed once it is).
     """
 
     def __init__(self, space: SweepSpace, study: optuna.Study, ledger: TrialLedger,
@@ -51,7 +51,7 @@ class OptunaAskTellSearcher(Searcher):
         self.halt = halt
 
     def suggest(self, trial_id: str) -> dict | None:
-        if self.halt is not None and self.halt.reason is not None:
+        if self.halt is not None and self.halt.stopped:
             return Searcher.FINISHED
         if self._interrupted:
             frozen = self._interrupted.pop(0)
@@ -115,6 +115,8 @@ class OptunaAskTellSearcher(Searcher):
         elif entry.epochs and entry.epochs[-1] >= self.space.max_epochs:
             entry.end(TrialState.COMPLETED)
             self.study.tell(entry.optuna_trial, entry.values[-1])
+        elif self.halt is not None and self.halt.signalled is not None:
+            return  # interrupted: its Optuna trial stays RUNNING, a resume goes on with it
         elif self.halt is not None and self.halt.reason is not None:
             self._fail(entry, f"stopped: the sweep halted ({self.halt.reason})")
         else:

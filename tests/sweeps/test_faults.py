@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -61,6 +62,35 @@ def test_resume_proposes_new_configurations(tmp_path, monkeypatch):
     study = optuna.load_study(study_name="again", storage=SweepDir("again").study_storage)
     xs = [t.params["x"] for t in study.get_trials()]
     assert len(xs) == 4 and len(set(xs)) == 4, xs    # the same seed again would repeat 1 and 2
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_ctrl_c_that_a_callback_swallows_still_stops_the_sweep(tmp_path, monkeypatch):
+    from sweeps.errors import SweepInterruptedError
+    from sweeps.run.driver import run_sweep
+    from sweeps.view.events import EventLog
+    from tests.kit.replay import ReplayBackend
+
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    space = write_space(tmp_path, "eaten", search={"num_trials": 4, "sampler": "random"})
+    shown = EventLog.on_trial_result
+
+    def eats_ctrl_c(self, *args, **kwargs) -> None:  # a callback (or a library) that eats it
+        shown(self, *args, **kwargs)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+    monkeypatch.setattr(EventLog, "on_trial_result", eats_ctrl_c)
+    with pytest.raises(SweepInterruptedError, match="aqr-sweep resume eaten"):
+        run_sweep(space, backend=ReplayBackend(seconds=0.5))
+    study = optuna.load_study(study_name="eaten", storage=SweepDir("eaten").study_storage)
+    # stopped at the first result: kept for a resume, nothing more launched, nothing failed
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.RUNNING]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.slow
