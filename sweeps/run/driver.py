@@ -363,7 +363,8 @@ class SweepRun:
             if tracker is not None:
                 tracker.close_open()
             record_summary(self.client, self.record.parent_run_id, self.space,
-                           trial_statuses(study, self.space, driver_alive=False))
+                           trial_statuses(study, self.space, driver_alive=False),
+                           study_ranking(study, self.space).best)
             self.client.set_terminated(self.record.parent_run_id,
                                        status="FINISHED" if finished else "KILLED")
         except Exception as err:  # noqa: BLE001 - only a full disk is expected here

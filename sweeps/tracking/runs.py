@@ -16,6 +16,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Mode, Tag, TrialState
+from sweeps.run.ranking import Standing, describe
 from sweeps.space import SweepSpace
 from sweeps.store.status import TrialStatus
 
@@ -117,31 +118,32 @@ def log_metrics(client: MlflowClient, run_id: str, metrics: list[Metric]) -> Non
 
 
 def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
-                   statuses: list[TrialStatus]) -> None:
-    """The sweep's answer on its parent run: the best value under the metric's own name (so the
-    runs view shows it beside the trials'), the best trial and params, counts per state, and a
-    description."""
+                   statuses: list[TrialStatus], best: Standing | None) -> None:
+    """The sweep's answer on its parent run: ``best``, the ranking's first configuration
+    (export-best's), its mean under the metric's own name (so the runs view shows it beside the
+    trials'), its first trial and params; counts per state, and a description."""
     counts: dict[str, int] = {}
     for s in statuses:
         counts[str(s.state)] = counts.get(str(s.state), 0) + 1
-    done = [s for s in statuses if s.state == TrialState.COMPLETED and s.last is not None]
-    best = space.mode.pick(done, key=lambda s: s.last) if done else None
     now = int(time.time() * 1000)
     metrics = [Metric(f"trials_{state}", float(n), now, 0) for state, n in counts.items()]
     tags = [RunTag(Tag.STATE, "running" if counts.get("running") else "ended")]
     lines = [f"Sweep **{space.name}**: {space.metric} ({space.mode}), "
              + ", ".join(f"{n} {state}" for state, n in counts.items()) + "."]
-    if best is not None:
-        metrics.append(Metric(space.metric, float(best.last), now, 0))
-        tags += [RunTag("aqr.best_trial", str(best.number)),
-                 RunTag("aqr.best_params", json.dumps(best.params, default=str)[:MAX_TAG_CHARS])]
-        lines.append(f"Best: trial {best.number} {best.label}, {space.metric} = {best.last:.4f}, "
-                     f"params {best.params}.")
+    first = None if best is None else next(
+        (s for s in statuses if s.number == best.trials[0]), None)
+    if best is not None and first is not None:
+        metrics.append(Metric(space.metric, float(best.mean), now, 0))
+        tags += [RunTag("aqr.best_trial", str(first.number)),
+                 RunTag("aqr.best_params", json.dumps(first.params, default=str)[:MAX_TAG_CHARS])]
+        mean = describe(best.mean, best.runs, best.half_width, best.at_epoch)
+        lines.append(f"Best: trial {first.number} {first.label}, {space.metric} = {mean}, "
+                     f"params {first.params}.")
     lines.append("Pruned trials end as KILLED runs named `trial_NNNN pruned@K`; "
                  "`aqr-sweep report` adds the tuning matrix and plots under `report/`.")
     tags.append(RunTag("mlflow.note.content", "\n\n".join(lines)))
     client.log_batch(parent, metrics=metrics, tags=tags)
-    mark_best_run(client, parent, None if best is None else best.number)
+    mark_best_run(client, parent, None if first is None else first.number)
 
 
 def mark_best_run(client: MlflowClient, parent: str, best: int | None) -> None:

@@ -67,7 +67,7 @@ def test_the_runs_view_lists_the_sweep_best_trial_first(ui):
 def test_the_parent_run_page_shows_the_best_trial_and_the_tuning_matrix(ui, mixed_sweep):
     text = _text(chromium(BUDGET, "--window-size=1600,1600", "--dump-dom",
                           ui["urls"]["sweep mixed's parent run"]))
-    assert "Best: trial 0 a, NDS = 2.7000" in text, text[:3000]
+    assert "Best: trial 0 a, NDS = 2.7000 over 1 seed(s)" in text, text[:3000]
     assert "Tuning matrix" in text and "2.7000 (trial 0" in text   # the matrix, rendered
     assert "trial_0000_a (best)" in text                             # among the child runs
     artifacts = _text(chromium(BUDGET, "--window-size=1600,1200", "--dump-dom",
