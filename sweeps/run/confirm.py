@@ -1,13 +1,12 @@
 """The confirmation stage: which configuration to run again, with which training seed.
 
 Every run of the search trains with seed 0. Once a configuration is among the ``top_k`` of the
-ranking of the finished runs (completed and pruned; :mod:`sweeps.run.ranking`), it is run again
-with seeds 1..``seeds``, after the enqueued points and ahead of new proposals: as soon as it leads
-(``when: leading``), or only in the sweep's last trials (``when: end``, which keeps
-``ConfirmSpec.reserved`` of them for the stage). At the end of the sweep (when no more trials are
-left than it needs), the enqueued ``current`` configuration gets the seeds of the best, so that
-the two compare seed for seed. A seed once tried for a configuration (whatever came of it) is not
-tried again.
+ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, after the enqueued
+points and ahead of new proposals: as soon as it leads (``when: leading``), or only in the sweep's
+last trials (``when: end``, which keeps ``ConfirmSpec.reserved`` of them for the stage). At the
+end of the sweep (when no more trials are left than it needs), the enqueued ``current``
+configuration gets the seeds of the best, so that the two compare seed for seed. A seed once tried
+for a configuration (whatever came of it) is not tried again.
 """
 
 from __future__ import annotations
@@ -39,14 +38,13 @@ def seed_of(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs.get(TrialAttr.SEED, FIRST_SEED))
 
 
-def study_ranking(study: optuna.Study, space: SweepSpace, running: bool = True) -> Ranking:
+def study_ranking(study: optuna.Study, space: SweepSpace) -> Ranking:
     """The sweep's trials ranked by configuration: the completed ones on their final value, the
-    pruned and (with ``running``) the running or interrupted ones on their last reported epoch's
-    (imported runs are FAIL: left out)."""
+    pruned and running (or interrupted) ones on their last reported epoch's (imported runs are
+    FAIL: left out)."""
     state = optuna.trial.TrialState
     done = study.get_trials(deepcopy=False, states=(state.COMPLETE,))
-    partial = study.get_trials(deepcopy=False, states=(state.PRUNED, state.RUNNING) if running
-                               else (state.PRUNED,))
+    partial = study.get_trials(deepcopy=False, states=(state.PRUNED, state.RUNNING))
     return rank([*(Run(params_key(t.params), float(t.value), t.number) for t in done),
                  *(Run(params_key(t.params), float(t.intermediate_values[last]), t.number, last)
                    for t in partial if t.intermediate_values
@@ -75,8 +73,7 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
         tried.setdefault(key, set()).add(seed_of(t))
         params_of[key] = t.params
     wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
-    # a run still under way is no reason for a full, unpruned re-run: it may yet fall back
-    ranking = study_ranking(study, space, running=False)
+    ranking = study_ranking(study, space)
     if ranking.best is None:
         return None
     current = next((t for t in trials if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL
