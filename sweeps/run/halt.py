@@ -32,7 +32,9 @@ class SweepHalt(Stopper):
         return self.reason is not None or self.signalled is not None
 
     def __call__(self, trial_id: str, result: dict) -> bool:
-        return self.stopped
+        """A trial that reports after a halt ends (it is told FAILED with the halt's reason);
+        after a signal the trials are left to ``stop_all``, which keeps them for a resume."""
+        return self.reason is not None
 
     def stop_all(self) -> bool:
         return self.stopped

@@ -115,8 +115,6 @@ class OptunaAskTellSearcher(Searcher):
         elif entry.epochs and entry.epochs[-1] >= self.space.max_epochs:
             entry.end(TrialState.COMPLETED)
             self.study.tell(entry.optuna_trial, entry.values[-1])
-        elif self.halt is not None and self.halt.signalled is not None:
-            return  # interrupted: its Optuna trial stays RUNNING, a resume goes on with it
         elif self.halt is not None and self.halt.reason is not None:
             self._fail(entry, f"stopped: the sweep halted ({self.halt.reason})")
         else:

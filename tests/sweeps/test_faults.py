@@ -91,6 +91,12 @@ def test_a_ctrl_c_that_a_callback_swallows_still_stops_the_sweep(tmp_path, monke
     # stopped at the first result: kept for a resume, nothing more launched, nothing failed
     assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.RUNNING]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("eaten").experiment_id])
+    assert [(r.info.status, r.data.tags["aqr.state"]) for r in runs
+            if r.data.tags.get("aqr.kind") != "sweep"] == [("KILLED", "interrupted")]
 
 
 @pytest.mark.slow
