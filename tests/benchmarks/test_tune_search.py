@@ -1,0 +1,43 @@
+"""How tune_search picks a setting: objectives within the noise (TIE) of the best are a tie,
+broken by the regret over all budgets; aqr-sweep's winner must confirm; --near-best re-runs only
+the settings that can still win; and the shipped spaces state the winner."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.contenders import OURS, Contender
+from benchmarks.tune_search import OUT, SPACES, TIE, confirms, near_best, winner
+from sweeps.space import load_space
+from sweeps.space.specs import ConfirmSpec
+
+
+def row(objective: float, over_all: float, **settings) -> tuple[float, float, Contender]:
+    return objective, over_all, Contender(str(settings), None, settings)
+
+
+def test_a_tie_within_the_noise_goes_to_the_lowest_regret_over_all_budgets():
+    on = {"top_k": 2, "seeds": 1}
+    rows = [row(0.0200, 0.050, confirm={"top_k": 0, "seeds": 0}),   # best, but does not confirm
+            row(0.0229, 0.054, confirm=on, pruner="a"),
+            row(0.0229 + TIE / 2, 0.048, confirm=on, pruner="b"),     # a tie, better overall
+            row(0.0229 + 2 * TIE, 0.030, confirm=on, pruner="c")]     # better overall, no tie
+    assert winner(rows, confirms)[2].settings["pruner"] == "b"
+    assert winner(rows, lambda _: True)[2].settings["confirm"]["top_k"] == 0
+
+
+def test_near_best_keeps_only_the_settings_that_can_still_win():
+    grid = [{"g": 1}, {"g": 2}, {"g": 3}]
+    chosen = {"p": {"grid": [{"settings": {"g": 1}, "objective": 0.030},
+                             {"settings": {"g": 2}, "objective": 0.030 + TIE / 2},
+                             {"settings": {"g": 3}, "objective": 0.030 + 2 * TIE}]}}
+    assert near_best("p", grid, chosen) == [{"g": 1}, {"g": 2}]
+    assert near_best("q", grid, chosen) == grid   # never run: the whole grid
+
+
+def test_the_shipped_spaces_state_the_chosen_default():
+    chosen = json.loads(OUT.read_text())[OURS]["settings"]
+    for name in ("demo.yaml", "demo_12ep.yaml", "lcdb.yaml"):
+        space = load_space(SPACES / name)
+        assert {k: getattr(space.pruner, k) for k in chosen["pruner"]} == chosen["pruner"], name
+        assert space.confirm == ConfirmSpec(**chosen["confirm"]), name
