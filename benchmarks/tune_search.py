@@ -9,8 +9,9 @@ surfaces (three of the mini task, eight drawn from LCDB), with
 are equal within the noise; among them, the lowest regret summed over all four budgets (1/8, 1/4,
 1/2, 1: the answer early and at the end) wins. The best setting per peer goes into
 ``benchmarks/data/tuned_settings.json``, which ``bench_search.py`` runs the peers with; aqr-sweep's
-ranking is printed, and its winner is what ``search_spaces/demo.yaml`` and the schema's defaults
-must hold (this script does not edit them); only a setting that confirms can be that winner.
+ranking is printed, and its winner is what the shipped spaces (``demo.yaml``, ``demo_12ep.yaml``,
+``lcdb.yaml``) state (this script does not edit them; a test checks they agree); only a setting
+that confirms can be that winner.
 
 Run: ``python benchmarks/tune_search.py [--repetitions 100] [--jobs 2] [--only NAME ...]
 [--near-best]`` (``--near-best``: run only the settings the last run put within :data:`TIE` of
