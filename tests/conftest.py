@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.kit.spaces import MINI_CONFIG
+
+# The tests press Ctrl-C on drivers (SIGINT), and a driver keeps SIGINT ignored when it starts
+# with it ignored, as a background job of a script does (`cmd &`, `nohup ... &`). A pytest started
+# that way would hand that to every driver: give the tests Ctrl-C back (a child starts with the
+# default, which Python turns into KeyboardInterrupt).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 MINI_SWEEP = """\
 name: mini
