@@ -137,8 +137,8 @@ def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
         tags += [RunTag("aqr.best_trial", str(first.number)),
                  RunTag("aqr.best_params", json.dumps(first.params, default=str)[:MAX_TAG_CHARS])]
         mean = describe(best.mean, best.runs, best.half_width, best.at_epoch)
-        lines.append(f"Best: trial {first.number} {first.label}, {space.metric} = {mean}, "
-                     f"params {first.params}.")
+        name = " ".join(filter(None, (f"trial {first.number}", first.label)))
+        lines.append(f"Best: {name}, {space.metric} = {mean}, params {first.params}.")
     lines.append("Pruned trials end as KILLED runs named `trial_NNNN pruned@K`; "
                  "`aqr-sweep report` adds the tuning matrix and plots under `report/`.")
     tags.append(RunTag("mlflow.note.content", "\n\n".join(lines)))

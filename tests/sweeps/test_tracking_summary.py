@@ -31,6 +31,9 @@ def test_the_parent_run_carries_the_rankings_answer(tmp_path):
     assert run.data.metrics["NDS"] == 0.33 and run.data.tags["aqr.best_trial"] == "1"
     assert ("Best: trial 1 b, NDS = 0.3300 at epoch 3 (no run of it completed), params "
             "{'x': 0.7}.") in run.data.tags["mlflow.note.content"]
+    statuses[1] = TrialStatus(1, "", TrialState.PRUNED, 3, {"x": 0.7}, 0.33, 0.33, 3, "")
+    record_summary(client, parent, space, statuses, ranking.best)   # a trial with no label
+    assert "Best: trial 1, NDS" in client.get_run(parent).data.tags["mlflow.note.content"]
     names = {r.data.tags[Tag.TRIAL_NUMBER]: r.info.run_name for r in client.search_runs(
         [experiment], f"tags.`{Tag.PARENT}` = '{parent}'")}
     assert names == {"0": "trial_0000", "1": "trial_0001 (best)"}
