@@ -122,12 +122,11 @@ def near_best(name: str, grid: list[dict], chosen: dict,
               eligible: Callable[[dict], bool] = lambda _: True) -> list[dict]:
     """The settings of ``grid`` that the last run put within :data:`TIE` of its best eligible
     one."""
-    last = {json.dumps(g["settings"], sort_keys=True): g["objective"]
-            for g in chosen.get(name, {}).get("grid", [])}
+    last = {describe(g["settings"]): g["objective"] for g in chosen.get(name, {}).get("grid", [])}
     if not last:
         return grid
     best = min(g["objective"] for g in chosen[name]["grid"] if eligible(g["settings"]))
-    return [s for s in grid if last.get(json.dumps(s, sort_keys=True), math.inf) <= best + TIE]
+    return [s for s in grid if last.get(describe(s), math.inf) <= best + TIE]
 
 
 def main() -> None:
@@ -167,9 +166,8 @@ def main() -> None:
         for value, over_all, c in rows:
             print(f"| {describe(c.settings)} | {value:.4f} | {over_all:.4f} |")
         best = winner(rows, eligible)
-        ran = {json.dumps(c.settings, sort_keys=True) for c in contenders}
-        kept = [g for g in chosen.get(name, {}).get("grid", [])
-                if json.dumps(g["settings"], sort_keys=True) not in ran]
+        ran = {describe(c.settings) for c in contenders}
+        kept = [g for g in chosen.get(name, {}).get("grid", []) if describe(g["settings"]) not in ran]
         chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
                         "all_budgets": round(best[1], 5), "repetitions": reps, "grid": [
                             {"settings": c.settings, "objective": round(v, 5),

@@ -132,7 +132,7 @@ def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
              + ", ".join(f"{n} {state}" for state, n in counts.items()) + "."]
     first = None if best is None else next(
         (s for s in statuses if s.number == best.trials[0]), None)
-    if best is not None and first is not None:
+    if first is not None:
         metrics.append(Metric(space.metric, float(best.mean), now, 0))
         tags += [RunTag("aqr.best_trial", str(first.number)),
                  RunTag("aqr.best_params", json.dumps(first.params, default=str)[:MAX_TAG_CHARS])]
