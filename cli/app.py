@@ -58,22 +58,49 @@ def main(argv: list[str] | None = None) -> None:
     command_at = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), len(argv))
     debug = "--debug" in argv[:command_at]
     try:
-        app(argv, prog_name="aqr-sweep")
-    except Exception as err:
-        if debug:
+        try:
+            app(argv, prog_name="aqr-sweep")
+        except Exception as err:
+            if debug:
+                raise
+            if isinstance(err, SpaceError):
+                for problem in err.problems:
+                    err_console.print(str(problem), highlight=False, soft_wrap=True)
+                sys.exit(err.exit_code)
+            if isinstance(err, UserError):
+                _print_error(str(err))
+                sys.exit(err.exit_code)
+            if is_disk_full(err):
+                _print_error("no space left on the device of the sweep folder or the MLflow "
+                             "store: free space, then run the command again")
+                sys.exit(2)
             raise
-        if isinstance(err, SpaceError):
-            for problem in err.problems:
-                err_console.print(str(problem), highlight=False, soft_wrap=True)
-            sys.exit(err.exit_code)
-        if isinstance(err, UserError):
-            _print_error(str(err))
-            sys.exit(err.exit_code)
-        if is_disk_full(err):
-            _print_error("no space left on the device of the sweep folder or the MLflow store: "
-                         "free space, then run the command again")
-            sys.exit(2)
-        raise
+    except SystemExit as done:
+        if "ray._raylet" not in sys.modules:
+            raise
+        _exit_without_teardown(done.code)
+    except BaseException:
+        if "ray._raylet" not in sys.modules:
+            raise
+        sys.excepthook(*sys.exc_info())
+        _exit_without_teardown(1)
+
+
+def _exit_without_teardown(code: int | str | None) -> None:
+    """End a process that loaded Ray's core as ``sys.exit(code)`` would, without the
+    interpreter's teardown: once everything is saved and said, Ray's C++ threads (gRPC,
+    opencensus) can hold that teardown for minutes (ray-project/ray#29431), and a stopped
+    sweep must end when it says it has."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    import ray
+
+    ray.shutdown()  # a no-op after the driver's own; else what its atexit hook would do
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 def _print_error(message: str) -> None:

@@ -72,3 +72,24 @@ def test_a_bug_is_not_dressed_as_a_user_error(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["logs", str(tmp_path / "x.log")])
     assert result.exit_code == 1 and isinstance(result.exception, ValueError)
     assert "error: an internal bug" not in result.output
+
+
+LINGERING = ("import sys, threading, time\nimport ray._raylet\n"
+             "threading.Thread(target=time.sleep, args=(300,)).start()\n"  # holds a normal exit
+             "from cli.app import main\nmain(sys.argv[1:])\n")
+
+
+def test_once_ray_is_loaded_the_process_ends_when_the_command_does(tmp_path):
+    """After a sweep, Ray's threads can hold the interpreter's teardown for minutes (the
+    Ctrl-C test once waited past 60 s after its last line): the CLI ends with the command's
+    exit code and output instead, here past a thread that would hold a normal exit 300 s."""
+    proc = subprocess.run([sys.executable, "-c", LINGERING, "validate", "search_spaces/demo.yaml"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0 and "ok: 10 trials" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-c", LINGERING, "validate", str(tmp_path / "no.yaml")],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    proc = subprocess.run([sys.executable, "-c", LINGERING, "--debug", "validate",
+                           str(tmp_path / "no.yaml")],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 1 and "Traceback" in proc.stderr and "SpaceError" in proc.stderr

@@ -31,7 +31,11 @@ def test_two_trials_of_the_guide_schedules_log_their_schedules(tmp_path, monkeyp
 
     space = yaml.safe_load((REPO / "search_spaces" / "guide_schedules.yaml").read_text())
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    space.update(base_config=str(REPO / "aqr" / "configs" / "mini_cmt_aqr.py"),
+    base = tmp_path / "mini_small.py"     # a quarter of the scenes: the schedules are the point
+    base.write_text(f"_base_ = [{str(REPO / 'aqr' / 'configs' / 'mini_cmt_aqr.py')!r}]\n"
+                    "train_dataloader = dict(dataset=dict(num_scenes=80))\n"
+                    "val_dataloader = dict(dataset=dict(num_scenes=40))\n")
+    space.update(base_config=str(base),
                  tracking={"uri": uri, "experiment": "guide",
                            "artifact_location": (tmp_path / "mlartifacts").as_uri()},
                  pruner={"type": "none"})
