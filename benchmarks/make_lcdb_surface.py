@@ -7,9 +7,11 @@ is the fidelity (``epoch`` k is the k-th of the last ``--anchors`` sizes every l
 at), seeds 0 and 1 are LCDB's outer seeds 0 and 1 (inner seed 0), the metric is validation
 accuracy (``score_valid``) and ``epoch_seconds`` the fit time. Nothing here chose the values: the
 default (test) datasets are drawn with a fixed seed from every dataset on which all 20 learners
-have both seeds and at least ``--anchors`` common sizes; ``--tuning`` draws the tuning datasets
-(that ``tune_search.py`` chooses settings on) with another seed from the rest. Its space is
-``search_spaces/lcdb.yaml`` (replay only).
+have both seeds and at least 8 common sizes; ``--tuning`` draws the tuning datasets (that
+``tune_search.py`` chooses settings on) with another seed from the rest, and ``--tuning
+--anchors 12`` three more of a longer fidelity (``lcdb_<id>_12``) from the datasets with 12 common
+sizes, apart from all of those. Their spaces are ``search_spaces/lcdb.yaml`` and
+``lcdb_12sizes.yaml`` (replay only).
 
 lcdb publishes only an sdist (68 MB; no wheel), whose ``lcdb/database-accuracy.csv`` holds the
 curves: ``--source`` names that file, or the sdist is fetched with ``pip download`` into
@@ -45,6 +47,10 @@ DRAWN = 2
 #: how the tuning datasets are drawn from the eligible ones less the test ones
 TUNING_DRAW_SEED = 1
 TUNING_DRAWN = 8
+#: the anchors of the test and first tuning datasets; ``--tuning`` at other anchors (a longer
+#: fidelity) draws LONG_DRAWN more tuning datasets from the ones eligible there less all of those
+ANCHORS = 8
+LONG_DRAWN = 3
 
 
 def source_csv(given: Path | None) -> Path:
@@ -92,15 +98,23 @@ def _choose(pool: list[int], seed: int, size: int) -> list[int]:
                                                                       replace=False))
 
 
-def draw(pool: list[int], tuning: bool) -> tuple[list[int], str]:
+def draw(pool: list[int], tuning: bool, base_pool: list[int]) -> tuple[list[int], str]:
     """The test datasets, or (``tuning``) the tuning ones drawn from the pool less the test
-    ones; and how they were drawn."""
-    test = _choose(pool, DRAW_SEED, DRAWN)
+    ones; and how they were drawn. The test and first tuning datasets are drawn from
+    ``base_pool`` (the datasets eligible at :data:`ANCHORS` anchors); a ``pool`` of another
+    number of anchors gives :data:`LONG_DRAWN` tuning datasets that are none of those."""
+    test = _choose(base_pool, DRAW_SEED, DRAWN)
     if not tuning:
-        return test, f"{len(pool)} eligible datasets, seed {DRAW_SEED}"
-    rest = [i for i in pool if i not in test]
-    return (_choose(rest, TUNING_DRAW_SEED, TUNING_DRAWN),
-            f"the {len(rest)} eligible datasets left once the test ones {test} are out, seed "
+        return test, f"{len(base_pool)} eligible datasets, seed {DRAW_SEED}"
+    rest = [i for i in base_pool if i not in test]
+    first = _choose(rest, TUNING_DRAW_SEED, TUNING_DRAWN)
+    if pool == base_pool:
+        return (first, f"the {len(rest)} eligible datasets left once the test ones {test} are "
+                       f"out, seed {TUNING_DRAW_SEED} (tuning)")
+    rest = [i for i in pool if i not in test and i not in first]
+    return (_choose(rest, TUNING_DRAW_SEED, LONG_DRAWN),
+            f"the {len(rest)} datasets eligible at these anchors left once the test ones {test} "
+            f"and the tuning ones at {ANCHORS} anchors {first} are out, seed "
             f"{TUNING_DRAW_SEED} (tuning)")
 
 
@@ -137,22 +151,23 @@ def main() -> None:
     args = parser.parse_args()
     frame = load(source_csv(args.source))
     pool = eligible(frame, args.anchors)
+    base_pool = pool if args.anchors == ANCHORS else eligible(frame, ANCHORS)
     ids, drawn_from = (args.openmlid, "named on the command line") if args.openmlid \
-        else draw(pool, args.tuning)
+        else draw(pool, args.tuning, base_pool)
     for openmlid in ids:
         if openmlid not in pool:
             sys.exit(f"--openmlid {openmlid}: not all {LEARNERS} learners have seeds "
                      f"{list(SEEDS)} at {args.anchors} common sizes there (eligible: "
                      f"{len(pool)} datasets)")
         table = surface(frame[frame.openmlid == openmlid], args.anchors)
-        name = f"lcdb_{openmlid}"
+        name = f"lcdb_{openmlid}" + ("" if args.anchors == ANCHORS else f"_{args.anchors}")
         table.drop(columns="size_train").to_csv(args.out / f"{name}.csv", index=False)
         finals = table[table.epoch == args.anchors].groupby("learner").accuracy.mean()
         (args.out / f"{name}.json").write_text(json.dumps({
             "made_by": "python benchmarks/make_lcdb_surface.py"
                        + (f" --openmlid {openmlid}" if args.openmlid else "")
                        + (" --tuning" if args.tuning else "")
-                       + ("" if args.anchors == 8 else f" --anchors {args.anchors}"),
+                       + ("" if args.anchors == ANCHORS else f" --anchors {args.anchors}"),
             "surface": name,
             "about": f"LCDB ({PACKAGE}) learning curves of OpenML dataset {openmlid}: the "
                      "learner as the one knob, training-set size as the fidelity; designed by "
@@ -163,7 +178,8 @@ def main() -> None:
             "epochs": {str(k + 1): int(s) for k, s in
                        enumerate(sorted(table.size_train.unique()))},
             "best": finals.idxmax(), "best_mean": round(float(finals.max()), 4),
-            "simulate_with": "search_spaces/lcdb.yaml",
+            "simulate_with": "search_spaces/lcdb.yaml" if args.anchors == ANCHORS
+                             else f"search_spaces/lcdb_{args.anchors}sizes.yaml",
         }, indent=2) + "\n")
         print(f"{name}: {table.learner.nunique()} learners x {len(SEEDS)} seeds x "
               f"{args.anchors} sizes; best {finals.idxmax()} {finals.max():.4f}")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.contenders import OURS, Arena, Contender, build
-from benchmarks.make_lcdb_surface import DRAWN, TUNING_DRAWN, draw
+from benchmarks.make_lcdb_surface import DRAWN, LONG_DRAWN, TUNING_DRAWN, draw
 from benchmarks.peers import PEERS, make_peer, run_peer
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.surface import load_surface
@@ -111,9 +111,14 @@ def test_the_guides_grid_says_it_needs_the_aqr_knobs(arena):
 
 def test_the_tuning_draw_is_fixed_and_apart_from_the_test_one(tmp_path):
     pool = list(range(100, 175))
-    test, _ = draw(pool, tuning=False)
-    tuning, how = draw(pool, tuning=True)
+    test, _ = draw(pool, tuning=False, base_pool=pool)
+    tuning, how = draw(pool, tuning=True, base_pool=pool)
     assert len(test) == DRAWN and len(tuning) == TUNING_DRAWN and not set(test) & set(tuning)
-    assert draw(pool, tuning=True)[0] == tuning and f"test ones {test}" in how
+    assert draw(pool, tuning=True, base_pool=pool)[0] == tuning and f"test ones {test}" in how
+    # a longer fidelity: fewer datasets qualify; the extra tuning ones are none of the above
+    longer = [i for i in pool if i % 3]
+    extra, how = draw(longer, tuning=True, base_pool=pool)
+    assert len(extra) == LONG_DRAWN and set(extra) <= set(longer)
+    assert not set(extra) & (set(test) | set(tuning)) and "at 8 anchors" in how
     both = make("--openmlid", "1", "--tuning", "--out", str(tmp_path))
     assert both.returncode != 0 and "not allowed with argument" in both.stderr
