@@ -4,14 +4,15 @@ Each peer's main knobs are tried over a grid (ASHA-like schedulers: grace period
 resource {1, 2, 3} x reduction factor {2, 3, 4}; BOHB and DEHB: their bracket knobs), and so are
 aqr-sweep's candidate defaults (pruner x confirmation stage: when, how many). A setting's
 objective is its mean regret at 1/4 and at 1/2 of the grid's budget, averaged over the tuning
-surfaces (three of the mini task, eight drawn from LCDB), with
+surfaces (three of the mini task, eight drawn from LCDB over 8 training-set sizes and three over
+12, a longer fidelity), with
 ``--repetitions`` repetitions each. Settings whose objectives lie within :data:`TIE` of the best
 are equal within the noise; among them, the lowest regret summed over all four budgets (1/8, 1/4,
 1/2, 1: the answer early and at the end) wins. The best setting per peer goes into
 ``benchmarks/data/tuned_settings.json``, which ``bench_search.py`` runs the peers with; aqr-sweep's
 ranking is printed, and its winner is what the shipped spaces (``demo.yaml``, ``demo_12ep.yaml``,
-``lcdb.yaml``) state (this script does not edit them; a test checks they agree); only a setting
-that confirms can be that winner.
+``lcdb.yaml``, ``lcdb_12sizes.yaml``) state (this script does not edit them; a test checks they
+agree); only a setting that confirms can be that winner.
 
 Run: ``python benchmarks/tune_search.py [--repetitions 100] [--jobs 2] [--only NAME ...]
 [--near-best]`` (``--near-best``: run only the settings the last run put within :data:`TIE` of
@@ -40,12 +41,15 @@ DATA = ROOT / "benchmarks" / "data"
 SPACES = ROOT / "search_spaces"
 #: the LCDB datasets drawn for tuning (``make_lcdb_surface.py --tuning``)
 LCDB_TUNING = (12, 185, 847, 914, 1448, 23517, 41156, 41165)
-#: (space, surface): the surfaces settings are chosen on: three of the mini task and eight of
-#: LCDB (none of them a test surface)
+#: and those drawn apart from them at 12 sizes (``make_lcdb_surface.py --tuning --anchors 12``)
+LCDB_LONG_TUNING = (930, 966, 1485)
+#: (space, surface): the surfaces settings are chosen on: three of the mini task, eight of LCDB
+#: and three of LCDB over a longer fidelity (none of them a test surface)
 TUNING = [(SPACES / "demo.yaml", DATA / "mini_surface.csv"),
           (SPACES / "demo.yaml", DATA / "seed7.csv"),
           (SPACES / "transformer_lr.yaml", DATA / "transformer_lr.csv"),
-          *((SPACES / "lcdb.yaml", DATA / f"lcdb_{i}.csv") for i in LCDB_TUNING)]
+          *((SPACES / "lcdb.yaml", DATA / f"lcdb_{i}.csv") for i in LCDB_TUNING),
+          *((SPACES / "lcdb_12sizes.yaml", DATA / f"lcdb_{i}_12.csv") for i in LCDB_LONG_TUNING)]
 OUT = DATA / "tuned_settings.json"
 #: objectives closer than this to the best are a tie (the objective's paired noise at 40
 #: repetitions x 11 surfaces is about 0.0008)

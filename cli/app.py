@@ -214,8 +214,9 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
 
     check_pruner(spec)
     out = lambda text: console.print(text, highlight=False, soft_wrap=True)  # noqa: E731
+    pruner = "no" if spec.pruner.type == "none" else spec.pruner.type
     out(f"{space}: ok: {spec.num_trials()} trials, {spec.search.sampler} sampler, "
-        f"{spec.pruner.type} pruner, {spec.search.concurrency} at a time")
+        f"{pruner} pruner, {spec.search.concurrency} at a time")
     out(f"base config: {base.path}")
     for name, param in spec.parameters.items():
         for key in param.targets:

@@ -37,7 +37,7 @@ def test_near_best_keeps_only_the_settings_that_can_still_win():
 
 def test_the_shipped_spaces_state_the_chosen_default():
     chosen = json.loads(OUT.read_text())[OURS]["settings"]
-    for name in ("demo.yaml", "demo_12ep.yaml", "lcdb.yaml"):
+    for name in ("demo.yaml", "demo_12ep.yaml", "lcdb.yaml", "lcdb_12sizes.yaml"):
         space = load_space(SPACES / name)
         assert {k: getattr(space.pruner, k) for k in chosen["pruner"]} == chosen["pruner"], name
         assert space.confirm == ConfirmSpec(**chosen["confirm"]), name

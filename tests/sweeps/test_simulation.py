@@ -21,7 +21,7 @@ from sweeps.simulation.loop import SimEnd, Step, Trace, TrialRun, best_ranked
 from sweeps.simulation.outcome import outcome
 from sweeps.simulation.settings import describe, parse_pruner
 from sweeps.simulation.surface import Curve, Surface, load_surface
-from sweeps.space import load_space
+from sweeps.space import PrunerSpec, load_space
 from tests.kit.surface import KNOBS, write_surface
 
 DEMO = Path(__file__).resolve().parents[2] / "search_spaces" / "demo.yaml"
@@ -84,6 +84,7 @@ def test_pruner_settings_parse_and_refuse_clearly():
 
 
 def test_pruning_strategies_stop_trials_and_ours_tells_optuna_pruned(space, surface_file):
+    space = space.model_copy(update={"pruner": PrunerSpec(type="median")})
     surface = load_surface(surface_file, space)
     strategy = S.aqr_sweep(space, POINTS)
     searcher, scheduler = strategy.build(0)
