@@ -93,6 +93,7 @@ SlurmdLogFile={folder / 'slurmd.log'}
 JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
+KillWait=2
 NodeName={host} CPUs={os.cpu_count()} State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """)
