@@ -151,7 +151,8 @@ def main() -> None:
     args = parser.parse_args()
     frame = load(source_csv(args.source))
     pool = eligible(frame, args.anchors)
-    base_pool = pool if args.anchors == ANCHORS else eligible(frame, ANCHORS)
+    longer = args.anchors != ANCHORS
+    base_pool = eligible(frame, ANCHORS) if longer else pool
     ids, drawn_from = (args.openmlid, "named on the command line") if args.openmlid \
         else draw(pool, args.tuning, base_pool)
     for openmlid in ids:
@@ -160,14 +161,14 @@ def main() -> None:
                      f"{list(SEEDS)} at {args.anchors} common sizes there (eligible: "
                      f"{len(pool)} datasets)")
         table = surface(frame[frame.openmlid == openmlid], args.anchors)
-        name = f"lcdb_{openmlid}" + ("" if args.anchors == ANCHORS else f"_{args.anchors}")
+        name = f"lcdb_{openmlid}" + (f"_{args.anchors}" if longer else "")
         table.drop(columns="size_train").to_csv(args.out / f"{name}.csv", index=False)
         finals = table[table.epoch == args.anchors].groupby("learner").accuracy.mean()
         (args.out / f"{name}.json").write_text(json.dumps({
             "made_by": "python benchmarks/make_lcdb_surface.py"
                        + (f" --openmlid {openmlid}" if args.openmlid else "")
                        + (" --tuning" if args.tuning else "")
-                       + ("" if args.anchors == ANCHORS else f" --anchors {args.anchors}"),
+                       + (f" --anchors {args.anchors}" if longer else ""),
             "surface": name,
             "about": f"LCDB ({PACKAGE}) learning curves of OpenML dataset {openmlid}: the "
                      "learner as the one knob, training-set size as the fidelity; designed by "
@@ -178,8 +179,8 @@ def main() -> None:
             "epochs": {str(k + 1): int(s) for k, s in
                        enumerate(sorted(table.size_train.unique()))},
             "best": finals.idxmax(), "best_mean": round(float(finals.max()), 4),
-            "simulate_with": "search_spaces/lcdb.yaml" if args.anchors == ANCHORS
-                             else f"search_spaces/lcdb_{args.anchors}sizes.yaml",
+            "simulate_with": f"search_spaces/lcdb_{args.anchors}sizes.yaml" if longer
+                             else "search_spaces/lcdb.yaml",
         }, indent=2) + "\n")
         print(f"{name}: {table.learner.nunique()} learners x {len(SEEDS)} seeds x "
               f"{args.anchors} sizes; best {finals.idxmax()} {finals.max():.4f}")
