@@ -72,13 +72,23 @@ def _tpe(space: SweepSpace, seed: int | None) -> optuna.samplers.TPESampler:
                                           multivariate=True, group=conditional(space))
 
 
+def _qmc(seed: int | None) -> optuna.samplers.QMCSampler:
+    """Optuna's quasi-Monte Carlo (Sobol) sampler, scrambled with the seed: unscrambled (Optuna's
+    default) it ignores the seed and every sweep proposes the same points, the first of them
+    every parameter at its lower bound. One driver asks, so the seeding is not asynchronous."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.QMCSampler(seed=seed, scramble=True,
+                                          warn_asynchronous_seeding=False)
+
+
 SAMPLERS: dict[str, Callable[[SweepSpace, int | None], optuna.samplers.BaseSampler]] = {
     "tpe": lambda s, seed: _tpe(s, seed),
     "random": lambda s, seed: optuna.samplers.RandomSampler(seed=seed),
     "grid": lambda s, seed: GridSampler(s.grid_points(), seed=seed),
     "cmaes": lambda s, seed: optuna.samplers.CmaEsSampler(seed=seed),
     "gp": lambda s, seed: optuna.samplers.GPSampler(seed=seed),
-    "qmc": lambda s, seed: optuna.samplers.QMCSampler(seed=seed),
+    "qmc": lambda s, seed: _qmc(seed),
 }
 
 
