@@ -150,6 +150,10 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("long12_seed3", "a 12-epoch schedule (cosine over 12), another data seed: does early "
            "NDS rank configurations as well on a longer schedule?", GRID_24, data_seed=3,
            epochs=12, simulate_space=ROOT / "search_spaces" / "demo_12ep.yaml"),
+    Recipe("long12_seed13", "a 12-epoch schedule on another data seed, for tuning (long12_seed3 "
+           "is a test surface): the mini task's own long fidelity among the tuning surfaces",
+           GRID_24, data_seed=13, epochs=12,
+           simulate_space=ROOT / "search_spaces" / "demo_12ep.yaml"),
     Recipe("transformer_lr", "the transformer's lr_mult as a knob instead of sigma (sigma at the "
            "config's 1.0), another data seed",
            {"max_weight_clamp": [1.5, 3.0], "residual_weight": [0.4, 0.7],
