@@ -59,7 +59,8 @@ def matrix_html(m: Matrix, metric: str) -> str:
               "by a Gaussian process fitted on the completed trials (± one standard deviation), "
               "other knobs at the best trial's values, only where a completed trial is near "
               "(within about a quarter of each knob's range) and no pruned trial nearer; "
-              "elsewhere -. Outlined: the best trial. A numeric "
+              "elsewhere -. Outlined: the best trial (export-best's: the first run of the "
+              "configuration best by its mean over its runs). A numeric "
               "row or column covers the range in brackets.</p>")
     return (f"<div class='wide'><table class='matrix' data-rows='{html.escape(m.rows.knob)}' "
             f"data-cols='{html.escape(m.cols.knob)}'>{head}{''.join(body)}</table></div>{legend}")

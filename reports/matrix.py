@@ -178,8 +178,8 @@ def matrix(data: SweepData, a: str, b: str, predict: bool = True) -> Matrix:
         if i is not None and j is not None:
             grouped.setdefault((i, j), []).append(t)
     model = _surrogate(data) if predict else None
-    top = data.best_completed()
-    best_trial = None if top is None else int(top["trial"])
+    answer = data.answer()
+    best_trial = None if answer is None else int(answer["trial"])
     cells, best = [], None
     for i in range(len(rows.values)):
         line = []
@@ -218,14 +218,14 @@ def _cell(members: list, sign: float, model: GaussianProcess | None, data: Sweep
 def _surrogate(data: SweepData) -> GaussianProcess | None:
     """A Gaussian process over the numeric knobs, fitted on the completed trials' final values
     and aware of where trials were pruned; a prediction holds the other knobs at the best
-    completed trial's values."""
+    trial's values (export-best's)."""
     done = data.completed()
     knobs = [k for k in data.params if not isinstance(data.space.parameters[k],
                                                       CategoricalParameter)
              and is_numeric(done[k]) and done[k].notna().all()]
     if len(done) < 3 or not knobs:
         return None
-    anchor = data.best_completed()[knobs].to_dict()
+    anchor = data.answer()[knobs].fillna(done[knobs].median()).to_dict()  # a knob it lacks
     pruned = own_trials(data.trials)
     pruned = pruned[pruned["state"] == TrialState.PRUNED].dropna(subset=knobs)
     return GaussianProcess.fit(data.space, knobs, done[knobs], done["value"].astype(float),

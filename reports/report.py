@@ -55,7 +55,8 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
             f"{metric}: {a} (rows) x {b} (columns). Completed trials' final values; "
             "pruned@K: only pruned trials, the furthest one's value at epoch K; ~ predicted by a "
             "Gaussian process on the completed trials (± one standard deviation), only near a "
-            "completed trial with no pruned trial nearer; ** the best trial.\n\n" + _markdown(m) + "\n")
+            "completed trial with no pruned trial nearer; ** the best trial (export-best's: the "
+            "first run of the configuration best by its mean over its runs).\n\n" + _markdown(m) + "\n")
         files.matrices += [stem.with_suffix(".csv"), stem.with_suffix(".md")]
         files.tuning_matrix = files.tuning_matrix or stem.with_suffix(".md")
         title = ("Tuning matrix" if n == 0 else "Knob pair") + f": {a} x {b}"
@@ -65,9 +66,9 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
     tracked = [f"final {m}" for m in data.space.track if m != metric]
     shown = [c for c in (*_LEAD, *params, "schedules", "value", *tracked, *_TAIL)
              if c in data.trials.columns]
-    best = data.best_completed()
+    answer = data.answer()
     sections["Trials"] = trials_html(data.trials[shown], metric,
-                                     None if best is None else int(best["trial"]))
+                                     None if answer is None else int(answer["trial"]))
 
     ranking = study_ranking(data.study, data.space)
     if ranking.standings:

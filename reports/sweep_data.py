@@ -14,6 +14,7 @@ from rich.progress import Progress
 from sweeps.config.overrides import trial_schedules
 from sweeps.constants import Tag, TrialState
 from sweeps.errors import ParameterValueError
+from sweeps.run.confirm import study_ranking
 from sweeps.space import SweepSpace, load_space
 from sweeps.space.schedule import describe, logged_names
 from sweeps.store.lock import DriverLock
@@ -56,12 +57,15 @@ class SweepData:
         trials = own_trials(self.trials)
         return trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
 
-    def best_completed(self) -> pd.Series | None:
-        """The completed trial with the best final value (the first of ties), or None."""
-        done = self.completed()
-        if done.empty:
+    def answer(self) -> pd.Series | None:
+        """The trial ``export-best`` answers with: the first run of the configuration the ranking
+        puts first (by its mean over its runs, confirmations counted, not by one lucky run); None
+        before a trial completed."""
+        if self.completed().empty:
             return None
-        return done.loc[(self.space.mode.sign * done["value"].astype(float)).idxmax()]
+        best = study_ranking(self.study, self.space).best
+        return None if best is None else self.trials.set_index("trial", drop=False).loc[
+            best.trials[0]]
 
     def tidy(self) -> pd.DataFrame:
         """``trials`` with per-epoch metric columns ``<metric>@<epoch>`` (what ``trials.csv`` holds)."""

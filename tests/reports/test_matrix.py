@@ -33,6 +33,12 @@ TRIALS = [("current", "completed", 1.5, 0.7, 1.0, 0.35, 4),
 
 @pytest.fixture()
 def data(tmp_path: Path) -> SweepData:
+    return sweep_data(tmp_path, TRIALS)
+
+
+def sweep_data(tmp_path: Path, trials: list[tuple]) -> SweepData:
+    """A SweepData of ``trials`` (rows as in :data:`TRIALS`); trials with the same knobs are runs
+    of one configuration (a confirmation's label names its seed)."""
     space = SweepSpace.model_validate({
         "name": "guide", "base_config": "c.py", "max_epochs": 4,
         "parameters": {
@@ -43,7 +49,7 @@ def data(tmp_path: Path) -> SweepData:
     study = optuna.create_study(direction="maximize")
     dists = {k: optuna.distributions.FloatDistribution(p.low, p.high)
              for k, p in space.parameters.items()}
-    for number, (label, state, clamp, residual, sigma, last, epochs) in enumerate(TRIALS):
+    for number, (label, state, clamp, residual, sigma, last, epochs) in enumerate(trials):
         params = {"max_weight_clamp": clamp, "residual_weight": residual, "gaussian_sigma": sigma}
         params = {k: v for k, v in params.items() if not math.isnan(v)}
         done = state == "completed"
@@ -120,6 +126,23 @@ def test_quick_reference_names_only_a_completed_trial_near_each_preset(data):
     assert ref.loc["conservative", "measured_by"] == "trial 1"
     # aggressive (2.5, 0.5, 0.8): only trial 2 is near, and it was pruned
     assert ref.loc["aggressive", "measured_by"].startswith("not measured (nearest: trial ")
+
+
+def test_the_marked_best_trial_is_the_answer_by_mean_not_the_luckiest_run(tmp_path):
+    """Trial 0's one run is the highest value, but trials 1 and 2 (one configuration, two seeds)
+    rank first by their mean, as export-best answers: the matrix, the trials table and the
+    summary all mark trial 1."""
+    lucky = sweep_data(tmp_path, [
+        ("", "completed", 2.0, 0.6, 1.0, 0.43, 4),
+        ("", "completed", 1.5, 0.7, 1.0, 0.40, 4),
+        ("confirm 1, seed 1", "completed", 1.5, 0.7, 1.0, 0.42, 4),
+        ("", "completed", 3.0, 0.4, 1.0, 0.20, 4),
+        ("confirm 3, seed 1", "completed", 3.0, 0.4, 1.0, 0.35, 4)])
+    m = matrix(lucky, "max_weight_clamp", "residual_weight")
+    assert m.best == (m.rows.values.index(1.5), m.cols.values.index(0.7))
+    page = write_report(lucky, tmp_path / "report").index.read_text()
+    assert "<tr class='best' id='best-trial' data-trial='1'>" in page
+    assert "Best trial: 1, pts_bbox_NuScenes/NDS = 0.4100" in page
 
 
 def test_html_marks_the_best_cell_and_the_best_trial(data, tmp_path):
