@@ -17,7 +17,8 @@ the lowest regret at 1/4 plus 1/2. The last line:
 
 ``aqr-sweep vs best peer NAME: regret@1/4 D [LO, HI], regret@1/2 D [LO, HI], GPU-hours to
 regret<=0.01: A vs B (R.Rx)`` (R = B / A, medians; a strategy whose median repetition never
-stays within 0.01 reads ``never``).
+stays within 0.01 reads ``never``: R is 0 when only the peer gets there, inf when only aqr-sweep
+does, 1 when neither does).
 
 Run: ``python benchmarks/bench_search.py [--space S] [--surface T] [--repetitions 100]
 [--jobs 2] [--peers NAME ...]``
@@ -28,10 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,6 +49,7 @@ from benchmarks.protocol import (  # noqa: E402
     reached,
 )
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
+from sweeps.errors import UserError  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
 from sweeps.space import SweepSpace  # noqa: E402
 
@@ -84,11 +87,19 @@ def hours(epochs: float) -> str:
     return "never" if math.isinf(epochs) else f"{epochs * R50_GPU_HOURS_PER_EPOCH:,.0f}"
 
 
+def gpu_hours_ratio(ours: float, theirs: float) -> float:
+    """The peer's GPU-hours to the target over ours: 0 when only the peer gets there, inf when
+    only we do, 1 when neither does."""
+    if math.isinf(ours):
+        return 1.0 if math.isinf(theirs) else 0.0
+    return theirs / ours
+
+
 def surface_line(arena: Arena, space: SweepSpace, sim: Simulation) -> str:
     surface = sim.surface
     finals = sorted((surface.true_final(c) for c in surface.configs), reverse=space.mode == "max")
-    noise = statistics.median(statistics.pstdev([c.values[-1] for c in runs.values()])
-                              for runs in surface.curves.values())
+    noise = float(np.nanmedian([np.nanstd([c.values[-1] for c in runs.values()])
+                                for runs in surface.curves.values()]))
     seeds = len(next(iter(surface.curves.values())))
     return (f"surface {arena.surface_file.name}: {len(surface.configs)} configurations x {seeds} "
             f"seeds x {space.max_epochs} epochs; best mean {finals[0]:.4f}, runner-up "
@@ -138,8 +149,7 @@ def main() -> None:
         theirs = scores[c.name]
         diffs = [paired([s.regrets[i] for s in ours], [s.regrets[i] for s in theirs])
                  for i in (1, 2, 3)]
-        ratio = median_epochs(theirs) / median_epochs(ours) if not math.isinf(
-            median_epochs(ours)) else math.nan
+        ratio = gpu_hours_ratio(median_epochs(ours), median_epochs(theirs))
         rows[c.name] = (diffs, ratio)
         print(f"| {c.name} | {diffs[0]} | {diffs[1]} | {diffs[2]} | {ratio:.1f}x |")
 
@@ -153,4 +163,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as err:  # a missing or malformed space or surface: one line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

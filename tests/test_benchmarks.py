@@ -193,7 +193,11 @@ def test_a_shipped_recipe_surface_is_whole_and_replays(name):
 
 @pytest.mark.slow
 def test_bench_search_prints_its_tables_and_last_line(tmp_path):
+    """... on a surface where one run diverged (NaN from its last epochs on)."""
     surface = write_surface(tmp_path / "surface.csv")
+    table = pd.read_csv(surface)
+    table.loc[(table.index < 6) & (table["epoch"] >= 4), "NDS"] = float("nan")
+    table.to_csv(surface, index=False)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"),
                            "--surface", str(surface), "--repetitions", "4", "--jobs", "1",
                            "--peers", "ray-optuna-asha", "optuna-tpe-hyperband"],
@@ -205,9 +209,32 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
     assert re.fullmatch(
         rf"aqr-sweep vs best peer (ray-optuna-asha|optuna-tpe-hyperband): regret@1/4 {number} "
         rf"\[{number}, {number}\], regret@1/2 {number} \[{number}, {number}\], GPU-hours to "
-        rf"regret<=0\.01: {hours} vs {hours} \((?:\d+\.\d|nan|inf)x\)", lines[-1]), lines[-1]
+        rf"regret<=0\.01: {hours} vs {hours} \((?:\d+\.\d|inf)x\)", lines[-1]), lines[-1]
     for strategy in ("aqr-sweep", "ray-optuna-asha", "optuna-tpe-hyperband"):
         assert f"| {strategy} |" in done.stdout
+
+
+def test_bench_search_refuses_a_missing_surface_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"),
+                           "--surface", str(tmp_path / "nope.csv")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.strip() == (f"error: surface table not found: {tmp_path / 'nope.csv'} "
+                                   "(make one with `python benchmarks/make_surface.py`, or replay "
+                                   "a finished sweep with `aqr-sweep simulate --from-sweep NAME`)")
+
+
+def test_the_gpu_hours_ratio_reads_never_as_never():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_search import gpu_hours_ratio
+    finally:
+        sys.path.pop(0)
+    inf = float("inf")
+    assert gpu_hours_ratio(100.0, 150.0) == 1.5
+    assert gpu_hours_ratio(inf, 150.0) == 0.0       # only the peer gets there: we lose
+    assert gpu_hours_ratio(100.0, inf) == inf       # only we do
+    assert gpu_hours_ratio(inf, inf) == 1.0         # neither does
 
 
 @pytest.mark.slow

@@ -79,10 +79,11 @@ class Surface:
         return self.curves[config][seeds[int(rng.integers(len(seeds)))]]
 
     def true_final(self, config: Config) -> float:
-        """Mean final value over the seeds that ran the full schedule (NaN if none did)."""
+        """Mean final value over the seeds that ran the full schedule to a number (a diverged
+        run, NaN, says nothing of the others; NaN if none did)."""
         if config not in self._means:
             finals = [c.values[-1] for c in self.curves[config].values()
-                      if len(c.values) >= self.max_epochs]
+                      if len(c.values) >= self.max_epochs and not math.isnan(c.values[-1])]
             self._means[config] = float(np.mean(finals)) if finals else math.nan
         return self._means[config]
 
@@ -157,7 +158,8 @@ def load_surface(path: str | Path, space: SweepSpace) -> Surface:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"surface table not found: {path} (make one with `python "
-                               "benchmarks/make_surface.py`, or use --from-sweep NAME)")
+                               "benchmarks/make_surface.py`, or replay a finished sweep with "
+                               "`aqr-sweep simulate --from-sweep NAME`)")
     try:
         frame = pd.read_csv(path)
     except (ValueError, UnicodeDecodeError) as err:
