@@ -31,6 +31,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ from benchmarks.protocol import (  # noqa: E402
     reached,
 )
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
-from sweeps.errors import UserError  # noqa: E402
+from sweeps.errors import SurfaceError, UserError  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
 from sweeps.space import SweepSpace  # noqa: E402
 
@@ -87,6 +88,16 @@ def hours(epochs: float) -> str:
     return "never" if math.isinf(epochs) else f"{epochs * R50_GPU_HOURS_PER_EPOCH:,.0f}"
 
 
+def at_least(low: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``low``."""
+    def integer(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    return integer
+
+
 def gpu_hours_ratio(ours: float, theirs: float) -> float:
     """The peer's GPU-hours to the target over ours: 0 when only the peer gets there, inf when
     only we do, 1 when neither does."""
@@ -112,9 +123,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", type=Path, default=SPACE)
     parser.add_argument("--surface", type=Path, default=SURFACE)
-    parser.add_argument("--repetitions", type=int, default=100)
-    parser.add_argument("--jobs", type=int, default=2, help="processes (default 2)")
-    parser.add_argument("--peers", nargs="*", help=f"peers to run (default: all: "
+    parser.add_argument("--repetitions", type=at_least(2), default=100,
+                        help="repetitions a strategy (default 100; a paired interval needs 2)")
+    parser.add_argument("--jobs", type=at_least(1), default=2, help="processes (default 2)")
+    parser.add_argument("--peers", nargs="*", choices=list(PEERS), metavar="PEER",
+                        help=f"peers to run (default: all: "
                                                    f"{', '.join(PEERS)})")
     parser.add_argument("--settings", type=Path, default=SETTINGS,
                         help="the peers' tuned settings (tune_search.py)")
@@ -122,6 +135,9 @@ def main() -> None:
     started = time.perf_counter()
     arena = Arena(args.space, args.surface)
     space, points, sim = arena.load()
+    if len(sim.surface.configs) < 2:
+        raise SurfaceError(f"{args.surface}: one configuration; a search benchmark needs at "
+                           "least 2 to choose between (vary a knob of the space)")
     print(surface_line(arena, space, sim))
     entrants = applicable(space, points, contenders(args.settings, args.peers))
     print(f"{args.repetitions} repetitions a strategy; peers at their settings from "

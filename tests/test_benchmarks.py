@@ -214,14 +214,24 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
         assert f"| {strategy} |" in done.stdout
 
 
-def test_bench_search_refuses_a_missing_surface_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"),
-                           "--surface", str(tmp_path / "nope.csv")],
+@pytest.mark.parametrize(("args", "says"), [
+    (["--surface", "nope.csv"], "error: surface table not found: nope.csv (make one with `python "
+     "benchmarks/make_surface.py`, or replay a finished sweep with `aqr-sweep simulate "
+     "--from-sweep NAME`)"),
+    (["--surface", "one.csv"], "error: one.csv: one configuration; a search benchmark needs at "
+     "least 2 to choose between (vary a knob of the space)"),
+    (["--repetitions", "1"], "argument --repetitions: must be at least 2, got 1"),
+    (["--peers", "ray-tune"], "argument --peers: invalid choice: 'ray-tune'"),
+])
+def test_bench_search_refuses_bad_input_in_one_line(tmp_path, args, says):
+    table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
+    table[(table["max_weight_clamp"] == 2.0) & (table["residual_weight"] == 0.6)
+          & (table["gaussian_sigma"] == 2.0) & (table["aqr_lr_mult"] == 0.5)].to_csv(
+        tmp_path / "one.csv", index=False)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"), *args],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    assert done.stderr.strip() == (f"error: surface table not found: {tmp_path / 'nope.csv'} "
-                                   "(make one with `python benchmarks/make_surface.py`, or replay "
-                                   "a finished sweep with `aqr-sweep simulate --from-sweep NAME`)")
+    assert says in done.stderr.strip().splitlines()[-1], done.stderr[-2000:]
 
 
 def test_the_gpu_hours_ratio_reads_never_as_never():
