@@ -52,7 +52,7 @@ from benchmarks.protocol import (  # noqa: E402
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
 from sweeps.errors import SurfaceError, UserError  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
-from sweeps.space import SweepSpace  # noqa: E402
+from sweeps.space import SweepSpace, load_space  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 SPACE = ROOT / "search_spaces" / "demo.yaml"
@@ -139,6 +139,9 @@ def main() -> None:
         raise SurfaceError(f"{args.surface}: one configuration; a search benchmark needs at "
                            "least 2 to choose between (vary a knob of the space)")
     print(surface_line(arena, space, sim))
+    if (stated := load_space(args.space).max_epochs) != space.max_epochs:
+        print(f"the table's curves run {space.max_epochs} epochs: replayed as the full schedule "
+              f"({args.space.name} says max_epochs {stated})")
     entrants = applicable(space, points, contenders(args.settings, args.peers))
     print(f"{args.repetitions} repetitions a strategy; peers at their settings from "
           f"{args.settings.name}", flush=True)

@@ -56,7 +56,8 @@ def ours_space(space: SweepSpace, settings: dict[str, Any]) -> SweepSpace:
 @dataclass(frozen=True)
 class Arena:
     """A surface and the space that replays it, with the simulation's budget: the grid's epochs
-    (every configuration once, in full), the space's concurrency."""
+    (every configuration once, in full), the space's concurrency. The full schedule is the
+    table's (its longest curve), whatever the space's ``max_epochs`` says."""
 
     space_file: Path
     surface_file: Path
@@ -65,11 +66,11 @@ class Arena:
     def load(self) -> tuple[SweepSpace, list, Simulation]:
         space = load_space(self.space_file)
         points = enqueued_points(space, load_base_config(space, self.space_file))
-        surface = load_surface(self.surface_file, space)
-        grid = len(surface.configs) * space.max_epochs
+        surface = load_surface(self.surface_file, space, table_schedule=True)
+        grid = len(surface.configs) * surface.max_epochs
         # the sweep is planned for the grid's budget: its end (current's re-runs) comes there
-        space = space.model_copy(update={"search": space.search.model_copy(
-            update={"num_trials": len(surface.configs)})})
+        space = space.model_copy(update={"max_epochs": surface.max_epochs, "search": space.search
+                                         .model_copy(update={"num_trials": len(surface.configs)})})
         sim = Simulation(surface, space, slots=self.slots or space.search.concurrency,
                          budget_epochs=grid)
         return space, points, sim

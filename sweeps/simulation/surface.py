@@ -146,14 +146,17 @@ def metric_column(frame: pd.DataFrame, metric: str, source: str) -> str:
                        f"{', '.join(map(str, frame.columns))})")
 
 
-def load_surface(path: str | Path, space: SweepSpace) -> Surface:
+def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = False) -> Surface:
     """A surface table for ``space``: a CSV with a column per parameter of the space, ``seed``,
-    ``epoch``, the space's metric (full name or last part) and optionally ``epoch_seconds``.
+    ``epoch``, the space's metric (full name or last part) and optionally ``epoch_seconds``. Its
+    full schedule is the space's ``max_epochs`` or, with ``table_schedule``, the table's longest
+    curve.
 
     Raises:
         MissingFileError: no such file.
-        SurfaceError: a table without the needed columns, or one that varies something the space
-            does not search (more than one row per configuration, seed and epoch).
+        SurfaceError: a table without the needed columns, one that varies something the space
+            does not search (more than one row per configuration, seed and epoch), or whose
+            curves run past the space's schedule.
     """
     path = Path(path)
     if not path.is_file():
@@ -183,7 +186,12 @@ def load_surface(path: str | Path, space: SweepSpace) -> Surface:
         *config, seed = (v.item() if isinstance(v, np.generic) else v for v in key)
         curves.setdefault(tuple(config), {})[int(seed)] = Curve(
             values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
-    surface = Surface(knobs, curves, space.max_epochs, str(path))
+    longest = max(len(c.values) for runs in curves.values() for c in runs.values())
+    if longest > space.max_epochs and not table_schedule:
+        raise SurfaceError(f"{path}: its curves run {longest} epochs, past the space's "
+                           f"max_epochs ({space.max_epochs}); set max_epochs to the table's "
+                           f"schedule ({longest})")
+    surface = Surface(knobs, curves, longest if table_schedule else space.max_epochs, str(path))
     if (hole := surface.missing()) is not None:
         raise surface.no_curve(hole)
     if all(math.isnan(surface.true_final(c)) for c in surface.configs):

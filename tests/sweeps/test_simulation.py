@@ -73,6 +73,25 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
         load_surface(tmp_path / "d.csv", space)
 
 
+def test_a_table_longer_than_the_schedule_is_refused_or_taken_as_the_schedule(space, tmp_path):
+    """A 12-epoch table against the demo's 6-epoch space: refused (its truth would be read at
+    epoch 12 and its trials stopped at 6), or, for a benchmark, replayed as a 12-epoch one; a
+    run that diverged (NaN) does not make its configuration's truth NaN."""
+    table = pd.read_csv(write_surface(tmp_path / "long.csv", epochs=12))
+    table.loc[(table.index < 12) & (table["epoch"] >= 10), "NDS"] = float("nan")
+    table.to_csv(tmp_path / "long.csv", index=False)
+    with pytest.raises(SurfaceError, match=r"long.csv: its curves run 12 epochs, past the "
+                                           r"space's max_epochs \(6\); set max_epochs to the "
+                                           r"table's schedule \(12\)"):
+        load_surface(tmp_path / "long.csv", space)
+    surface = load_surface(tmp_path / "long.csv", space, table_schedule=True)
+    assert surface.max_epochs == 12
+    first = surface.configs[0]
+    finals = table[(table["epoch"] == 12) & table["NDS"].notna()].groupby(list(KNOBS))["NDS"]
+    assert surface.true_final(first) == pytest.approx(finals.mean()[first])
+    assert len(finals.count()) == len(surface.configs) and finals.count()[first] == 1
+
+
 def test_pruner_settings_parse_and_refuse_clearly():
     assert describe(parse_pruner("median:warmup_epochs=2")) == \
         "median:warmup_epochs=2,startup_trials=2"
