@@ -88,6 +88,8 @@ OURS_GRID: list[dict] = [
            for g, r in ((2, 3), (2, 4), (3, 2), (3, 3), (3, 4))),
          {"type": "none"}],
         [{"top_k": 0, "seeds": 0}, {"top_k": 2, "seeds": 1, "when": "leading"},
+         {"top_k": 1, "seeds": 1, "when": "leading"},
+         {"top_k": 2, "seeds": 1, "when": "leading", "after": 3},
          {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}])]
 
 
@@ -125,12 +127,12 @@ def winner(rows: list[tuple[float, float, Contender]], eligible: Callable[[dict]
 def near_best(name: str, grid: list[dict], chosen: dict,
               eligible: Callable[[dict], bool] = lambda _: True) -> list[dict]:
     """The settings of ``grid`` that the last run put within :data:`TIE` of its best eligible
-    one."""
+    one, and those it never ran (they can win too)."""
     last = {describe(g["settings"]): g["objective"] for g in chosen.get(name, {}).get("grid", [])}
     if not last:
         return grid
     best = min(g["objective"] for g in chosen[name]["grid"] if eligible(g["settings"]))
-    return [s for s in grid if last.get(describe(s), math.inf) <= best + TIE]
+    return [s for s in grid if last.get(describe(s), -math.inf) <= best + TIE]
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """How tune_search picks a setting: objectives within the noise (TIE) of the best are a tie,
 broken by the regret over all budgets; aqr-sweep's winner must confirm; --near-best re-runs only
-the settings that can still win; and the shipped spaces state the winner."""
+the settings that can still win (those it never ran among them); and the shipped spaces state
+the winner."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_near_best_keeps_only_the_settings_that_can_still_win():
                              {"settings": {"g": 2}, "objective": 0.030 + TIE / 2},
                              {"settings": {"g": 3}, "objective": 0.030 + 2 * TIE}]}}
     assert near_best("p", grid, chosen) == [{"g": 1}, {"g": 2}]
+    assert near_best("p", [*grid, {"g": 4}], chosen) == [{"g": 1}, {"g": 2}, {"g": 4}]  # new
     assert near_best("q", grid, chosen) == grid   # never run: the whole grid
 
 
