@@ -186,6 +186,9 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
         *config, seed = (v.item() if isinstance(v, np.generic) else v for v in key)
         curves.setdefault(tuple(config), {})[int(seed)] = Curve(
             values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
+    if not curves:
+        raise SurfaceError(f"{path}: no rows (a surface has one per configuration, seed and "
+                           "epoch)")
     longest = max(len(c.values) for runs in curves.values() for c in runs.values())
     if longest > space.max_epochs and not table_schedule:
         raise SurfaceError(f"{path}: its curves run {longest} epochs, past the space's "

@@ -68,6 +68,9 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
                                                                        index=False)
     with pytest.raises(SurfaceError, match="does not search.*batch"):
         load_surface(tmp_path / "c.csv", space)
+    frame.head(0).to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(SurfaceError, match="e.csv: no rows"):
+        load_surface(tmp_path / "e.csv", space)
     (tmp_path / "d.csv").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(SurfaceError):
         load_surface(tmp_path / "d.csv", space)
