@@ -15,7 +15,6 @@ from sweeps.config.overrides import cfg_options, flat_overrides
 from sweeps.config.writer import config_text
 from sweeps.constants import CURRENT_LABEL, TrialAttr, TrialState
 from sweeps.errors import BadOptionError, NoResultError
-from sweeps.run.confirm import study_ranking
 from sweeps.run.ranking import Ranking, describe, params_key
 
 
@@ -64,7 +63,7 @@ def best_trial(data: SweepData) -> BestTrial:
         raise NoResultError(f"sweep {data.name!r} has no completed trial ({counts or 'no trials'}); "
                          f"run more with `aqr-sweep resume {data.name}` or look at "
                          f"`aqr-sweep status {data.name}`")
-    ranking = study_ranking(data.study, data.space)
+    ranking = data.ranking
     best = ranking.best
     first = best.trials[0]
     params = dict(data.study.trials[first].params)  # as Optuna holds them (types kept)

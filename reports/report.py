@@ -15,7 +15,6 @@ from reports.html import matrix_html, page, trials_html
 from reports.matrix import knob_pairs, matrix, quick_reference
 from reports.sweep_data import SweepData
 from sweeps.constants import TrialState
-from sweeps.run.confirm import study_ranking
 from sweeps.run.ranking import Ranking
 
 #: the trials table's columns, in order (per-parameter and tracked-metric columns go between)
@@ -70,7 +69,7 @@ def write_report(data: SweepData, out_dir: Path) -> ReportFiles:
     sections["Trials"] = trials_html(data.trials[shown], metric,
                                      None if answer is None else int(answer["trial"]))
 
-    ranking = study_ranking(data.study, data.space)
+    ranking = data.ranking
     if ranking.standings:
         table = configurations(data, ranking)
         table.to_csv(out_dir / "configurations.csv", index=False)

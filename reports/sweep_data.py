@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import optuna
@@ -15,6 +16,7 @@ from sweeps.config.overrides import trial_schedules
 from sweeps.constants import Tag, TrialState
 from sweeps.errors import ParameterValueError
 from sweeps.run.confirm import study_ranking
+from sweeps.run.ranking import Ranking
 from sweeps.space import SweepSpace, load_space
 from sweeps.space.schedule import describe, logged_names
 from sweeps.store.lock import DriverLock
@@ -57,13 +59,18 @@ class SweepData:
         trials = own_trials(self.trials)
         return trials[(trials["state"] == TrialState.COMPLETED) & trials["value"].notna()]
 
+    @cached_property
+    def ranking(self) -> Ranking:
+        """The sweep's configurations ranked by their mean over runs (export-best's ranking)."""
+        return study_ranking(self.study, self.space)
+
     def answer(self) -> pd.Series | None:
         """The trial ``export-best`` answers with: the first run of the configuration the ranking
         puts first (by its mean over its runs, confirmations counted, not by one lucky run); None
         before a trial completed."""
         if self.completed().empty:
             return None
-        best = study_ranking(self.study, self.space).best
+        best = self.ranking.best
         return None if best is None else self.trials.set_index("trial", drop=False).loc[
             best.trials[0]]
 
