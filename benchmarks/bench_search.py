@@ -44,13 +44,14 @@ from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
     TARGET,
+    gpu_hours_ratio,
     mean_regret,
     median_epochs,
     paired,
     reached,
 )
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
-from sweeps.errors import SurfaceError, UserError  # noqa: E402
+from sweeps.errors import UserError  # noqa: E402
 from sweeps.simulation.compare import Simulation  # noqa: E402
 from sweeps.space import SweepSpace, load_space  # noqa: E402
 
@@ -98,14 +99,6 @@ def at_least(low: int) -> Callable[[str], int]:
     return integer
 
 
-def gpu_hours_ratio(ours: float, theirs: float) -> float:
-    """The peer's GPU-hours to the target over ours: 0 when only the peer gets there, inf when
-    only we do, 1 when neither does."""
-    if math.isinf(ours):
-        return 1.0 if math.isinf(theirs) else 0.0
-    return theirs / ours
-
-
 def surface_line(arena: Arena, space: SweepSpace, sim: Simulation) -> str:
     surface = sim.surface
     finals = sorted((surface.true_final(c) for c in surface.configs), reverse=space.mode == "max")
@@ -135,9 +128,6 @@ def main() -> None:
     started = time.perf_counter()
     arena = Arena(args.space, args.surface)
     space, points, sim = arena.load()
-    if len(sim.surface.configs) < 2:
-        raise SurfaceError(f"{args.surface}: one configuration; a search benchmark needs at "
-                           "least 2 to choose between (vary a knob of the space)")
     print(surface_line(arena, space, sim))
     if (stated := load_space(args.space).max_epochs) != space.max_epochs:
         print(f"the table's curves run {space.max_epochs} epochs: replayed as the full schedule "

@@ -16,6 +16,7 @@ from typing import Any
 from benchmarks.peers import make_peer, run_peer
 from benchmarks.protocol import Score, score
 from sweeps.config.base import enqueued_points, load_base_config
+from sweeps.errors import SurfaceError
 from sweeps.simulation import strategies as S
 from sweeps.simulation.compare import Simulation
 from sweeps.simulation.surface import load_surface
@@ -67,6 +68,9 @@ class Arena:
         space = load_space(self.space_file)
         points = enqueued_points(space, load_base_config(space, self.space_file))
         surface = load_surface(self.surface_file, space, table_schedule=True)
+        if len(surface.configs) < 2:
+            raise SurfaceError(f"{self.surface_file}: one configuration; a search benchmark "
+                               "needs at least 2 to choose between (vary a knob of the space)")
         grid = len(surface.configs) * surface.max_epochs
         # the sweep is planned for the grid's budget: its end (current's re-runs) comes there
         space = space.model_copy(update={"max_epochs": surface.max_epochs, "search": space.search

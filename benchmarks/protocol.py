@@ -95,6 +95,14 @@ def median_epochs(scores: Sequence[Score]) -> float:
     return float(np.median([s.epochs_to_target for s in scores]))
 
 
+def gpu_hours_ratio(ours: float, theirs: float) -> float:
+    """The peer's epochs (GPU-hours) to the target over ours: 0 when only the peer gets there,
+    inf when only we do, 1 when neither does."""
+    if math.isinf(ours):
+        return 1.0 if math.isinf(theirs) else 0.0
+    return theirs / ours
+
+
 def reached(scores: Sequence[Score]) -> float:
     """The share of repetitions that got (and stayed) within the target."""
     return sum(not math.isinf(s.epochs_to_target) for s in scores) / len(scores)

@@ -235,11 +235,8 @@ def test_bench_search_refuses_bad_input_in_one_line(tmp_path, args, says):
 
 
 def test_the_gpu_hours_ratio_reads_never_as_never():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from bench_search import gpu_hours_ratio
-    finally:
-        sys.path.pop(0)
+    from benchmarks.protocol import gpu_hours_ratio
+
     inf = float("inf")
     assert gpu_hours_ratio(100.0, 150.0) == 1.5
     assert gpu_hours_ratio(inf, 150.0) == 0.0       # only the peer gets there: we lose
