@@ -1,4 +1,5 @@
-"""How tune_search picks a setting: objectives within the noise (TIE) of the best are a tie,
+"""How tune_search picks a setting: each family of tuning surfaces weighs the same in the
+objective; objectives within the noise (TIE) of the best are a tie,
 broken by the regret over all budgets; aqr-sweep's winner must confirm; --near-best re-runs only
 the settings that can still win (those it never ran among them); and the shipped spaces state
 the winner."""
@@ -7,14 +8,26 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.contenders import OURS, Contender
-from benchmarks.tune_search import OUT, SPACES, TIE, confirms, near_best, winner
+from benchmarks.tune_search import OUT, SPACES, TIE, TUNING, all_budgets, confirms, near_best, objective, winner
 from sweeps.space import load_space
 from sweeps.space.specs import ConfirmSpec
 
 
 def row(objective: float, over_all: float, **settings) -> tuple[float, float, Contender]:
     return objective, over_all, Contender(str(settings), None, settings)
+
+
+def test_each_family_of_surfaces_weighs_the_same_whatever_its_size():
+    sizes = {family: len(pairs) for family, pairs in TUNING.items()}
+    assert len(sizes) == 2 and sizes["mini task"] < sizes["LCDB"]
+    mini = {surface.name for _, surface in TUNING["mini task"]}
+    regrets = {surface.name: (0.08, 0.04, 0.02, 0.01) if surface.name in mini else (0, 0, 0, 0)
+               for pairs in TUNING.values() for _, surface in pairs}
+    assert objective(regrets) == pytest.approx((0.04 + 0.02) / 2)
+    assert all_budgets(regrets) == pytest.approx(0.15 / 2)
 
 
 def test_a_tie_within_the_noise_goes_to_the_lowest_regret_over_all_budgets():
@@ -43,3 +56,4 @@ def test_the_shipped_spaces_state_the_chosen_default():
         space = load_space(SPACES / name)
         assert {k: getattr(space.pruner, k) for k in chosen["pruner"]} == chosen["pruner"], name
         assert space.confirm == ConfirmSpec(**chosen["confirm"]), name
+        assert space.search.sampler == chosen.get("sampler", "tpe"), name
