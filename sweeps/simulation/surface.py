@@ -4,7 +4,9 @@ epoch (``benchmarks/make_surface.py`` writes one; a finished sweep is one too)."
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -96,23 +98,28 @@ class Surface:
                   ) -> Callable[[int, dict[str, Any]], tuple[Config, Curve]]:
         """What a simulated trial replays: the nearest tabulated configuration, one of its seeds
         drawn with a generator seeded by ``(repetition, trial index)``, the same draw a replayed
-        real sweep makes for its trial number; a trial that names its training seed (a
-        confirmation run) gets that seed's place in the configuration's own order of seeds for
-        the repetition (seed 0 its first, 1 its second, ...: a re-run is another seed)."""
+        real sweep makes for its trial number; a trial that names its training seed (every
+        aqr-sweep trial: seed 0, a confirmation run another) gets that seed's place in the order
+        of seeds of its exact params for the repetition (seed 0 its first, 1 its second, ...: a
+        re-run is another seed, an exact repeat the same one)."""
         def curve_for(index: int, params: dict[str, Any], seed: int | None = None
                       ) -> tuple[Config, Curve]:
             config = self.nearest(params, space)
             if seed is None:
                 return config, self.draw(config, np.random.default_rng([repetition, index]))
-            return config, self.seeded(config, repetition, seed)
+            return config, self.seeded(config, repetition, seed, params)
         return curve_for
 
-    def seeded(self, config: Config, repetition: int, seed: int) -> Curve:
-        """The curve of the ``seed``-th seed of ``config`` in the repetition's order of its
-        seeds (a permutation drawn per repetition and configuration; past the last, round)."""
+    def seeded(self, config: Config, repetition: int, seed: int, params: dict[str, Any]
+               ) -> Curve:
+        """The curve of the ``seed``-th seed of ``config`` in the repetition's order of seeds for
+        ``params`` (a permutation drawn per repetition and exact params; past the last, round).
+        Keyed by the exact params, not the row: two proposals the table rounds to the same row
+        are two trainings whose seed noise is not shared, even at the same seed (keyed by the
+        row, every proposal near a lucky or unlucky seed 0 would replay its very curve)."""
         seeds = sorted(self.curves[config])
-        place = self.configs.index(config)
-        order = np.random.default_rng([repetition, 1_000_003, place]).permutation(len(seeds))
+        key = zlib.crc32(json.dumps(params, sort_keys=True, default=str).encode())
+        order = np.random.default_rng([repetition, 1_000_003, key]).permutation(len(seeds))
         return self.curves[config][seeds[int(order[seed % len(seeds)])]]
 
     def as_params(self, config: Config) -> dict[str, Any]:

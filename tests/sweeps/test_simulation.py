@@ -40,6 +40,25 @@ def surface_file(tmp_path):
     return write_surface(tmp_path / "surface.csv")
 
 
+def test_a_named_seed_replays_the_same_curve_only_for_the_exact_params(space, surface_file):
+    """aqr-sweep names every trial's seed: an exact repeat replays its curve, another seed
+    another one, and proposals the table merely rounds to the same row do not share noise."""
+    surface = load_surface(surface_file, space)
+    draw = surface.curve_for(space, 0)
+    params = surface.as_params(surface.configs[0])
+
+    def curve(index, p, seed):
+        config, c = draw(index, p, seed)
+        assert config == surface.configs[0]
+        return tuple(c.values)
+
+    assert curve(0, params, 0) == curve(7, params, 0)
+    assert curve(0, params, 1) != curve(0, params, 0)
+    near = [{**params, "max_weight_clamp": params["max_weight_clamp"] * (1 + i / 1000)}
+            for i in range(1, 21)]
+    assert len({curve(0, p, 0) for p in near}) == 2  # independent draws of the row's two seeds
+
+
 def test_surface_reads_every_configuration_and_knows_the_best(space, surface_file):
     surface = load_surface(surface_file, space)
     assert len(surface.configs) == math.prod(len(v) for v in KNOBS.values())
