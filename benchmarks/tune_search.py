@@ -57,8 +57,8 @@ TUNING: dict[str, list[tuple[Path, Path]]] = {
                for i in LCDB_LONG_TUNING)],
 }
 OUT = DATA / "tuned_settings.json"
-#: objectives closer than this to the best are a tie (the objective's paired noise at 40
-#: repetitions x 11 surfaces is about 0.0008)
+#: objectives closer than this to the best are a tie (the objective's paired noise was about
+#: 0.0008 at 40 repetitions x 11 surfaces under a flat mean; not re-measured for the families)
 TIE = 0.0005
 
 _ASHA = [{"grace_period": g, "reduction_factor": r} for g, r in itertools.product((1, 2, 3),

@@ -1,8 +1,7 @@
 """How tune_search picks a setting: each family of tuning surfaces weighs the same in the
-objective; objectives within the noise (TIE) of the best are a tie,
-broken by the regret over all budgets; aqr-sweep's winner must confirm; --near-best re-runs only
-the settings that can still win (those it never ran among them); and the shipped spaces state
-the winner."""
+objective; objectives within the noise (TIE) of the best are a tie, broken by the regret over all
+budgets; aqr-sweep's winner must confirm; --near-best re-runs only the settings that can still win
+(those it never ran among them); and the shipped spaces state the winner."""
 
 from __future__ import annotations
 
