@@ -95,11 +95,14 @@ def _scores(arena: Arena, contender: Contender, repetitions: Sequence[int]) -> l
 
 
 def run_all(arena: Arena, contenders: Sequence[Contender], repetitions: int, jobs: int = 2,
-            progress: Callable[[str], None] = lambda _: None) -> dict[str, list[Score]]:
-    """Every contender's scores over ``repetitions`` (0..n-1), in ``jobs`` processes."""
+            progress: Callable[[str], None] = lambda _: None, first: int = 0
+            ) -> dict[str, list[Score]]:
+    """Every contender's scores over ``repetitions`` repetitions (``first``, ``first + 1``, ...:
+    each repetition's draws are seeded by its number), in ``jobs`` processes."""
     chunk = max(1, repetitions // 4)
-    tasks = [(c, list(range(lo, min(lo + chunk, repetitions))))
-             for c in contenders for lo in range(0, repetitions, chunk)]
+    end = first + repetitions
+    tasks = [(c, list(range(lo, min(lo + chunk, end))))
+             for c in contenders for lo in range(first, end, chunk)]
     out: dict[str, list[Score]] = {c.name: [] for c in contenders}
     done: dict[str, int] = {c.name: 0 for c in contenders}
     if jobs <= 1:

@@ -1,7 +1,8 @@
 """How tune_search picks a setting: each family of tuning surfaces weighs the same in the
 objective; objectives within the noise (TIE) of the best are a tie, broken by the regret over all
 budgets; aqr-sweep's winner must confirm; --near-best re-runs only the settings that can still win
-(those it never ran among them); and the shipped spaces state the winner."""
+(within FINALISTS; those it never ran among them), on fresh repetitions when told where to start;
+and the shipped spaces state the winner."""
 
 from __future__ import annotations
 
@@ -9,8 +10,19 @@ import json
 
 import pytest
 
-from benchmarks.contenders import OURS, Contender
-from benchmarks.tune_search import OUT, SPACES, TIE, TUNING, all_budgets, confirms, near_best, objective, winner
+from benchmarks.contenders import OURS, Arena, Contender, run_all
+from benchmarks.tune_search import (
+    FINALISTS,
+    OUT,
+    SPACES,
+    TIE,
+    TUNING,
+    all_budgets,
+    confirms,
+    near_best,
+    objective,
+    winner,
+)
 from sweeps.space import load_space
 from sweeps.space.specs import ConfirmSpec
 
@@ -42,11 +54,20 @@ def test_a_tie_within_the_noise_goes_to_the_lowest_regret_over_all_budgets():
 def test_near_best_keeps_only_the_settings_that_can_still_win():
     grid = [{"g": 1}, {"g": 2}, {"g": 3}]
     chosen = {"p": {"grid": [{"settings": {"g": 1}, "objective": 0.030},
-                             {"settings": {"g": 2}, "objective": 0.030 + TIE / 2},
-                             {"settings": {"g": 3}, "objective": 0.030 + 2 * TIE}]}}
+                             {"settings": {"g": 2}, "objective": 0.030 + FINALISTS / 2},
+                             {"settings": {"g": 3}, "objective": 0.030 + 2 * FINALISTS}]}}
     assert near_best("p", grid, chosen) == [{"g": 1}, {"g": 2}]
     assert near_best("p", [*grid, {"g": 4}], chosen) == [{"g": 1}, {"g": 2}, {"g": 4}]  # new
     assert near_best("q", grid, chosen) == grid   # never run: the whole grid
+
+
+def test_a_second_stage_draws_the_repetitions_it_names_afresh():
+    arena = Arena(SPACES / "demo.yaml", OUT.parent / "seed7.csv")
+    ours = [Contender(OURS)]
+    whole = run_all(arena, ours, 3, jobs=1)[OURS]
+    later = run_all(arena, ours, 1, jobs=1, first=2)[OURS]
+    assert later == whole[2:]   # repetition 2 is the same sweep whichever run it is in
+    assert len({s.regrets for s in whole}) > 1   # and the repetitions differ
 
 
 def test_the_shipped_spaces_state_the_chosen_default():
