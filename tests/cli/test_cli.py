@@ -15,7 +15,7 @@ def run(*args, cwd=REPO):
 def test_validate_prints_count_and_first_command():
     proc = run("validate", "search_spaces/demo.yaml")
     assert proc.returncode == 0, proc.stderr
-    assert "ok: 10 trials, tpe sampler, asha pruner, 2 at a time" in proc.stdout
+    assert "ok: 10 trials, tpe sampler, median pruner, 2 at a time" in proc.stdout
     assert "max_weight_clamp: model.pts_bbox_head.renderer_config.max_weight_clamp = 1.5" \
         in proc.stdout                                   # the base config's current value
     first = proc.stdout.split("first trial (current): ", 1)[1]
