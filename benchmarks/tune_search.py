@@ -196,6 +196,7 @@ def main() -> None:
     started = time.perf_counter()
     chosen = json.loads(OUT.read_text()) if OUT.exists() else {}
     names = args.only or [OURS, *GRIDS]
+    first = args.first_repetition
     for name in names:
         grid = OURS_GRID if name == OURS else GRIDS[name]
         eligible = confirms if name == OURS else lambda _: True
@@ -209,7 +210,7 @@ def main() -> None:
         contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
                       for s in grid]
         reps = min(args.repetitions, SLOW_REPETITIONS.get(name, args.repetitions))
-        first = args.first_repetition
+        drawn = [first, first + reps]  # the repetitions' numbers, end excluded
         per_surface = {surface: run_all(Arena(space, surface), contenders, reps, args.jobs,
                                         first=first)
                        for pairs in TUNING.values() for space, surface in pairs}
@@ -228,10 +229,10 @@ def main() -> None:
         ran = {describe(c.settings) for c in contenders}
         kept = [g for g in chosen.get(name, {}).get("grid", []) if describe(g["settings"]) not in ran]
         chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
-                        "all_budgets": round(best[1], 5), "repetitions": [first, first + reps],
+                        "all_budgets": round(best[1], 5), "repetitions": drawn,
                         "grid": [
                             {"settings": c.settings, "objective": round(v, 5),
-                             "all_budgets": round(a, 5), "repetitions": [first, first + reps],
+                             "all_budgets": round(a, 5), "repetitions": drawn,
                              "surfaces": regrets[c.name]}
                             for v, a, c in rows] + kept}
         OUT.write_text(dump(chosen))
