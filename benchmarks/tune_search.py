@@ -22,8 +22,9 @@ setting on repetitions 0-39, then the finalists (within :data:`FINALISTS` of the
 fresh repetitions, more of them, and the winner is read off the second stage alone.
 
 Run: ``python benchmarks/tune_search.py [--repetitions 100] [--first-repetition 0] [--jobs 2]
-[--only NAME ...] [--near-best]`` (``--near-best``: run only the settings the last run put within
-:data:`FINALISTS` of their best, the only ones that can win; ``--first-repetition``: where the
+[--only NAME ...] [--near-best] [--new]`` (``--near-best``: run only the settings the first stage
+put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run only the
+settings of a grid grown since, as their first stage; ``--first-repetition``: where the
 repetitions start, each seeded by its number, so that a second stage draws afresh), e.g. stage 1
 ``--only aqr-sweep --repetitions 40``, stage 2 ``--only aqr-sweep --near-best
 --first-repetition 40 --repetitions 120``
@@ -104,6 +105,7 @@ OURS_GRID: list[dict] = [
     *({"pruner": pruner, "confirm": confirm}
       for pruner, confirm in itertools.product(
         [{"type": "median", "warmup_epochs": 1, "startup_trials": 2},
+         {"type": "median", "warmup_epochs": 2, "startup_trials": 2},
          {"type": "median", "warmup_epochs": 2, "startup_trials": 3},
          *({"type": "asha", "options": {"grace_period": g, "reduction_factor": r}}
            for g, r in ((2, 3), (2, 4), (3, 2), (3, 3), (3, 4))),
@@ -164,14 +166,38 @@ def winner(rows: list[tuple[float, float, Contender]], eligible: Callable[[dict]
     return min((row for row in candidates if row[0] <= best + TIE), key=lambda row: row[1])
 
 
+def not_run(name: str, grid: list[dict], chosen: dict) -> list[dict]:
+    """The settings of ``grid`` the settings file holds no result for (a grid grown since)."""
+    ran = {describe(g["settings"]) for g in chosen.get(name, {}).get("grid", [])}
+    return [s for s in grid if describe(s) not in ran]
+
+
+def first_stage(entry: dict) -> dict:
+    """A settings file entry's first-stage result (``objective``, ``repetitions``): the entry
+    itself until a later stage re-ran it, then what it kept of that stage as ``stage_1``."""
+    return entry.get("stage_1", entry)
+
+
+def merged_grid(before: list[dict], ran: list[dict]) -> list[dict]:
+    """A settings file's grid after a run: the run's entries, each keeping its first stage's
+    result as ``stage_1`` when this run is a later stage, then the entries the run left alone."""
+    by_key = {describe(g["settings"]): g for g in before}
+    for entry in ran:
+        old = by_key.pop(describe(entry["settings"]), None)
+        if old is not None and first_stage(old)["repetitions"] != entry["repetitions"]:
+            entry["stage_1"] = {k: first_stage(old)[k] for k in ("objective", "repetitions")}
+    return [*ran, *by_key.values()]
+
+
 def near_best(name: str, grid: list[dict], chosen: dict,
               eligible: Callable[[dict], bool] = lambda _: True) -> list[dict]:
-    """The settings of ``grid`` that the last run put within :data:`FINALISTS` of its best
+    """The settings of ``grid`` that the first stage put within :data:`FINALISTS` of its best
     eligible one, and those it never ran (they can win too)."""
-    last = {describe(g["settings"]): g["objective"] for g in chosen.get(name, {}).get("grid", [])}
+    entries = chosen.get(name, {}).get("grid", [])
+    last = {describe(g["settings"]): first_stage(g)["objective"] for g in entries}
     if not last:
         return grid
-    best = min(g["objective"] for g in chosen[name]["grid"] if eligible(g["settings"]))
+    best = min(first_stage(g)["objective"] for g in entries if eligible(g["settings"]))
     return [s for s in grid if last.get(describe(s), -math.inf) <= best + FINALISTS]
 
 
@@ -190,8 +216,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", help="tune only these (peer names, or aqr-sweep)")
     parser.add_argument("--near-best", action="store_true",
-                        help="run only the settings the last run put within FINALISTS of "
+                        help="run only the settings the first stage put within FINALISTS of "
                              "the best")
+    parser.add_argument("--new", action="store_true",
+                        help="run only the settings the settings file holds no result for")
     args = parser.parse_args()
     started = time.perf_counter()
     chosen = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -201,6 +229,7 @@ def main() -> None:
         grid = OURS_GRID if name == OURS else GRIDS[name]
         eligible = confirms if name == OURS else lambda _: True
         grid = near_best(name, grid, chosen, eligible) if args.near_best else grid
+        grid = not_run(name, grid, chosen) if args.new else grid
         if len(grid) == 1:
             chosen[name] = {"settings": grid[0], "objective": None,
                             "note": "one setting: nothing to tune"}
@@ -226,15 +255,15 @@ def main() -> None:
         for value, over_all, c in rows:
             print(f"| {describe(c.settings)} | {value:.4f} | {over_all:.4f} |")
         best = winner(rows, eligible)
-        ran = {describe(c.settings) for c in contenders}
-        kept = [g for g in chosen.get(name, {}).get("grid", []) if describe(g["settings"]) not in ran]
-        chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
-                        "all_budgets": round(best[1], 5), "repetitions": drawn,
-                        "grid": [
-                            {"settings": c.settings, "objective": round(v, 5),
-                             "all_budgets": round(a, 5), "repetitions": drawn,
-                             "surfaces": regrets[c.name]}
-                            for v, a, c in rows] + kept}
+        grid_rows = merged_grid(chosen.get(name, {}).get("grid", []), [
+            {"settings": c.settings, "objective": round(v, 5), "all_budgets": round(a, 5),
+             "repetitions": drawn, "surfaces": regrets[c.name]} for v, a, c in rows])
+        if args.new and name in chosen:  # new settings' first stage: the choice is stage 2's
+            chosen[name]["grid"] = grid_rows
+        else:
+            chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
+                            "all_budgets": round(best[1], 5), "repetitions": drawn,
+                            "grid": grid_rows}
         OUT.write_text(dump(chosen))
         sys.stdout.flush()
     print(f"\nwrote {OUT} ({time.perf_counter() - started:.0f} s)")

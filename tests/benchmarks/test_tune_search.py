@@ -19,6 +19,7 @@ from benchmarks.tune_search import (
     TUNING,
     all_budgets,
     confirms,
+    merged_grid,
     near_best,
     objective,
     winner,
@@ -59,6 +60,22 @@ def test_near_best_keeps_only_the_settings_that_can_still_win():
     assert near_best("p", grid, chosen) == [{"g": 1}, {"g": 2}]
     assert near_best("p", [*grid, {"g": 4}], chosen) == [{"g": 1}, {"g": 2}, {"g": 4}]  # new
     assert near_best("q", grid, chosen) == grid   # never run: the whole grid
+
+
+def test_a_later_stage_keeps_the_first_stages_result_for_choosing_finalists():
+    def entry(g: int, value: float, reps: list[int]) -> dict:
+        return {"settings": {"g": g}, "objective": value, "repetitions": reps}
+
+    first = [entry(1, 0.030, [0, 40]), entry(2, 0.031, [0, 40]), entry(3, 0.040, [0, 40])]
+    second = merged_grid(first, [entry(1, 0.036, [40, 160]), entry(2, 0.033, [40, 160])])
+    assert [g["settings"]["g"] for g in second] == [1, 2, 3]
+    assert second[0]["stage_1"] == {"objective": 0.030, "repetitions": [0, 40]}
+    third = merged_grid(second, [entry(1, 0.035, [160, 280])])
+    assert third[0]["stage_1"]["objective"] == 0.030   # the first stage's, not the second's
+    assert "stage_1" not in merged_grid(first, [entry(3, 0.039, [0, 40])])[0]   # same stage
+    grown = [*third, entry(4, 0.030 + FINALISTS / 2, [0, 40])]
+    assert near_best("p", [{"g": g} for g in (1, 2, 3, 4)], {"p": {"grid": grown}}) == [
+        {"g": 1}, {"g": 2}, {"g": 4}]   # judged on the first stage: 2 stays, 3 was never near
 
 
 def test_a_second_stage_draws_the_repetitions_it_names_afresh():
