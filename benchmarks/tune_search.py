@@ -184,8 +184,9 @@ def merged_grid(before: list[dict], ran: list[dict]) -> list[dict]:
     by_key = {describe(g["settings"]): g for g in before}
     for entry in ran:
         old = by_key.pop(describe(entry["settings"]), None)
-        if old is not None and first_stage(old)["repetitions"] != entry["repetitions"]:
-            entry["stage_1"] = {k: first_stage(old)[k] for k in ("objective", "repetitions")}
+        stage_1 = None if old is None else first_stage(old)
+        if stage_1 is not None and stage_1["repetitions"] != entry["repetitions"]:
+            entry["stage_1"] = {k: stage_1[k] for k in ("objective", "repetitions")}
     return [*ran, *by_key.values()]
 
 
@@ -194,11 +195,11 @@ def near_best(name: str, grid: list[dict], chosen: dict,
     """The settings of ``grid`` that the first stage put within :data:`FINALISTS` of its best
     eligible one, and those it never ran (they can win too)."""
     entries = chosen.get(name, {}).get("grid", [])
-    last = {describe(g["settings"]): first_stage(g)["objective"] for g in entries}
-    if not last:
+    judged = {describe(g["settings"]): first_stage(g)["objective"] for g in entries}
+    if not judged:
         return grid
     best = min(first_stage(g)["objective"] for g in entries if eligible(g["settings"]))
-    return [s for s in grid if last.get(describe(s), -math.inf) <= best + FINALISTS]
+    return [s for s in grid if judged.get(describe(s), -math.inf) <= best + FINALISTS]
 
 
 def dump(chosen: dict) -> str:
@@ -226,15 +227,18 @@ def main() -> None:
     names = args.only or [OURS, *GRIDS]
     first = args.first_repetition
     for name in names:
-        grid = OURS_GRID if name == OURS else GRIDS[name]
+        whole = OURS_GRID if name == OURS else GRIDS[name]
         eligible = confirms if name == OURS else lambda _: True
-        grid = near_best(name, grid, chosen, eligible) if args.near_best else grid
-        grid = not_run(name, grid, chosen) if args.new else grid
-        if len(grid) == 1:
-            chosen[name] = {"settings": grid[0], "objective": None,
+        if len(whole) == 1:  # (not a filtered grid's one setting: that one still runs)
+            chosen[name] = {"settings": whole[0], "objective": None,
                             "note": "one setting: nothing to tune"}
             print(f"\n## {name}: one setting, nothing to tune")
             OUT.write_text(dump(chosen))
+            continue
+        grid = near_best(name, whole, chosen, eligible) if args.near_best else whole
+        grid = not_run(name, grid, chosen) if args.new else grid
+        if not grid:
+            print(f"\n## {name}: no setting to run")
             continue
         contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
                       for s in grid]
