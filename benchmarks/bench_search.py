@@ -99,17 +99,28 @@ def at_least(low: int) -> Callable[[str], int]:
     return integer
 
 
-def surface_line(arena: Arena, space: SweepSpace, sim: Simulation) -> str:
-    surface = sim.surface
-    finals = sorted((surface.true_final(c) for c in surface.configs), reverse=space.mode == "max")
-    noise = float(np.nanmedian([np.nanstd([c.values[-1] for c in runs.values()])
-                                for runs in surface.curves.values()]))
-    seeds = len(next(iter(surface.curves.values())))
-    return (f"surface {arena.surface_file.name}: {len(surface.configs)} configurations x {seeds} "
-            f"seeds x {space.max_epochs} epochs; best mean {finals[0]:.4f}, runner-up "
-            f"{finals[0] - finals[1]:.4f} below, {sum(f >= finals[0] - TARGET for f in finals)} "
-            f"within {TARGET}; seed noise (median sd) {noise:.4f}; budget {sim.budget_epochs:g} "
-            f"epochs = {hours(sim.budget_epochs)} GPU-hours; {sim.slots} trials at once")
+def surface_line(name: str, sim: Simulation) -> str:
+    """What the surface is: its size, how far apart its best configurations are (by their mean
+    over the runs that completed with a number), its seed noise, the budget."""
+    surface, mode = sim.surface, sim.space.mode
+    finals = sorted(f for c in surface.configs if not math.isnan(f := surface.true_final(c)))
+    finals = finals[::-1] if mode == "max" else finals
+    completed = [[c.values[-1] for c in runs.values()
+                  if len(c.values) >= surface.max_epochs and not math.isnan(c.values[-1])]
+                 for runs in surface.curves.values()]
+    spreads = [float(np.std(values)) for values in completed if len(values) > 1]
+    noise = f"{np.median(spreads):.4f}" if spreads else "unknown (no configuration completed twice)"
+    runner_up = (f", runner-up {abs(finals[0] - finals[1]):.4f} "
+                 f"{'below' if mode == 'max' else 'above'}" if len(finals) > 1 else "")
+    within = sum(abs(f - finals[0]) <= TARGET for f in finals)
+    seeds = max(len(runs) for runs in surface.curves.values())
+    diverged = len(surface.configs) - len(finals)
+    return (f"surface {name}: {len(surface.configs)} configurations x {seeds} seeds x "
+            f"{surface.max_epochs} epochs; best mean {finals[0]:.4f}{runner_up}, {within} within "
+            f"{TARGET}" + (f" ({diverged} with no completed run: never the best)" if diverged
+                           else "")
+            + f"; seed noise (median sd) {noise}; budget {sim.budget_epochs:g} epochs = "
+            f"{hours(sim.budget_epochs)} GPU-hours; {sim.slots} trials at once")
 
 
 def main() -> None:
@@ -128,7 +139,9 @@ def main() -> None:
     started = time.perf_counter()
     arena = Arena(args.space, args.surface)
     space, points, sim = arena.load()
-    print(surface_line(arena, space, sim))
+    print(surface_line(arena.surface_file.name, sim))
+    for line in sim.surface.outside(space):
+        print(f"note: {line}")
     if (stated := load_space(args.space).max_epochs) != space.max_epochs:
         print(f"the table's curves run {space.max_epochs} epochs: replayed as the full schedule "
               f"({args.space.name} says max_epochs {stated})")

@@ -234,6 +234,46 @@ def test_bench_search_refuses_bad_input_in_one_line(tmp_path, args, says):
     assert says in done.stderr.strip().splitlines()[-1], done.stderr[-2000:]
 
 
+@pytest.mark.parametrize("mode", ["max", "min"])
+def test_bench_search_describes_a_surface_whose_runs_diverged(tmp_path, mode):
+    """A configuration whose every run diverged (NaN at the end) is said, not read as the best;
+    the runner-up and the share within 0.01 follow the space's mode."""
+    from benchmarks.bench_search import surface_line
+    from sweeps.constants import Mode
+    from sweeps.simulation.compare import Simulation
+    from sweeps.simulation.surface import load_surface
+    from sweeps.space import load_space
+
+    surface = write_surface(tmp_path / "surface.csv")
+    table = pd.read_csv(surface)
+    dead = (table["max_weight_clamp"] == 1.5) & (table["residual_weight"] == 0.4) \
+        & (table["gaussian_sigma"] == 1.0) & (table["aqr_lr_mult"] == 0.5)
+    table.loc[dead & (table["epoch"] == 6), "NDS"] = float("nan")
+    table.to_csv(surface, index=False)
+    space = load_space(ROOT / "search_spaces" / "demo.yaml")
+    space = space.model_copy(update={"mode": Mode(mode)})
+    sim = Simulation(load_surface(surface, space), space, slots=2, budget_epochs=216)
+    line = surface_line("surface.csv", sim)
+    assert "nan" not in line, line
+    assert re.search(rf"runner-up 0\.\d{{4}} {'below' if mode == 'max' else 'above'}", line), line
+    assert "(1 with no completed run: never the best)" in line, line
+    best = sim.surface.best(sim.space.mode)[1]
+    assert f"best mean {best:.4f}" in line, line
+
+
+def test_a_table_value_the_space_cannot_propose_is_said(tmp_path):
+    from sweeps.simulation.surface import load_surface
+    from sweeps.space import load_space
+
+    space = load_space(ROOT / "search_spaces" / "demo.yaml")
+    table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
+    assert load_surface(tmp_path / "surface.csv", space).outside(space) == []
+    table.loc[table["max_weight_clamp"] == 3.0, "max_weight_clamp"] = 6.0  # the space: [1, 4]
+    table.to_csv(tmp_path / "wide.csv", index=False)
+    lines = load_surface(tmp_path / "wide.csv", space).outside(space)
+    assert len(lines) == 1 and "max_weight_clamp: must be in [1.0, 4.0], but got 6.0" in lines[0]
+
+
 def test_the_gpu_hours_ratio_reads_never_as_never():
     from benchmarks.protocol import gpu_hours_ratio
 

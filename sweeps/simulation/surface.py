@@ -19,7 +19,7 @@ import pandas as pd
 
 from sweeps.constants import Mode, TrialAttr
 from sweeps.errors import MissingFileError, SurfaceError
-from sweeps.space import CategoricalParameter, SweepSpace
+from sweeps.space import CategoricalParameter, SweepSpace, out_of_range
 
 #: columns of a surface table that are not knobs
 NON_KNOB_COLUMNS = ("seed", "epoch", "epoch_seconds")
@@ -121,6 +121,18 @@ class Surface:
         key = zlib.crc32(json.dumps(params, sort_keys=True, default=str).encode())
         order = np.random.default_rng([repetition, 1_000_003, key]).permutation(len(seeds))
         return self.curves[config][seeds[int(order[seed % len(seeds)])]]
+
+    def outside(self, space: SweepSpace) -> list[str]:
+        """One line per knob whose tabulated values the space cannot propose (out of its range,
+        off its step, or not a choice): a proposal replays the nearest tabulated value, so those
+        rows are replayed only as the nearest to what the space proposes (a choice: never)."""
+        lines = []
+        for knob, values in self.knob_values.items():
+            problems = [p for v in values if (p := out_of_range(space.parameters[knob], v))]
+            if problems:
+                lines.append(f"{self.source}: {knob}: {'; '.join(problems)} (the space cannot "
+                             "propose it: only the nearest proposals replay it)")
+        return lines
 
     def as_params(self, config: Config) -> dict[str, Any]:
         return dict(zip(self.knobs, config, strict=True))

@@ -161,10 +161,16 @@ def _simulate(*args, cwd: Path, env: dict | None = None) -> subprocess.Completed
 
 @pytest.mark.slow
 def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path, surface_file):
+    """... and says which of the table's values the space cannot propose."""
+    frame = pd.read_csv(surface_file)
+    frame.loc[frame["aqr_lr_mult"] == 1.5, "aqr_lr_mult"] = 3.0  # the space: [0.1, 2.0]
+    frame.to_csv(surface_file, index=False)
     done = _simulate(str(DEMO), "--surface", str(surface_file), "--repetitions", "2",
                      "--pruner", "none", "--pruner", "asha:reduction_factor=2",
                      "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "note: " in done.stdout and "aqr_lr_mult: must be in [0.1, 2.0], but got 3.0" in \
+        done.stdout.replace("\n", " ").replace("  ", " ")
     for setting in ("(the space's)", "none", "asha:warmup_epochs=1,reduction_factor=2"):
         assert setting in done.stdout
     table = pd.read_csv(tmp_path / "out" / "settings.csv")
