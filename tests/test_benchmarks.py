@@ -272,6 +272,14 @@ def test_a_table_value_the_space_cannot_propose_is_said(tmp_path):
     table.to_csv(tmp_path / "wide.csv", index=False)
     lines = load_surface(tmp_path / "wide.csv", space).outside(space)
     assert len(lines) == 1 and "max_weight_clamp: must be in [1.0, 4.0], but got 6.0" in lines[0]
+    assert "replayed only by the proposals nearest to it" in lines[0]
+    lcdb = load_space(ROOT / "search_spaces" / "lcdb.yaml")
+    table = pd.read_csv(ROOT / "benchmarks" / "data" / "lcdb_1087.csv")
+    table.loc[table["learner"] == "BernoulliNB", "learner"] = "Perceptron2"
+    table.to_csv(tmp_path / "learners.csv", index=False)
+    lines = load_surface(tmp_path / "learners.csv", lcdb).outside(lcdb)
+    assert len(lines) == 1 and "learner: 'Perceptron2' is not one of the choices" in lines[0] \
+        and "never replayed" in lines[0], lines
 
 
 def test_the_gpu_hours_ratio_reads_never_as_never():

@@ -128,10 +128,13 @@ class Surface:
         rows are replayed only as the nearest to what the space proposes (a choice: never)."""
         lines = []
         for knob, values in self.knob_values.items():
-            problems = [p for v in values if (p := out_of_range(space.parameters[knob], v))]
+            param = space.parameters[knob]
+            problems = [p for v in values if (p := out_of_range(param, v))]
             if problems:
+                reach = "never replayed" if isinstance(param, CategoricalParameter) else \
+                    "replayed only by the proposals nearest to it"
                 lines.append(f"{self.source}: {knob}: {'; '.join(problems)} (the space cannot "
-                             "propose it: only the nearest proposals replay it)")
+                             f"propose it: {reach})")
         return lines
 
     def as_params(self, config: Config) -> dict[str, Any]:
