@@ -103,12 +103,10 @@ def surface_line(name: str, sim: Simulation) -> str:
     """What the surface is: its size, how far apart its best configurations are (by their mean
     over the runs that completed with a number), its seed noise, the budget."""
     surface, mode = sim.surface, sim.space.mode
-    finals = sorted(f for c in surface.configs if not math.isnan(f := surface.true_final(c)))
-    finals = finals[::-1] if mode == "max" else finals
-    completed = [[c.values[-1] for c in runs.values()
-                  if len(c.values) >= surface.max_epochs and not math.isnan(c.values[-1])]
-                 for runs in surface.curves.values()]
-    spreads = [float(np.std(values)) for values in completed if len(values) > 1]
+    finals = sorted((f for c in surface.configs if not math.isnan(f := surface.true_final(c))),
+                    reverse=mode == "max")
+    spreads = [float(np.std(values)) for c in surface.configs
+               if len(values := surface.finals(c)) > 1]
     noise = f"{np.median(spreads):.4f}" if spreads else "unknown (no configuration completed twice)"
     runner_up = (f", runner-up {abs(finals[0] - finals[1]):.4f} "
                  f"{'below' if mode == 'max' else 'above'}" if len(finals) > 1 else "")

@@ -80,12 +80,16 @@ class Surface:
         seeds = sorted(self.curves[config])
         return self.curves[config][seeds[int(rng.integers(len(seeds)))]]
 
+    def finals(self, config: Config) -> list[float]:
+        """The final values of the seeds that ran the full schedule to a number."""
+        return [c.values[-1] for c in self.curves[config].values()
+                if len(c.values) >= self.max_epochs and not math.isnan(c.values[-1])]
+
     def true_final(self, config: Config) -> float:
         """Mean final value over the seeds that ran the full schedule to a number (a diverged
         run, NaN, says nothing of the others; NaN if none did)."""
         if config not in self._means:
-            finals = [c.values[-1] for c in self.curves[config].values()
-                      if len(c.values) >= self.max_epochs and not math.isnan(c.values[-1])]
+            finals = self.finals(config)
             self._means[config] = float(np.mean(finals)) if finals else math.nan
         return self._means[config]
 
