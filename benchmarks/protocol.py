@@ -42,6 +42,13 @@ class Score:
     epochs_to_target: float
     #: trials started within the budget
     trials: int
+    #: the budget (epochs) it was scored on
+    budget: float = math.inf
+
+    @property
+    def share_to_target(self) -> float:
+        """The share of the budget spent until the regret stayed within the target (1: never)."""
+        return min(self.epochs_to_target, self.budget) / self.budget
 
 
 def score(trace: Trace, surface: Surface, mode: Mode, budget: float, fallback: Config
@@ -65,7 +72,8 @@ def score(trace: Trace, surface: Surface, mode: Mode, budget: float, fallback: C
         elif math.isinf(reached):
             reached = float(step.epochs)
     end = steps[-1].time if steps else 0.0
-    return Score(tuple(regrets), reached, sum(1 for t in trace.trials if t.started <= end))
+    return Score(tuple(regrets), reached, sum(1 for t in trace.trials if t.started <= end),
+                 budget)
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,12 @@ def gpu_hours_ratio(ours: float, theirs: float) -> float:
 def reached(scores: Sequence[Score]) -> float:
     """The share of repetitions that got (and stayed) within the target."""
     return sum(not math.isinf(s.epochs_to_target) for s in scores) / len(scores)
+
+
+def mean_share_to_target(scores: Sequence[Score]) -> float:
+    """The mean share of the budget until the regret stayed within the target (never: all of
+    it): the GPU-hours to the target, uncensored by the median."""
+    return float(np.mean([s.share_to_target for s in scores]))
 
 
 def mean_regret(scores: Sequence[Score], fraction: float) -> float:

@@ -8,23 +8,27 @@ objective is its regret at 1/4 plus its regret at 1/2 of the grid's budget (each
 weighing the same: four of the mini task (6 and 12 epochs; the kind of table the test surfaces
 are) and eleven drawn from LCDB (eight over 8 training-set sizes, three over 12), which nobody
 here designed and which keep the choice from fitting our own simulator. Settings whose
-objectives lie within :data:`TIE` of the best are equal within the noise; among them, the lowest
-regret summed over all four budgets (1/8, 1/4, 1/2, 1: the answer early and at the end) wins.
+objectives lie within :data:`TIE` of the best are equal within the noise; among them, the one
+that gets within 0.01 of the best configuration soonest wins: the lowest mean share of the
+budget spent until its answer stays there (never: all of it; the issue's GPU-hours to 0.01,
+uncensored), each family weighing the same, then the lowest regret summed over all four budgets.
 The best setting per peer goes into ``benchmarks/data/tuned_settings.json`` (with every setting's
-regrets by surface, so that another weighing needs no re-run), which ``bench_search.py`` runs the
-peers with; aqr-sweep's ranking is printed, and its winner is what the shipped spaces
+regrets and shares by surface, so that another weighing needs no re-run), which
+``bench_search.py`` runs the peers with; aqr-sweep's ranking is printed, and its winner is what the shipped spaces
 (``demo.yaml``, ``demo_12ep.yaml``, ``lcdb.yaml``, ``lcdb_12sizes.yaml``) state (this script does
 not edit them; a test checks they agree); only a setting that confirms can be that winner.
 
-A choice among many settings on one set of repetitions flatters its winner (the best of 57 noisy
+A choice among many settings on one set of repetitions flatters its winner (the best of 93 noisy
 objectives is the luckiest as much as the best), so the default is chosen in two stages: every
 setting on repetitions 0-39, then the finalists (within :data:`FINALISTS` of the best) again on
 fresh repetitions, more of them, and the winner is read off the second stage alone.
 
 Run: ``python benchmarks/tune_search.py [--repetitions 100] [--first-repetition 0] [--jobs 2]
-[--only NAME ...] [--near-best] [--new]`` (``--near-best``: run only the settings the first stage
-put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run only the
-settings of a grid grown since, as their first stage; ``--first-repetition``: where the
+[--only NAME ...] [--near-best] [--new] [--tied]`` (``--near-best``: run only the settings the
+first stage put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run
+only the settings of a grid grown since, as their first stage; ``--tied``: run again only the
+settings the last stage tied within :data:`TIE` of its best, to break the tie on a measure their
+entries lack; ``--first-repetition``: where the
 repetitions start, each seeded by its number, so that a second stage draws afresh), e.g. stage 1
 ``--only aqr-sweep --repetitions 40``, stage 2 ``--only aqr-sweep --near-best
 --first-repetition 40 --repetitions 120``
@@ -41,13 +45,15 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.contenders import OURS, Arena, Contender, run_all  # noqa: E402
-from benchmarks.protocol import FRACTIONS, mean_regret  # noqa: E402
+from benchmarks.protocol import FRACTIONS, mean_regret, mean_share_to_target  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 SPACES = ROOT / "search_spaces"
@@ -98,7 +104,8 @@ GRIDS: dict[str, list[dict]] = {
 #: Only those that confirm (answer with a mean over seeds and its noise, not one lucky run) can
 #: become the default; the ones that do not are tuned beside them to show what the confirmation
 #: costs. Random sampling is tried with the pruners that measured best with it (Ray's random
-#: search + ASHA is the best peer on two mini-task surfaces) and the three leading confirmations.
+#: search + ASHA is the best peer on two mini-task surfaces) and the three leading confirmations;
+#: the ranking's pessimism (standard errors off a mean) with the median pruners, which lead.
 _CONFIRMS = [{"top_k": 0, "seeds": 0}, {"top_k": 1, "seeds": 1, "when": "leading"},
              {"top_k": 2, "seeds": 1, "when": "leading", "after": 3}]
 OURS_GRID: list[dict] = [
@@ -115,7 +122,14 @@ OURS_GRID: list[dict] = [
     *({"pruner": pruner, "confirm": confirm, "sampler": "random"}
       for pruner, confirm in itertools.product(
         [*({"type": "asha", "options": {"grace_period": 3, "reduction_factor": r}}
-           for r in (2, 3)), {"type": "none"}], _CONFIRMS))]
+           for r in (2, 3)), {"type": "none"}], _CONFIRMS)),
+    *({"pruner": {"type": "median", "warmup_epochs": warmup, "startup_trials": startup},
+       "confirm": {**confirm, "pessimism": pessimism}}
+      for (warmup, startup), confirm, pessimism in itertools.product(
+        [(1, 2), (2, 2), (2, 3)],
+        [*_CONFIRMS[1:], {"top_k": 2, "seeds": 1, "when": "leading"},
+         {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}],
+        (1.5, 2.0)))]
 
 
 def confirms(settings: dict) -> bool:
@@ -134,15 +148,31 @@ def describe(settings: dict) -> str:
 Regrets = dict[str, tuple[float, ...]]
 
 
+@dataclass(frozen=True)
+class Row:
+    """A setting's result: its objective and the tie-breaks, first to last."""
+
+    objective: float
+    to_target: float
+    all_budgets: float
+    contender: Contender
+
+
 def regrets_by_surface(per_surface: dict[Path, dict[str, list]], name: str) -> Regrets:
     """A contender's mean regret at each budget (1/8, 1/4, 1/2, 1), by surface file name."""
     return {surface.name: tuple(round(mean_regret(scores[name], f), 5) for f in FRACTIONS)
             for surface, scores in per_surface.items()}
 
 
-def _by_family(regrets: Regrets, measure: Callable[[tuple[float, ...]], float]) -> float:
-    """``measure`` averaged over each family's surfaces, then over the families."""
-    return statistics.fmean(statistics.fmean(measure(regrets[surface.name])
+def shares_by_surface(per_surface: dict[Path, dict[str, list]], name: str) -> dict[str, float]:
+    """A contender's mean share of the budget until it stays within 0.01, by surface file name."""
+    return {surface.name: round(mean_share_to_target(scores[name]), 4)
+            for surface, scores in per_surface.items()}
+
+
+def _by_family(values: dict[str, Any], measure: Callable[[Any], float]) -> float:
+    """``measure`` of each surface's values averaged over each family, then over the families."""
+    return statistics.fmean(statistics.fmean(measure(values[surface.name])
                                              for _, surface in pairs)
                             for pairs in TUNING.values())
 
@@ -152,18 +182,24 @@ def objective(regrets: Regrets) -> float:
     return _by_family(regrets, lambda r: r[FRACTIONS.index(0.25)] + r[FRACTIONS.index(0.5)])
 
 
+def to_target(shares: dict[str, float]) -> float:
+    """The first tie-break: the share of the budget until within 0.01, families weighing the
+    same."""
+    return _by_family(shares, float)
+
+
 def all_budgets(regrets: Regrets) -> float:
-    """The tie-break: regret summed over every budget, each family weighing the same."""
+    """The second tie-break: regret summed over every budget, each family weighing the same."""
     return _by_family(regrets, sum)
 
 
-def winner(rows: list[tuple[float, float, Contender]], eligible: Callable[[dict], bool]
-           ) -> tuple[float, float, Contender]:
+def winner(rows: list[Row], eligible: Callable[[dict], bool]) -> Row:
     """Among the eligible settings within :data:`TIE` of the best eligible objective, the one
-    with the lowest regret over all budgets (rows: ``(objective, all_budgets, contender)``)."""
-    candidates = [row for row in rows if eligible(row[2].settings)]
-    best = min(row[0] for row in candidates)
-    return min((row for row in candidates if row[0] <= best + TIE), key=lambda row: row[1])
+    soonest within 0.01, then with the lowest regret over all budgets."""
+    candidates = [row for row in rows if eligible(row.contender.settings)]
+    best = min(row.objective for row in candidates)
+    return min((row for row in candidates if row.objective <= best + TIE),
+               key=lambda row: (row.to_target, row.all_budgets))
 
 
 def not_run(name: str, grid: list[dict], chosen: dict) -> list[dict]:
@@ -202,6 +238,21 @@ def near_best(name: str, grid: list[dict], chosen: dict,
     return [s for s in grid if judged.get(describe(s), -math.inf) <= best + FINALISTS]
 
 
+def tied(name: str, grid: list[dict], chosen: dict,
+         eligible: Callable[[dict], bool] = lambda _: True) -> list[dict]:
+    """The eligible settings of ``grid`` the last stage (the repetitions its choice was read off)
+    put within :data:`TIE` of its best eligible objective: the ones a tie-break decides
+    between."""
+    entry = chosen.get(name, {})
+    last = [g for g in entry.get("grid", []) if g["repetitions"] == entry.get("repetitions")]
+    if not last:
+        return grid
+    best = min(g["objective"] for g in last if eligible(g["settings"]))
+    judged = {describe(g["settings"]): g["objective"] for g in last}
+    return [s for s in grid
+            if eligible(s) and judged.get(describe(s), math.inf) <= best + TIE]
+
+
 def dump(chosen: dict) -> str:
     """The settings file's text: JSON, each list of numbers on one line."""
     text = json.dumps(chosen, indent=1)
@@ -221,6 +272,9 @@ def main() -> None:
                              "the best")
     parser.add_argument("--new", action="store_true",
                         help="run only the settings the settings file holds no result for")
+    parser.add_argument("--tied", action="store_true",
+                        help="run again only the settings the last stage tied within TIE of "
+                             "its best")
     args = parser.parse_args()
     started = time.perf_counter()
     chosen = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -237,6 +291,7 @@ def main() -> None:
             continue
         grid = near_best(name, whole, chosen, eligible) if args.near_best else whole
         grid = not_run(name, grid, chosen) if args.new else grid
+        grid = tied(name, grid, chosen, eligible) if args.tied else grid
         if not grid:
             print(f"\n## {name}: no setting to run")
             continue
@@ -248,25 +303,32 @@ def main() -> None:
                                         first=first)
                        for pairs in TUNING.values() for space, surface in pairs}
         regrets = {c.name: regrets_by_surface(per_surface, c.name) for c in contenders}
-        rows = sorted(((objective(regrets[c.name]), all_budgets(regrets[c.name]), c)
-                       for c in contenders), key=lambda row: (row[0], row[1]))
+        shares = {c.name: shares_by_surface(per_surface, c.name) for c in contenders}
+        rows = sorted((Row(objective(regrets[c.name]), to_target(shares[c.name]),
+                           all_budgets(regrets[c.name]), c) for c in contenders),
+                      key=lambda row: (row.objective, row.to_target, row.all_budgets))
         print(f"\n## {name} (repetitions {first}-{first + reps - 1} x {len(per_surface)} "
               f"tuning surfaces; "
               f"{time.perf_counter() - started:.0f} s so far)")
-        print("| settings | regret@1/4 + regret@1/2 (families weighing the same) | regret summed "
-              "over 1/8, 1/4, 1/2, 1 |")
-        print("|---|---|---|")
-        for value, over_all, c in rows:
-            print(f"| {describe(c.settings)} | {value:.4f} | {over_all:.4f} |")
+        print("| settings | regret@1/4 + regret@1/2 (families weighing the same) | share of the "
+              "budget to within 0.01 | regret summed over 1/8, 1/4, 1/2, 1 |")
+        print("|---|---|---|---|")
+        for r in rows:
+            print(f"| {describe(r.contender.settings)} | {r.objective:.4f} | {r.to_target:.4f} "
+                  f"| {r.all_budgets:.4f} |")
         best = winner(rows, eligible)
         grid_rows = merged_grid(chosen.get(name, {}).get("grid", []), [
-            {"settings": c.settings, "objective": round(v, 5), "all_budgets": round(a, 5),
-             "repetitions": drawn, "surfaces": regrets[c.name]} for v, a, c in rows])
+            {"settings": r.contender.settings, "objective": round(r.objective, 5),
+             "to_target": round(r.to_target, 4), "all_budgets": round(r.all_budgets, 5),
+             "repetitions": drawn, "surfaces": regrets[r.contender.name],
+             "shares": shares[r.contender.name]} for r in rows])
         if args.new and name in chosen:  # new settings' first stage: the choice is stage 2's
             chosen[name]["grid"] = grid_rows
         else:
-            chosen[name] = {"settings": best[2].settings, "objective": round(best[0], 5),
-                            "all_budgets": round(best[1], 5), "repetitions": drawn,
+            chosen[name] = {"settings": best.contender.settings,
+                            "objective": round(best.objective, 5),
+                            "to_target": round(best.to_target, 4),
+                            "all_budgets": round(best.all_budgets, 5), "repetitions": drawn,
                             "grid": grid_rows}
         OUT.write_text(dump(chosen))
         sys.stdout.flush()

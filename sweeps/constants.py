@@ -23,6 +23,8 @@ R50_GPU_HOURS_PER_EPOCH = 16.0
 WORK_DIR_KEY = "__work_dir"
 SEED_KEY = "__seed"
 KNOWN_EPOCHS_KEY = "__known_epochs"
+#: standard errors a configuration's mean is lowered by to rank it (``search.confirm.pessimism``)
+DEFAULT_PESSIMISM = 1.0
 #: what ``logs`` shows of a log when no metric is asked for
 DEFAULT_SHOWN_METRICS = (DEFAULT_METRIC, "pts_bbox_NuScenes/mAP")
 

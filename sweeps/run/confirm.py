@@ -48,7 +48,8 @@ def study_ranking(study: optuna.Study, space: SweepSpace) -> Ranking:
     return rank([*(Run(params_key(t.params), float(t.value), t.number) for t in done),
                  *(Run(params_key(t.params), float(t.intermediate_values[last]), t.number, last)
                    for t in partial if t.intermediate_values
-                   for last in [max(t.intermediate_values)])], space.mode)
+                   for last in [max(t.intermediate_values)])], space.mode,
+                space.confirm.pessimism)
 
 
 def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int

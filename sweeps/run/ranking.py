@@ -3,9 +3,10 @@
 A configuration is its exact parameters; each run of it that completed the schedule (the first,
 and the confirmation runs with other training seeds) gives one final value. The noise is the
 pooled standard deviation of the runs of the configurations run more than once. The answer is the
-configuration with the best *pessimistic* mean (its mean less one standard error), so that one
-lucky run does not outrank a configuration measured twice unless it beats it by the noise; the
-configurations whose interval reaches the answer's mean are tied with it within noise.
+configuration with the best *pessimistic* mean (its mean less ``pessimism`` standard errors,
+``search.confirm.pessimism``), so that one lucky run does not outrank a configuration measured
+twice unless it beats it by the noise; the configurations whose interval reaches the answer's
+mean are tied with it within noise.
 
 A run that did not complete counts too (stopped by the pruner, or still running: the answer is
 the one the sweep would give if it stopped now), as Ray Tune's ``get_best_result(scope="last")``
@@ -25,12 +26,10 @@ from typing import Any
 
 from scipy import stats
 
-from sweeps.constants import Mode
+from sweeps.constants import DEFAULT_PESSIMISM, Mode
 
 #: the two-sided confidence of a configuration's interval
 CONFIDENCE = 0.95
-#: standard errors a configuration's mean is lowered by to rank it
-PESSIMISM = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,10 @@ class Ranking:
         return next((s for s in self.standings if s.key == key), None)
 
 
-def rank(runs: Iterable[Run], mode: Mode) -> Ranking:
-    """Group ``runs`` by configuration and rank the configurations: on their completed runs, or
-    (none completed) on their furthest run, once some run completed."""
+def rank(runs: Iterable[Run], mode: Mode, pessimism: float = DEFAULT_PESSIMISM) -> Ranking:
+    """Group ``runs`` by configuration and rank the configurations by their mean less
+    ``pessimism`` standard errors: on their completed runs, or (none completed) on their furthest
+    run, once some run completed."""
     grouped: dict[Hashable, list[Run]] = {}
     for run in runs:
         if not math.isnan(run.value):
@@ -130,7 +130,7 @@ def rank(runs: Iterable[Run], mode: Mode) -> Ranking:
         standings.append(Standing(key, values, tuple(r.trial for r in chosen),
                                   statistics.fmean(values), stderr, t * stderr,
                                   chosen[0].at_epoch))
-    standings.sort(key=lambda s: -pessimistic(s, mode))
+    standings.sort(key=lambda s: -pessimistic(s, mode, pessimism))
     return Ranking(tuple(standings), mode, noise, dof)
 
 
@@ -143,11 +143,11 @@ def describe(mean: float, runs: int, half_width: float, at_epoch: int | None) ->
     return f"{mean:.4f}{spread} over {runs} seed(s)"
 
 
-def pessimistic(standing: Standing, mode: Mode) -> float:
-    """``sign * mean - PESSIMISM standard errors``: larger is better; the plain mean without a
-    noise estimate."""
+def pessimistic(standing: Standing, mode: Mode, pessimism: float) -> float:
+    """``sign * mean - pessimism * stderr``: larger is better; the plain mean without a noise
+    estimate."""
     stderr = 0.0 if math.isnan(standing.stderr) else standing.stderr
-    return mode.sign * standing.mean - PESSIMISM * stderr
+    return mode.sign * standing.mean - pessimism * stderr
 
 
 def pooled_noise(groups: Iterable[Sequence[float]]) -> tuple[float, int]:

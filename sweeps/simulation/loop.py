@@ -32,7 +32,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from sweeps.constants import SEED_KEY, Mode
+from sweeps.constants import DEFAULT_PESSIMISM, SEED_KEY, Mode
 from sweeps.run.ranking import Run, params_key, rank
 from sweeps.simulation.surface import Config, Curve
 
@@ -144,14 +144,16 @@ def best_mean_completed(trials: list[TrialRun], max_epochs: int, mode: Mode) -> 
     return mode.pick(finals, key=lambda c: sum(finals[c]) / len(finals[c])) if finals else None
 
 
-def best_ranked(trials: list[TrialRun], max_epochs: int, mode: Mode) -> Config | None:
+def best_ranked(trials: list[TrialRun], max_epochs: int, mode: Mode,
+                pessimism: float = DEFAULT_PESSIMISM) -> Config | None:
     """aqr-sweep's answer (``export-best``): the configuration (its exact params) that
     :mod:`sweeps.run.ranking` puts first over every trial so far: those that ran the full
     schedule on their final value, the others (stopped, or running) on their last one."""
     reported = [t for t in trials if t.values and not math.isnan(t.values[-1])]
     configs = {params_key(t.params): t.config for t in reported}
     ranking = rank((Run(params_key(t.params), t.values[-1], t.index,
-                        None if t.epochs >= max_epochs else t.epochs) for t in reported), mode)
+                        None if t.epochs >= max_epochs else t.epochs) for t in reported), mode,
+                   pessimism)
     return None if ranking.best is None else configs[ranking.best.key]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,4 +55,4 @@ def aqr_sweep(space: SweepSpace, points: Points, name: str = "aqr-sweep") -> Str
         ledger = TrialLedger()
         return (OptunaAskTellSearcher(seeded, study, ledger, Path("simulated")),
                 build_scheduler(seeded, ledger))
-    return Strategy(name, build, best_ranked)
+    return Strategy(name, build, partial(best_ranked, pessimism=space.confirm.pessimism))

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from sweeps.constants import DEFAULT_PESSIMISM
 from sweeps.space.checks import Strict, checked, plain_data, text
 
 #: ``params: base_config`` enqueues the base config's own values (read from its first targets)
@@ -37,6 +38,10 @@ class ConfirmSpec(Strict):
     when: Literal["leading", "end"] = "leading"
     #: completed trials before the first confirmation run (``when: leading``)
     after: int = Field(0, ge=0, le=100_000)
+    #: standard errors a configuration's mean is lowered by to rank it (which leads, which is
+    #: the answer): a single run outranks a configuration measured twice only by beating it by
+    #: this much more of the noise (0: the plain mean)
+    pessimism: float = Field(DEFAULT_PESSIMISM, ge=0.0, le=10.0)
 
     @property
     def reserved(self) -> int:

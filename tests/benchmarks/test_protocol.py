@@ -4,7 +4,15 @@
 import math
 from types import SimpleNamespace as NS
 
-from benchmarks.protocol import TARGET, mean_regret, median_epochs, paired, reached, score
+from benchmarks.protocol import (
+    TARGET,
+    mean_regret,
+    mean_share_to_target,
+    median_epochs,
+    paired,
+    reached,
+    score,
+)
 from sweeps.constants import Mode
 
 TRUTH = {"best": 0.30, "near": 0.295, "poor": 0.20, "current": 0.25}
@@ -36,6 +44,9 @@ def test_summaries_and_paired_intervals():
               score(trace((10, "poor")), SURFACE, Mode.MAX, 10, "current"),
               score(trace((5, "near"), (10, "near")), SURFACE, Mode.MAX, 10, "current")]
     assert median_epochs(scores) == 10 and reached(scores) == 2 / 3
+    # found at the last step, and never: the whole budget; found half-way: half of it
+    assert [s.share_to_target for s in scores] == [1.0, 1.0, 0.5]
+    assert math.isclose(mean_share_to_target(scores), 2.5 / 3)
     assert math.isclose(mean_regret(scores, 1.0), (0 + 0.1 + 0.005) / 3)
     d = paired([0.01, 0.02, 0.03, 0.02], [0.02, 0.03, 0.04, 0.03])
     assert math.isclose(d.mean, -0.01) and d.low <= d.mean <= d.high and d.high < 0

@@ -1,8 +1,9 @@
 """How tune_search picks a setting: each family of tuning surfaces weighs the same in the
-objective; objectives within the noise (TIE) of the best are a tie, broken by the regret over all
-budgets; aqr-sweep's winner must confirm; --near-best re-runs only the settings that can still win
-(within FINALISTS; those it never ran among them), on fresh repetitions when told where to start;
-and the shipped spaces state the winner."""
+objective; objectives within the noise (TIE) of the best are a tie, broken by the share of the
+budget until within 0.01, then by the regret over all budgets; aqr-sweep's winner must confirm;
+--near-best re-runs only the settings that can still win (within FINALISTS; those it never ran
+among them), on fresh repetitions when told where to start; --tied only those the last stage
+tied; and the shipped spaces state the winner."""
 
 from __future__ import annotations
 
@@ -17,19 +18,22 @@ from benchmarks.tune_search import (
     SPACES,
     TIE,
     TUNING,
+    Row,
     all_budgets,
     confirms,
     merged_grid,
     near_best,
     objective,
+    tied,
+    to_target,
     winner,
 )
 from sweeps.space import load_space
 from sweeps.space.specs import ConfirmSpec
 
 
-def row(objective: float, over_all: float, **settings) -> tuple[float, float, Contender]:
-    return objective, over_all, Contender(str(settings), None, settings)
+def row(objective: float, share: float, over_all: float, **settings) -> Row:
+    return Row(objective, share, over_all, Contender(str(settings), None, settings))
 
 
 def test_each_family_of_surfaces_weighs_the_same_whatever_its_size():
@@ -40,16 +44,31 @@ def test_each_family_of_surfaces_weighs_the_same_whatever_its_size():
                for pairs in TUNING.values() for _, surface in pairs}
     assert objective(regrets) == pytest.approx((0.04 + 0.02) / 2)
     assert all_budgets(regrets) == pytest.approx(0.15 / 2)
+    shares = {surface.name: 0.8 if surface.name in mini else 0.4
+              for pairs in TUNING.values() for _, surface in pairs}
+    assert to_target(shares) == pytest.approx((0.8 + 0.4) / 2)
 
 
-def test_a_tie_within_the_noise_goes_to_the_lowest_regret_over_all_budgets():
+def test_a_tie_within_the_noise_goes_to_the_soonest_within_target_then_over_all_budgets():
     on = {"top_k": 2, "seeds": 1}
-    rows = [row(0.0200, 0.050, confirm={"top_k": 0, "seeds": 0}),   # best, but does not confirm
-            row(0.0229, 0.054, confirm=on, pruner="a"),
-            row(0.0229 + TIE / 2, 0.048, confirm=on, pruner="b"),     # a tie, better overall
-            row(0.0229 + 2 * TIE, 0.030, confirm=on, pruner="c")]     # better overall, no tie
-    assert winner(rows, confirms)[2].settings["pruner"] == "b"
-    assert winner(rows, lambda _: True)[2].settings["confirm"]["top_k"] == 0
+    rows = [row(0.0200, 0.3, 0.050, confirm={"top_k": 0, "seeds": 0}),  # best, does not confirm
+            row(0.0229, 0.50, 0.054, confirm=on, pruner="a"),
+            row(0.0229 + TIE / 2, 0.45, 0.060, confirm=on, pruner="b"),  # a tie, sooner
+            row(0.0229 + TIE / 2, 0.45, 0.058, confirm=on, pruner="d"),  # as soon, lower overall
+            row(0.0229 + 2 * TIE, 0.20, 0.030, confirm=on, pruner="c")]  # sooner, but no tie
+    assert winner(rows, confirms).contender.settings["pruner"] == "d"
+    assert winner(rows, lambda _: True).contender.settings["confirm"]["top_k"] == 0
+
+
+def test_tied_reruns_only_the_settings_the_last_stage_tied():
+    grid = [{"g": 1}, {"g": 2}, {"g": 3}, {"g": 4}]
+    chosen = {"p": {"repetitions": [40, 160], "grid": [
+        {"settings": {"g": 1}, "objective": 0.030, "repetitions": [40, 160]},
+        {"settings": {"g": 2}, "objective": 0.030 + TIE / 2, "repetitions": [40, 160]},
+        {"settings": {"g": 3}, "objective": 0.030 + 2 * TIE, "repetitions": [40, 160]},
+        {"settings": {"g": 4}, "objective": 0.020, "repetitions": [0, 40]}]}}  # stage 1 only
+    assert tied("p", grid, chosen) == [{"g": 1}, {"g": 2}]
+    assert tied("p", grid, chosen, lambda s: s["g"] != 1) == [{"g": 2}]   # the best eligible
 
 
 def test_near_best_keeps_only_the_settings_that_can_still_win():

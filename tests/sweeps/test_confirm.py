@@ -30,6 +30,22 @@ def test_a_lucky_run_does_not_outrank_a_confirmed_mean_within_the_noise():
     assert rank([Run("a", 0.2), Run("b", 0.3)], Mode.MAX).tied() == []  # no noise: exact only
 
 
+def test_the_pessimism_is_the_spaces_and_decides_how_far_a_single_run_must_lead():
+    runs = [Run("a", 0.30, 0), Run("a", 0.34, 1), Run("b", 0.335, 2)]
+    # noise 0.028: a ranks on 0.32 - p * 0.020, b on 0.335 - p * 0.028; they cross at p = 1.875
+    assert [s.key for s in rank(runs, Mode.MAX, pessimism=1.5).standings] == ["b", "a"]
+    assert [s.key for s in rank(runs, Mode.MAX, pessimism=2.0).standings] == ["a", "b"]
+    assert rank(runs, Mode.MAX, pessimism=0.0).best.key == "b"   # the plain mean
+    study = optuna.create_study(direction="maximize")
+    for run, seed in zip(runs, (0, 1, 0), strict=True):
+        study.add_trial(optuna.trial.create_trial(
+            params={"x": 0.2 if run.key == "a" else 0.7}, value=run.value,
+            distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+            user_attrs={TrialAttr.SEED: seed}))
+    assert study_ranking(study, space(top_k=1, seeds=1, pessimism=2.0)).best.key == (("x", 0.2),)
+    assert study_ranking(study, space(top_k=1, seeds=1, pessimism=1.5)).best.key == (("x", 0.7),)
+
+
 def space(**confirm) -> SweepSpace:
     return SweepSpace.model_validate({
         "name": "s", "base_config": "c.py", "max_epochs": 2, "mode": "max",

@@ -273,3 +273,16 @@ def test_the_simulated_answer_is_export_bests_over_every_run_so_far():
     assert best_ranked([done, stopped], 3, Mode.MAX) == (0.1,)
     leading = run(2, 0.3, [0.2, 0.33], None)                  # running, already above 0.30
     assert best_ranked([done, stopped, leading], 3, Mode.MAX) == (0.3,)
+
+
+def test_the_simulated_answer_ranks_with_the_spaces_pessimism(space):
+    def run(index: int, x: float, final: float) -> TrialRun:
+        return TrialRun(index, {"x": x}, (x,), Curve([final], [1.0]), 0.0, values=[final],
+                        end=SimEnd.COMPLETED)
+
+    trials = [run(0, 0.2, 0.30), run(1, 0.2, 0.34), run(2, 0.7, 0.335)]   # a twice, b once
+    for pessimism, answer in ((1.5, (0.7,)), (2.0, (0.2,))):
+        confirm = space.confirm.model_copy(update={"pessimism": pessimism})
+        sp = space.model_copy(update={"search": space.search.model_copy(
+            update={"confirm": confirm})})
+        assert S.aqr_sweep(sp, []).recommend(trials, 1, Mode.MAX) == answer
