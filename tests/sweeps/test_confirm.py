@@ -22,7 +22,7 @@ def test_pooled_noise_needs_a_configuration_run_twice():
 def test_a_lucky_run_does_not_outrank_a_confirmed_mean_within_the_noise():
     runs = [Run("a", 0.30, 0), Run("a", 0.34, 1), Run("b", 0.325, 2)]
     ranking = rank(runs, Mode.MAX)
-    # noise 0.028 from a's two runs: b's one run (above a's mean) is discounted by 0.028, a's mean by 0.020
+    # noise 0.028 from a's two runs: b's one run (above a's mean) is lowered by 1.5 x 0.028, a's by 1.5 x 0.020
     assert [s.key for s in ranking.standings] == ["a", "b"]
     assert ranking.best.mean == pytest.approx(0.32) and ranking.best.runs == 2
     assert [s.key for s in ranking.tied()] == ["b"]
