@@ -43,7 +43,7 @@ class Score:
     #: trials started within the budget
     trials: int
     #: the budget (epochs) it was scored on
-    budget: float = math.inf
+    budget: float
 
     @property
     def share_to_target(self) -> float:

@@ -14,9 +14,10 @@ budget spent until its answer stays there (never: all of it; the issue's GPU-hou
 uncensored), each family weighing the same, then the lowest regret summed over all four budgets.
 The best setting per peer goes into ``benchmarks/data/tuned_settings.json`` (with every setting's
 regrets and shares by surface, so that another weighing needs no re-run), which
-``bench_search.py`` runs the peers with; aqr-sweep's ranking is printed, and its winner is what the shipped spaces
-(``demo.yaml``, ``demo_12ep.yaml``, ``lcdb.yaml``, ``lcdb_12sizes.yaml``) state (this script does
-not edit them; a test checks they agree); only a setting that confirms can be that winner.
+``bench_search.py`` runs the peers with; aqr-sweep's ranking is printed, and its winner is what
+the shipped spaces (``demo.yaml``, ``demo_12ep.yaml``, ``lcdb.yaml``, ``lcdb_12sizes.yaml``) state
+(this script does not edit them; a test checks they agree); only a setting that confirms can be
+that winner.
 
 A choice among many settings on one set of repetitions flatters its winner (the best of 93 noisy
 objectives is the luckiest as much as the best), so the default is chosen in two stages: every
@@ -28,8 +29,8 @@ Run: ``python benchmarks/tune_search.py [--repetitions 100] [--first-repetition 
 first stage put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run
 only the settings of a grid grown since, as their first stage; ``--tied``: run again only the
 settings the last stage tied within :data:`TIE` of its best, to break the tie on a measure their
-entries lack; ``--first-repetition``: where the
-repetitions start, each seeded by its number, so that a second stage draws afresh), e.g. stage 1
+entries lack; ``--first-repetition``: where the repetitions start, each seeded by its number,
+so that a second stage draws afresh), e.g. stage 1
 ``--only aqr-sweep --repetitions 40``, stage 2 ``--only aqr-sweep --near-best
 --first-repetition 40 --repetitions 120``
 """
