@@ -19,7 +19,7 @@ the shipped spaces (``demo.yaml``, ``demo_12ep.yaml``, ``lcdb.yaml``, ``lcdb_12s
 (this script does not edit them; a test checks they agree); only a setting that confirms can be
 that winner.
 
-A choice among many settings on one set of repetitions flatters its winner (the best of 93 noisy
+A choice among many settings on one set of repetitions flatters its winner (the best of 101 noisy
 objectives is the luckiest as much as the best), so the default is chosen in two stages: every
 setting on repetitions 0-39, then the finalists (within :data:`FINALISTS` of the best) again on
 fresh repetitions, more of them, and the winner is read off the second stage alone.
@@ -27,7 +27,9 @@ fresh repetitions, more of them, and the winner is read off the second stage alo
 Run: ``python benchmarks/tune_search.py [--repetitions 100] [--first-repetition 0] [--jobs 2]
 [--only NAME ...] [--near-best] [--new] [--tied]`` (``--near-best``: run only the settings the
 first stage put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run
-only the settings of a grid grown since, as their first stage; ``--tied``: run again only the
+only the settings with no result on these repetitions: a grid grown since, as their first stage,
+or with ``--near-best``, the new finalists on the second stage's repetitions, the choice then read
+off every setting that stage ran; ``--tied``: run again only the
 settings the last stage tied within :data:`TIE` of its best, to break the tie on a measure their
 entries lack; ``--first-repetition``: where the repetitions start, each seeded by its number,
 so that a second stage draws afresh), e.g. stage 1
@@ -130,7 +132,17 @@ OURS_GRID: list[dict] = [
         [(1, 2), (2, 2), (2, 3)],
         [*_CONFIRMS[1:], {"top_k": 2, "seeds": 1, "when": "leading"},
          {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}],
-        (1.5, 2.0)))]
+        (1.5, 2.0))),
+    # Optuna's other pruners behind the same driver, with the leading confirmation: the
+    # percentile pruner keeping the top 66% or 75% (a lenient median pruner), and the rung-based
+    # ones, which judge a trial against every trial at its rung, not only the completed ones
+    *({"pruner": pruner, "confirm": {**_CONFIRMS[2], "pessimism": 1.5}}
+      for pruner in [*({"type": "percentile", "warmup_epochs": warmup, "startup_trials": 2,
+                        "options": {"percentile": kept}}
+                       for warmup, kept in itertools.product((1, 2), (66.0, 75.0))),
+                     *({"type": kind, "options": {"min_resource": 3, "reduction_factor": r}}
+                       for kind, r in itertools.product(("successive_halving", "hyperband"),
+                                                        (2, 3)))])]
 
 
 def confirms(settings: dict) -> bool:
@@ -203,10 +215,20 @@ def winner(rows: list[Row], eligible: Callable[[dict], bool]) -> Row:
                key=lambda row: (row.to_target, row.all_budgets))
 
 
-def not_run(name: str, grid: list[dict], chosen: dict) -> list[dict]:
-    """The settings of ``grid`` the settings file holds no result for (a grid grown since)."""
-    ran = {describe(g["settings"]) for g in chosen.get(name, {}).get("grid", [])}
+def not_run(name: str, grid: list[dict], chosen: dict, drawn: list[int]) -> list[dict]:
+    """The settings of ``grid`` the settings file holds no result for on the repetitions
+    ``drawn`` (a grid grown since, or a stage stopped part-way)."""
+    ran = {describe(g["settings"]) for g in chosen.get(name, {}).get("grid", [])
+           if drawn in (g["repetitions"], first_stage(g)["repetitions"])}
     return [s for s in grid if describe(s) not in ran]
+
+
+def stage_rows(name: str, entries: list[dict], drawn: list[int]) -> list[Row]:
+    """The settings file's results on the repetitions ``drawn``, as rows to choose from."""
+    return [Row(g["objective"], g.get("to_target", math.inf), g["all_budgets"],
+                Contender(f"{name} {describe(g['settings'])}", None if name == OURS else name,
+                          g["settings"]))
+            for g in entries if g["repetitions"] == drawn]
 
 
 def first_stage(entry: dict) -> dict:
@@ -272,7 +294,7 @@ def main() -> None:
                         help="run only the settings the first stage put within FINALISTS of "
                              "the best")
     parser.add_argument("--new", action="store_true",
-                        help="run only the settings the settings file holds no result for")
+                        help="run only the settings with no result on these repetitions")
     parser.add_argument("--tied", action="store_true",
                         help="run again only the settings the last stage tied within TIE of "
                              "its best")
@@ -291,15 +313,15 @@ def main() -> None:
             OUT.write_text(dump(chosen))
             continue
         grid = near_best(name, whole, chosen, eligible) if args.near_best else whole
-        grid = not_run(name, grid, chosen) if args.new else grid
+        reps = min(args.repetitions, SLOW_REPETITIONS.get(name, args.repetitions))
+        drawn = [first, first + reps]  # the repetitions' numbers, end excluded
+        grid = not_run(name, grid, chosen, drawn) if args.new else grid
         grid = tied(name, grid, chosen, eligible) if args.tied else grid
         if not grid:
             print(f"\n## {name}: no setting to run")
             continue
         contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
                       for s in grid]
-        reps = min(args.repetitions, SLOW_REPETITIONS.get(name, args.repetitions))
-        drawn = [first, first + reps]  # the repetitions' numbers, end excluded
         per_surface = {surface: run_all(Arena(space, surface), contenders, reps, args.jobs,
                                         first=first)
                        for pairs in TUNING.values() for space, surface in pairs}
@@ -323,7 +345,10 @@ def main() -> None:
              "to_target": round(r.to_target, 4), "all_budgets": round(r.all_budgets, 5),
              "repetitions": drawn, "surfaces": regrets[r.contender.name],
              "shares": shares[r.contender.name]} for r in rows])
-        if args.new and name in chosen:  # new settings' first stage: the choice is stage 2's
+        resumed = args.new and chosen.get(name, {}).get("repetitions") == drawn
+        if resumed:  # the stage the choice was read off, grown: the choice is over all of it
+            best = winner(stage_rows(name, grid_rows, drawn), eligible)
+        if args.new and name in chosen and not resumed:  # a first stage: the choice is stage 2's
             chosen[name]["grid"] = grid_rows
         else:
             chosen[name] = {"settings": best.contender.settings,

@@ -2,8 +2,10 @@
 objective; objectives within the noise (TIE) of the best are a tie, broken by the share of the
 budget until within 0.01, then by the regret over all budgets; aqr-sweep's winner must confirm;
 --near-best re-runs only the settings that can still win (within FINALISTS; those it never ran
-among them), on fresh repetitions when told where to start; --tied only those the last stage
-tied; and the shipped spaces state the winner."""
+among them), on fresh repetitions when told where to start; --new only those with no result on
+the repetitions run (a grown grid's first stage, or a second stage's new finalists, the choice
+then read off the whole stage); --tied only those the last stage tied; and the shipped spaces state
+the winner."""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ from benchmarks.tune_search import (
     confirms,
     merged_grid,
     near_best,
+    not_run,
     objective,
+    stage_rows,
     tied,
     to_target,
     winner,
@@ -95,6 +99,23 @@ def test_a_later_stage_keeps_the_first_stages_result_for_choosing_finalists():
     grown = [*third, entry(4, 0.030 + FINALISTS / 2, [0, 40])]
     assert near_best("p", [{"g": g} for g in (1, 2, 3, 4)], {"p": {"grid": grown}}) == [
         {"g": 1}, {"g": 2}, {"g": 4}]   # judged on the first stage: 2 stays, 3 was never near
+
+
+def test_new_runs_only_what_these_repetitions_lack_and_a_grown_stage_chooses_over_all_of_it():
+    def entry(g: int, value: float, reps: list[int], **more) -> dict:
+        return {"settings": {"g": g}, "objective": value, "repetitions": reps,
+                "to_target": 0.5, "all_budgets": 0.07, **more}
+
+    grid = [{"g": g} for g in (1, 2, 3)]
+    chosen = {"p": {"repetitions": [160, 280], "grid": [
+        entry(1, 0.031, [160, 280], stage_1={"objective": 0.030, "repetitions": [0, 40]}),
+        entry(2, 0.032, [0, 40])]}}
+    assert not_run("p", grid, chosen, [0, 40]) == [{"g": 3}]   # 1's first stage is kept
+    assert not_run("p", grid, chosen, [160, 280]) == [{"g": 2}, {"g": 3}]
+    stage = [entry(2, 0.030, [160, 280]), *chosen["p"]["grid"]]
+    rows = stage_rows("p", stage, [160, 280])
+    assert [r.contender.settings["g"] for r in rows] == [2, 1]   # the stage's, not stage 1's
+    assert winner(rows, lambda _: True).contender.settings == {"g": 2}
 
 
 def test_a_second_stage_draws_the_repetitions_it_names_afresh():
