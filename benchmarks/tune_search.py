@@ -19,7 +19,7 @@ the shipped spaces (``demo.yaml``, ``demo_12ep.yaml``, ``lcdb.yaml``, ``lcdb_12s
 (this script does not edit them; a test checks they agree); only a setting that confirms can be
 that winner.
 
-A choice among many settings on one set of repetitions flatters its winner (the best of 101 noisy
+A choice among many settings on one set of repetitions flatters its winner (the best of 117 noisy
 objectives is the luckiest as much as the best), so the default is chosen in two stages: every
 setting on repetitions 0-39, then the finalists (within :data:`FINALISTS` of the best) again on
 fresh repetitions, more of them, and the winner is read off the second stage alone.
@@ -140,9 +140,15 @@ OURS_GRID: list[dict] = [
       for pruner in [*({"type": "percentile", "warmup_epochs": warmup, "startup_trials": 2,
                         "options": {"percentile": kept}}
                        for warmup, kept in itertools.product((1, 2), (66.0, 75.0))),
-                     *({"type": kind, "options": {"min_resource": 3, "reduction_factor": r}}
-                       for kind, r in itertools.product(("successive_halving", "hyperband"),
-                                                        (2, 3)))])]
+                     *({"type": "successive_halving",
+                        "options": {"min_resource": 3, "reduction_factor": r}} for r in (2, 3))]),
+    # and Hyperband over the grid the ASHA peers get (minimum resource 1 left out: the first
+    # epoch ranks the mini task backwards), with the leading confirmations
+    *({"pruner": {"type": "hyperband", "options": {"min_resource": g, "reduction_factor": r}},
+       "confirm": {**confirm, "pessimism": 1.5}}
+      for (g, r), confirm in itertools.product(
+        itertools.product((2, 3), (2, 3, 4)),
+        [_CONFIRMS[2], _CONFIRMS[1], {"top_k": 2, "seeds": 1, "when": "leading"}]))]
 
 
 def confirms(settings: dict) -> bool:
