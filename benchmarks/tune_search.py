@@ -109,8 +109,14 @@ GRIDS: dict[str, list[dict]] = {
 #: costs. Random sampling is tried with the pruners that measured best with it (Ray's random
 #: search + ASHA is the best peer on two mini-task surfaces) and the three leading confirmations;
 #: the ranking's pessimism (standard errors off a mean) with the median pruners, which lead.
-_CONFIRMS = [{"top_k": 0, "seeds": 0}, {"top_k": 1, "seeds": 1, "when": "leading"},
-             {"top_k": 2, "seeds": 1, "when": "leading", "after": 3}]
+#: Every setting states its pessimism (these ran at 1, the default then), so that a change of the
+#: default cannot relabel a result.
+_CONFIRMS = [{"top_k": 0, "seeds": 0, "pessimism": 1.0},
+             {"top_k": 1, "seeds": 1, "when": "leading", "pessimism": 1.0},
+             {"top_k": 2, "seeds": 1, "when": "leading", "after": 3, "pessimism": 1.0}]
+_MORE_CONFIRMS = [{"top_k": 2, "seeds": 1, "when": "leading", "pessimism": 1.0},
+                  {"top_k": 2, "seeds": 1, "when": "end", "pessimism": 1.0},
+                  {"top_k": 1, "seeds": 1, "when": "end", "pessimism": 1.0}]
 OURS_GRID: list[dict] = [
     *({"pruner": pruner, "confirm": confirm}
       for pruner, confirm in itertools.product(
@@ -120,8 +126,7 @@ OURS_GRID: list[dict] = [
          *({"type": "asha", "options": {"grace_period": g, "reduction_factor": r}}
            for g, r in ((2, 3), (2, 4), (3, 2), (3, 3), (3, 4))),
          {"type": "none"}],
-        [*_CONFIRMS, {"top_k": 2, "seeds": 1, "when": "leading"},
-         {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}])),
+        [*_CONFIRMS, *_MORE_CONFIRMS])),
     *({"pruner": pruner, "confirm": confirm, "sampler": "random"}
       for pruner, confirm in itertools.product(
         [*({"type": "asha", "options": {"grace_period": 3, "reduction_factor": r}}
@@ -130,8 +135,7 @@ OURS_GRID: list[dict] = [
        "confirm": {**confirm, "pessimism": pessimism}}
       for (warmup, startup), confirm, pessimism in itertools.product(
         [(1, 2), (2, 2), (2, 3)],
-        [*_CONFIRMS[1:], {"top_k": 2, "seeds": 1, "when": "leading"},
-         {"top_k": 2, "seeds": 1, "when": "end"}, {"top_k": 1, "seeds": 1, "when": "end"}],
+        [*_CONFIRMS[1:], *_MORE_CONFIRMS],
         (1.5, 2.0))),
     # Optuna's other pruners behind the same driver, with the leading confirmation: the
     # percentile pruner keeping the top 66% or 75% (a lenient median pruner), and the rung-based
@@ -148,7 +152,7 @@ OURS_GRID: list[dict] = [
        "confirm": {**confirm, "pessimism": 1.5}}
       for (g, r), confirm in itertools.product(
         itertools.product((2, 3), (2, 3, 4)),
-        [_CONFIRMS[2], _CONFIRMS[1], {"top_k": 2, "seeds": 1, "when": "leading"}]))]
+        [_CONFIRMS[2], _CONFIRMS[1], _MORE_CONFIRMS[0]]))]
 
 
 def confirms(settings: dict) -> bool:

@@ -16,6 +16,7 @@ import pytest
 from benchmarks.contenders import OURS, Arena, Contender, run_all
 from benchmarks.tune_search import (
     FINALISTS,
+    OURS_GRID,
     OUT,
     SPACES,
     TIE,
@@ -23,6 +24,7 @@ from benchmarks.tune_search import (
     Row,
     all_budgets,
     confirms,
+    describe,
     merged_grid,
     near_best,
     not_run,
@@ -125,6 +127,16 @@ def test_a_second_stage_draws_the_repetitions_it_names_afresh():
     later = run_all(arena, ours, 1, jobs=1, first=2)[OURS]
     assert later == whole[2:]   # repetition 2 is the same sweep whichever run it is in
     assert len({s.regrets for s in whole}) > 1   # and the repetitions differ
+
+
+def test_every_setting_states_its_pessimism_and_the_file_holds_the_grid_it_names():
+    """A setting that left its pessimism to the default would be relabelled when the default
+    moves (the settings run before it was 1.5 ran at 1, which they state)."""
+    assert all("pessimism" in s["confirm"] for s in OURS_GRID)
+    stored = json.loads(OUT.read_text())[OURS]["grid"]
+    assert all("pessimism" in g["settings"]["confirm"] for g in stored)
+    assert len({describe(s) for s in OURS_GRID}) == len(OURS_GRID)   # no setting twice
+    assert {describe(g["settings"]) for g in stored} == {describe(s) for s in OURS_GRID}
 
 
 def test_the_shipped_spaces_state_the_chosen_default():
