@@ -29,12 +29,11 @@ Run: ``python benchmarks/tune_search.py [--repetitions 100] [--first-repetition 
 first stage put within :data:`FINALISTS` of their best, the only ones that can win; ``--new``: run
 only the settings with no result on these repetitions: a grid grown since, as their first stage,
 or with ``--near-best``, the new finalists on the second stage's repetitions, the choice then read
-off every setting that stage ran; ``--tied``: run again only the
-settings the last stage tied within :data:`TIE` of its best, to break the tie on a measure their
-entries lack; ``--first-repetition``: where the repetitions start, each seeded by its number,
-so that a second stage draws afresh), e.g. stage 1
-``--only aqr-sweep --repetitions 40``, stage 2 ``--only aqr-sweep --near-best
---first-repetition 40 --repetitions 120``
+off every setting that stage ran; ``--tied``: run again only the settings the last stage tied
+within :data:`TIE` of its best, to break the tie on a measure their entries lack;
+``--first-repetition``: where the repetitions start, each seeded by its number, so that a second
+stage draws afresh), e.g. stage 1 ``--only aqr-sweep --repetitions 40``, stage 2 ``--only
+aqr-sweep --near-best --first-repetition 40 --repetitions 120``
 """
 
 from __future__ import annotations
@@ -233,11 +232,15 @@ def not_run(name: str, grid: list[dict], chosen: dict, drawn: list[int]) -> list
     return [s for s in grid if describe(s) not in ran]
 
 
+def contender(name: str, settings: dict) -> Contender:
+    """``name`` (a peer, or aqr-sweep) under ``settings``."""
+    return Contender(f"{name} {describe(settings)}", None if name == OURS else name, settings)
+
+
 def stage_rows(name: str, entries: list[dict], drawn: list[int]) -> list[Row]:
     """The settings file's results on the repetitions ``drawn``, as rows to choose from."""
     return [Row(g["objective"], g.get("to_target", math.inf), g["all_budgets"],
-                Contender(f"{name} {describe(g['settings'])}", None if name == OURS else name,
-                          g["settings"]))
+                contender(name, g["settings"]))
             for g in entries if g["repetitions"] == drawn]
 
 
@@ -330,8 +333,7 @@ def main() -> None:
         if not grid:
             print(f"\n## {name}: no setting to run")
             continue
-        contenders = [Contender(f"{name} {describe(s)}", None if name == OURS else name, s)
-                      for s in grid]
+        contenders = [contender(name, s) for s in grid]
         per_surface = {surface: run_all(Arena(space, surface), contenders, reps, args.jobs,
                                         first=first)
                        for pairs in TUNING.values() for space, surface in pairs}
