@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sweeps.constants import R50_GPU_HOURS_PER_EPOCH
+from sweeps.constants import R50_GPU_HOURS_PER_EPOCH, TrialAttr
 from sweeps.errors import (
     AllTrialsFailedError,
     BadOptionError,
@@ -261,11 +261,16 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
     from sweeps.view.table import trials_table
 
     alive = DriverLock(sweep.path, sweep.name).holder() is not None
-    rows = trial_statuses(load_study(sweep), spec, driver_alive=alive)
+    study = load_study(sweep)
+    rows = trial_statuses(study, spec, driver_alive=alive)
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
     console.print(trials_table(rows, spec, width=console.width, title=sweep.name))
+    repeats = sum(TrialAttr.REPEAT_OF in t.user_attrs for t in study.get_trials(deepcopy=False))
+    if repeats:
+        console.print(f"{repeats} proposal(s) repeated a run already made and were not trained "
+                      "(the sampler was asked again)", highlight=False)
     for row in rows:
         if row.error:
             console.print(f"trial {row.number} failed: {row.error}", highlight=False,

@@ -107,6 +107,8 @@ class TrialAttr:
     ERROR = "error"
     #: the run's training seed (``{seed}``): 0 for the search, 1, 2, ... for confirmation runs
     SEED = "seed"
+    #: a proposal set aside because it repeated this trial's run (:mod:`sweeps.run.repeats`)
+    REPEAT_OF = "repeat_of"
 
 
 def interrupted_key(number: int) -> str:

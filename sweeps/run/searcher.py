@@ -21,6 +21,7 @@ from sweeps.run.confirm import FIRST_SEED, next_confirmation
 from sweeps.run.failure import read_failure
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
+from sweeps.run.repeats import ask_new_run, is_repeat
 from sweeps.run.samplers import suggest_params
 from sweeps.space import SweepSpace
 
@@ -64,8 +65,7 @@ class OptunaAskTellSearcher(Searcher):
             if confirmation is not None:
                 self.study.enqueue_trial(confirmation.params, user_attrs={
                     TrialAttr.LABEL: confirmation.label, TrialAttr.SEED: confirmation.seed})
-            trial, epochs, values = self.study.ask(), [], []
-            suggest_params(trial, self.space)
+            trial, epochs, values = self._ask(), [], []
             resumed = False
         attrs = trial.user_attrs
         seed = int(attrs.get(TrialAttr.SEED, FIRST_SEED))
@@ -80,10 +80,19 @@ class OptunaAskTellSearcher(Searcher):
         return {**trial.params, WORK_DIR_KEY: str(work_dir), SEED_KEY: seed,
                 KNOWN_EPOCHS_KEY: epochs[-1] if epochs else 0}
 
+    def _ask(self) -> optuna.Trial:
+        """The next enqueued point as it is, else a proposal that does not repeat a run."""
+        if any(t.state == optuna.trial.TrialState.WAITING
+               for t in self.study.get_trials(deepcopy=False)):
+            trial = self.study.ask()
+            suggest_params(trial, self.space)
+            return trial
+        return ask_new_run(self.study, self.space)
+
     def _remaining(self) -> int:
         """Trials of the budget not started yet (this one included)."""
         started = sum(1 for t in self.study.get_trials(deepcopy=False)
-                      if TrialAttr.IMPORTED not in t.user_attrs
+                      if TrialAttr.IMPORTED not in t.user_attrs and not is_repeat(t)
                       and t.state != optuna.trial.TrialState.WAITING)
         return self.space.num_trials() - started
 

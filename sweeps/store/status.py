@@ -36,10 +36,13 @@ class TrialStatus:
 
 def trial_statuses(study: optuna.Study, space: SweepSpace,
                    driver_alive: bool = True) -> list[TrialStatus]:
-    """Every trial of the study, oldest first; without a live driver, a RUNNING trial is
-    interrupted (``aqr-sweep resume`` goes on with it)."""
+    """Every trial of the study, oldest first (proposals set aside as repeats are not trials);
+    without a live driver, a RUNNING trial is interrupted (``aqr-sweep resume`` goes on with it).
+    """
     out = []
     for t in study.get_trials(deepcopy=False):
+        if TrialAttr.REPEAT_OF in t.user_attrs:
+            continue
         steps = sorted(t.intermediate_values)
         values = [t.intermediate_values[s] for s in steps]
         finite = [v for v in values if not math.isnan(v)]

@@ -11,6 +11,7 @@ import optuna
 from sweeps.constants import TrialAttr, interrupted_key
 from sweeps.errors import DamagedStoreError, SweepNotFoundError
 from sweeps.run.pruners import build_pruner
+from sweeps.run.repeats import is_repeat
 from sweeps.run.samplers import build_sampler
 from sweeps.space import SweepSpace
 from sweeps.store.sweep_dir import SweepDir
@@ -109,9 +110,10 @@ def interrupted_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 
 
 def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
-    """The space's trial count less the trials that already ended (imported ones, and those an
-    older version marked interrupted and ran again as new trials, excluded)."""
+    """The space's trial count less the trials that already ended (imported ones, proposals set
+    aside as repeats, and those an older version marked interrupted and ran again as new trials,
+    excluded)."""
     done = [t for t in study.get_trials(deepcopy=False, states=FINISHED)
             if not study.user_attrs.get(interrupted_key(t.number))
-            and not t.user_attrs.get(TrialAttr.IMPORTED)]
+            and not t.user_attrs.get(TrialAttr.IMPORTED) and not is_repeat(t)]
     return max(space.num_trials() - len(done), 0)
