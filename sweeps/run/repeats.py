@@ -6,8 +6,9 @@ spent for nothing. Such a proposal is told FAIL, marked ``repeat_of`` (the trial
 the sampler is asked again, as Ray's ``BayesOptSearch(skip_duplicate=True)`` and Syne Tune's
 searchers (``allow_duplicates=False``) do. The sampler learns nothing from it (a FAIL trial is
 not in its model, its pruners' or the ranking); it is not a trial of the sweep (not counted in
-``num_trials``, not listed). After :data:`MAX_ASKS` proposals that all repeat, the last one trains
-with the configuration's next untried seed: a new run of it.
+``num_trials``, not listed). After :data:`MAX_ASKS` proposals that all repeat, or once a finite
+space has run every configuration, the last one trains with the configuration's next untried
+seed: a new run of it (a command without ``{seed}`` trains it again as it is).
 """
 
 from __future__ import annotations

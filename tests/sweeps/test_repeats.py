@@ -57,6 +57,25 @@ def test_a_repeated_proposal_is_asked_again_and_only_an_exhausted_space_trains_a
     assert [s.number for s in trial_statuses(study, space)] == numbers  # not listed as trials
 
 
+def test_an_exhausted_space_asks_once_and_a_command_without_seed_trains_the_run_again(tmp_path):
+    fields = categorical(tmp_path, 4)
+    fields["command"] = space_dict(tmp_path)["command"]  # no {seed}
+    fields["parameters"]["x"]["choices"] = [0.2, 0.9]
+    space = SweepSpace.model_validate(space_dict(tmp_path, **fields))
+    study = new_study(space, name=space.name)
+    searcher = OptunaAskTellSearcher(space, study, TrialLedger(), tmp_path / "trials")
+    for i in range(4):
+        config = searcher.suggest(f"t{i}")
+        study.tell(searcher.ledger.get(f"t{i}").optuna_trial, config["x"])
+    trials = study.get_trials(deepcopy=False)
+    ran = [t for t in trials if not is_repeat(t)]
+    assert sorted(t.params["x"] for t in ran[:2]) == [0.2, 0.9]
+    assert [t.user_attrs[TrialAttr.SEED] for t in ran] == [0, 0, 0, 0]  # nothing else to give
+    last_two = [t.number for t in ran[2:]]
+    assert not [t for t in trials if is_repeat(t) and t.number > ran[1].number]  # no asking again
+    assert last_two == [ran[1].number + 1, ran[1].number + 2]
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_driver_trains_no_run_twice_over_a_categorical_knob(tmp_path, monkeypatch):
