@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from sweeps.constants import R50_GPU_HOURS_PER_EPOCH, TrialAttr
+from sweeps.constants import R50_GPU_HOURS_PER_EPOCH
 from sweeps.errors import (
     AllTrialsFailedError,
     BadOptionError,
@@ -255,6 +255,7 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
     sweep = SweepDir(name)
     sweep.read()
     spec = load_space(sweep.space_file)
+    from sweeps.run.repeats import is_repeat
     from sweeps.store.lock import DriverLock
     from sweeps.store.status import trial_statuses
     from sweeps.store.study import load_study
@@ -267,7 +268,7 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
     console.print(trials_table(rows, spec, width=console.width, title=sweep.name))
-    repeats = sum(TrialAttr.REPEAT_OF in t.user_attrs for t in study.get_trials(deepcopy=False))
+    repeats = sum(is_repeat(t) for t in study.get_trials(deepcopy=False))
     if repeats:
         console.print(f"{repeats} proposal(s) repeated a run already made and were not trained "
                       "(the sampler was asked again)", highlight=False)
