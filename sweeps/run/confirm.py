@@ -11,7 +11,7 @@ for a configuration (whatever came of it) is not tried again.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,18 @@ class Confirmation:
 
 def seed_of(trial: optuna.trial.FrozenTrial) -> int:
     return int(trial.user_attrs.get(TrialAttr.SEED, FIRST_SEED))
+
+
+def runs_by_configuration(trials: Iterable[optuna.trial.FrozenTrial]
+                          ) -> dict[Hashable, dict[int, optuna.trial.FrozenTrial]]:
+    """Each configuration's runs by training seed, each the first trial that ran it (whatever
+    came of it); imported runs and proposals set aside as repeats are not runs of the sweep."""
+    runs: dict[Hashable, dict[int, optuna.trial.FrozenTrial]] = {}
+    for t in trials:
+        if t.params and TrialAttr.IMPORTED not in t.user_attrs \
+                and TrialAttr.REPEAT_OF not in t.user_attrs:
+            runs.setdefault(params_key(t.params), {}).setdefault(seed_of(t), t)
+    return runs
 
 
 def study_ranking(study: optuna.Study, space: SweepSpace) -> Ranking:
@@ -65,14 +77,7 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
     trials = study.get_trials(deepcopy=False)
     if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
         return None  # enqueued points (and a confirmation already queued) run first
-    tried: dict[Hashable, set[int]] = {}
-    params_of: dict[Hashable, dict] = {}
-    for t in trials:
-        if TrialAttr.IMPORTED in t.user_attrs or not t.params:
-            continue
-        key = params_key(t.params)
-        tried.setdefault(key, set()).add(seed_of(t))
-        params_of[key] = t.params
+    runs = runs_by_configuration(trials)
     wanted = set(range(FIRST_SEED, FIRST_SEED + 1 + confirm.seeds))
     ranking = study_ranking(study, space)
     if ranking.best is None:
@@ -80,14 +85,15 @@ def next_confirmation(study: optuna.Study, space: SweepSpace, remaining: int
     current = next((t for t in trials if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL
                     and t.params), None)
     if current is not None:  # the sweep's last trials are current's: it compares seed for seed
-        missing = sorted(wanted - tried.get(params_key(current.params), set()))
+        missing = sorted(wanted - runs.get(params_key(current.params), {}).keys())
         if missing and remaining <= len(missing):
             return Confirmation(dict(current.params), missing[0], f"current, seed {missing[0]}")
     completed = sum(s.runs for s in ranking.standings if s.at_epoch is None)
     due = remaining <= confirm.reserved if confirm.when == "end" else completed >= confirm.after
     for standing in ranking.standings[:confirm.top_k] if due else ():
-        missing = sorted(wanted - tried.get(standing.key, set()))
+        missing = sorted(wanted - runs.get(standing.key, {}).keys())
         if missing:
-            return Confirmation(dict(params_of[standing.key]), missing[0],
+            first_run = next(iter(runs[standing.key].values()))
+            return Confirmation(dict(first_run.params), missing[0],
                                 f"confirm {standing.trials[0]}, seed {missing[0]}")
     return None

@@ -19,7 +19,7 @@ from itertools import count
 import optuna
 
 from sweeps.constants import TrialAttr
-from sweeps.run.confirm import FIRST_SEED, seed_of
+from sweeps.run.confirm import FIRST_SEED, runs_by_configuration
 from sweeps.run.ranking import params_key
 from sweeps.run.samplers import suggest_params
 from sweeps.space import SweepSpace
@@ -38,45 +38,29 @@ def ask_new_run(study: optuna.Study, space: SweepSpace) -> optuna.Trial:
     yet run with seed ``FIRST_SEED``; else, after :data:`MAX_ASKS` proposals or once every
     configuration of a finite space was run, the last proposal with the configuration's next
     untried seed (the trial's ``seed``; a command without ``{seed}`` has one run to give)."""
+    # a finite space's size (every knob a choice or on a step; 0 otherwise); with conditional
+    # knobs an upper bound, so such a space never counts as exhausted
+    size = math.prod(p.grid_size() for p in space.parameters.values())
     for _ in range(MAX_ASKS - 1):
-        trial = _ask(study, space)
-        seeds = _seeds_run(study, trial)
+        trial, runs, seeds = _ask(study, space)
         if FIRST_SEED not in seeds:
             return trial
-        if _every_configuration_run(study, space):
+        if 0 < size <= len(runs):
             break
-        trial.set_user_attr(TrialAttr.REPEAT_OF, seeds[FIRST_SEED])
+        trial.set_user_attr(TrialAttr.REPEAT_OF, seeds[FIRST_SEED].number)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
     else:
-        trial = _ask(study, space)
-        seeds = _seeds_run(study, trial)
+        trial, runs, seeds = _ask(study, space)
     if FIRST_SEED in seeds and space.takes_seed:
         trial.set_user_attr(TrialAttr.SEED, next(s for s in count(FIRST_SEED) if s not in seeds))
     return trial
 
 
-def _ask(study: optuna.Study, space: SweepSpace) -> optuna.Trial:
+def _ask(study: optuna.Study, space: SweepSpace) -> tuple[optuna.Trial, dict, dict]:
+    """A proposal, the sweep's runs besides it (by configuration, then seed), and its own
+    configuration's."""
     trial = study.ask()
     suggest_params(trial, space)
-    return trial
-
-
-def _every_configuration_run(study: optuna.Study, space: SweepSpace) -> bool:
-    """Whether a finite space (every knob a choice or on a step) has no configuration left that
-    was not run (with conditional knobs the count is an upper bound: then never)."""
-    size = math.prod(p.grid_size() for p in space.parameters.values())
-    run = {params_key(t.params) for t in study.get_trials(deepcopy=False)
-           if t.params and not is_repeat(t) and TrialAttr.IMPORTED not in t.user_attrs}
-    return size > 0 and len(run) >= size
-
-
-def _seeds_run(study: optuna.Study, trial: optuna.Trial) -> dict[int, int]:
-    """The seeds ``trial``'s configuration has been run with (whatever came of them), each with
-    the first trial that ran it."""
-    key = params_key(trial.params)
-    seeds: dict[int, int] = {}
-    for t in study.get_trials(deepcopy=False):
-        if t.number != trial.number and t.params and not is_repeat(t) \
-                and TrialAttr.IMPORTED not in t.user_attrs and params_key(t.params) == key:
-            seeds.setdefault(seed_of(t), t.number)
-    return seeds
+    runs = runs_by_configuration(t for t in study.get_trials(deepcopy=False)
+                                 if t.number != trial.number)
+    return trial, runs, runs.get(params_key(trial.params), {})
