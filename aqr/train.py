@@ -23,7 +23,7 @@ os.environ.setdefault("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     from mmengine.config import DictAction
 
-    parser = argparse.ArgumentParser(prog="python -m aqr.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m aqr.train", description=__doc__.split("\n\n")[0])
     parser.add_argument("config", help="mmengine config file")
     parser.add_argument("--work-dir", help="where logs and checkpoints go "
                                            "(default: ./work_dirs/<config name>)")

@@ -134,7 +134,7 @@ def _mb(path: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="200 trials")
     parser.add_argument("--root", type=Path, help="where the two runs are kept (default: a new "

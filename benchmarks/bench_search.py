@@ -122,7 +122,7 @@ def surface_line(name: str, sim: Simulation) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--space", type=Path, default=SPACE)
     parser.add_argument("--surface", type=Path, default=SURFACE)
     parser.add_argument("--repetitions", type=at_least(2), default=100,

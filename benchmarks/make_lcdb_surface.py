@@ -135,7 +135,7 @@ def surface(rows: pd.DataFrame, anchors: int) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--openmlid", type=int, nargs="*",
                        help=f"datasets (default: {DRAWN} drawn with seed {DRAW_SEED} from the "

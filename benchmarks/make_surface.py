@@ -347,7 +347,7 @@ def summary(table: Path = TABLE) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--surface", choices=list(RECIPES), default=MINI.name,
                         help="which recipe (default: mini_surface): "
                              + "; ".join(f"{r.name}: {r.about}" for r in RECIPES.values()))

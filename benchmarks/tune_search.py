@@ -297,7 +297,7 @@ def dump(chosen: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=int, default=100)
     parser.add_argument("--first-repetition", type=int, default=0,
                         help="the first repetition's number (a second stage: draw afresh)")

@@ -172,6 +172,27 @@ def metric_column(frame: pd.DataFrame, metric: str, source: str) -> str:
                        f"{', '.join(map(str, frame.columns))})")
 
 
+def numeric_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
+    """``frame`` with ``columns`` (those it has) as numbers; ``seed`` and ``epoch`` whole ones.
+
+    Raises:
+        SurfaceError: a cell that is not a number, naming its line and column.
+    """
+    for column in (c for c in dict.fromkeys(columns) if c in frame.columns):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        whole = column in ("seed", "epoch")
+        bad = (numbers.isna() & (frame[column].notna() | whole)) | (
+            whole & (numbers.round() != numbers))
+        if bad.any():
+            row = bad.idxmax()
+            cell = frame[column][row]
+            what = "is empty" if pd.isna(cell) else (
+                f"{cell!r} is not {'a whole number' if whole else 'a number'}")
+            raise SurfaceError(f"{path}: line {int(row) + 2}, column {column!r}: {what}")
+        frame = frame.assign(**{column: numbers.astype(int) if whole else numbers})
+    return frame
+
+
 def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = False) -> Surface:
     """A surface table for ``space``: a CSV with a column per parameter of the space, ``seed``,
     ``epoch``, the space's metric (full name or last part) and optionally ``epoch_seconds``. Its
@@ -200,6 +221,17 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
                            f"this space has a column per parameter ({', '.join(knobs)}), seed, "
                            "epoch and the metric)")
     value = metric_column(frame, space.metric, str(path))
+    if (empty := frame[knobs].isna()).any(axis=None):
+        row, column = empty.stack().idxmax()
+        raise SurfaceError(f"{path}: line {int(row) + 2}, column {column!r}: is empty (every row "
+                           "names its configuration)")
+    frame = numeric_columns(frame, [value, *NON_KNOB_COLUMNS], path)
+    rows = pd.util.hash_pandas_object(frame, index=False)
+    if (repeats := rows.duplicated()).any():
+        second = repeats.idxmax()
+        first = rows.index[rows == rows[second]][0]
+        raise SurfaceError(f"{path}: line {second + 2} repeats line {first + 2} exactly; remove "
+                           "the repeated rows")
     if frame.duplicated([*knobs, "seed", "epoch"]).any():
         others = [c for c in frame.columns if c not in (*knobs, *NON_KNOB_COLUMNS, value)]
         raise SurfaceError(f"{path}: several rows per configuration, seed and epoch: it varies "
@@ -210,6 +242,12 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
     curves: dict[Config, dict[int, Curve]] = {}
     for key, rows in frame.sort_values("epoch").groupby([*knobs, "seed"], sort=True):
         *config, seed = (v.item() if isinstance(v, np.generic) else v for v in key)
+        if (epochs := rows["epoch"].tolist()) != list(range(1, len(epochs) + 1)):
+            run = f"the run {dict(zip(knobs, config, strict=True))} seed {seed}"
+            gap = min(set(range(1, epochs[-1] + 1)) - set(epochs), default=None)
+            raise SurfaceError(f"{path}: {run} " + (f"has no row for epoch {gap}" if gap else
+                                                     f"starts at epoch {epochs[0]}")
+                               + "; a run has one row per epoch from 1 to its last")
         curves.setdefault(tuple(config), {})[int(seed)] = Curve(
             values=rows[value].astype(float).tolist(), seconds=rows["_seconds"].tolist())
     if not curves:

@@ -95,6 +95,26 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
         load_surface(tmp_path / "d.csv", space)
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda f: f.astype({"NDS": object}).assign(NDS=lambda g: g.NDS.where(g.index != 10, "abc")),
+     "line 12, column 'NDS': 'abc' is not a number"),
+    (lambda f: f.assign(seed=f.seed.where(f.index != 3, 0.5)),
+     "line 5, column 'seed': 0.5 is not a whole number"),
+    (lambda f: f.assign(epoch=f.epoch.where(f.index != 3, None)), "line 5, column 'epoch': is empty"),
+    (lambda f: f.assign(gaussian_sigma=f.gaussian_sigma.where(f.index != 7, None)),
+     "line 9, column 'gaussian_sigma': is empty"),
+    (lambda f: pd.concat([f, f.iloc[[4]]], ignore_index=True), r"repeats line 6 exactly"),
+    (lambda f: f.drop(index=2), "has no row for epoch 3; a run has one row per epoch"),
+    (lambda f: f.assign(epoch=f.epoch - 1), "starts at epoch 0"),
+])
+def test_a_bad_cell_or_row_is_named_by_its_line(space, tmp_path, surface_file, edit, message):
+    """A table's own mistakes (a word for a number, an empty cell, a repeated or missing row)
+    are one line naming where, not a traceback or a silently shifted curve."""
+    edit(pd.read_csv(surface_file)).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(SurfaceError, match=message):
+        load_surface(tmp_path / "bad.csv", space)
+
+
 def test_a_table_longer_than_the_schedule_is_refused_or_taken_as_the_schedule(space, tmp_path):
     """A 12-epoch table against the demo's 6-epoch space: refused (its truth would be read at
     epoch 12 and its trials stopped at 6), or, for a benchmark, replayed as a 12-epoch one; a
