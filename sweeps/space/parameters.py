@@ -158,8 +158,8 @@ def out_of_range(param: Any, value: Any) -> str | None:
     if not param.low <= value <= param.high:
         return f"must be in [{param.low}, {param.high}], but got {value}"
     step = getattr(param, "step", None)
-    if step not in (None, 1) and not math.isclose((value - param.low) / step,
-                                                  round((value - param.low) / step), abs_tol=1e-9):
+    if step is not None and not math.isclose((value - param.low) / step,
+                                             round((value - param.low) / step), abs_tol=1e-9):
         return f"must be on the grid {param.low} + k * {step}, but got {value}"
     return None
 

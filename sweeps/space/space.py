@@ -48,6 +48,9 @@ PLACEHOLDERS = {"{python}", "{config}", "{work_dir}", "{resume}", "{port}", "{nu
 #: placeholders of ``env`` values
 ENV_PLACEHOLDERS = {"{cwd}", "{work_dir}", "{port}", "{num_gpus}", "{aqr_runtime}", "{seed}"}
 _PLACEHOLDER = re.compile(r"\{\w+\}")
+#: a brace group that starts like a placeholder: ``{config}``, or a misspelt one such as
+#: ``{config``, ``{config}}``, ``{{config}}``, ``{config.name}``
+_LIKE_PLACEHOLDER = re.compile(r"\{+\s*(\w+)[^}\s]*\}*")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: MLflow's longest metric key
 MAX_METRIC_LENGTH = 250
@@ -57,6 +60,17 @@ def _base_config_problem(path: str) -> str | None:
     if len(path) > 4096 or any(len(part) > 255 for part in path.split("/")):
         return (f"must be a path of at most 4096 characters, 255 a part, but got {len(path)} "
                 "characters; give the base config's path")
+    return None
+
+
+def _malformed_placeholder(text: str, known: set[str]) -> str | None:
+    """Why a known placeholder in ``text`` would not be filled (an unbalanced or doubled brace,
+    an attribute or index), or None."""
+    for match in _LIKE_PLACEHOLDER.finditer(text):
+        name = f"{{{match[1]}}}"
+        if name in known and match[0] != name:
+            return (f"{match[0]!r} in {text!r} is not a placeholder (it would stay as it is); "
+                    f"write {name}")
     return None
 
 
@@ -71,6 +85,9 @@ def _command_problem(command: list[str]) -> str | list[Found] | None:
                 "'{config}'; remove '--cfg-options {cfg_options}'")
     if found - PLACEHOLDERS:
         return f"unknown placeholder(s) {sorted(found - PLACEHOLDERS)}; known: {sorted(PLACEHOLDERS)}"
+    for i, part in enumerate(command):
+        if problem := _malformed_placeholder(part, PLACEHOLDERS):
+            return [((i,), problem)]
     for needed, why in (("{config}", "the trial's config file"),
                         ("{work_dir}", "the trial's own work dir")):
         if needed not in found:
@@ -87,6 +104,8 @@ def _env_problem(env: dict[str, str]) -> str | None:
         if unknown:
             return (f"{name}: unknown placeholder(s) {sorted(unknown)}; known: "
                     f"{sorted(ENV_PLACEHOLDERS)}")
+        if problem := _malformed_placeholder(value, ENV_PLACEHOLDERS):
+            return f"{name}: {problem}"
     return None
 
 

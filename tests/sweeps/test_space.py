@@ -76,6 +76,28 @@ def test_enqueued_point_out_of_range(tmp_path):
     assert ":13:" in msg  # the line of the enqueued params
 
 
+def test_enqueued_point_off_a_float_step_of_one(tmp_path):
+    text = (BASE.replace("high: 3.0", "high: 3.0\n    step: 1.0")
+            + "search:\n  enqueue:\n    - name: a\n      params: {clamp: 2.5}\n")
+    (msg,) = problems(tmp_path, text)
+    assert "search.enqueue.0.params.clamp: must be on the grid 1.0 + k * 1.0, but got 2.5" in msg
+
+
+@pytest.mark.parametrize("bad", ["{config", "{config}}", "{{config}}", "{config.name}",
+                                 "--cfg={config[0]}"])
+def test_a_misspelt_placeholder_is_refused_not_passed_on(tmp_path, bad):
+    (msg,) = problems(tmp_path, BASE + f"command: [t, '{bad}', '{{config}}', '{{work_dir}}']\n")
+    assert "command.1: " in msg and "is not a placeholder" in msg and "write {config}" in msg
+    (msg,) = problems(tmp_path, BASE + "env: {OUT: '{work_dir'}\n")
+    assert "OUT: '{work_dir' in '{work_dir' is not a placeholder" in msg
+
+
+def test_braces_that_are_no_placeholder_pass(tmp_path):
+    space = load_space(write(tmp_path, BASE + "command: [t, '{config}', '{work_dir}', "
+                                               "'--opts={\"a\": 1}']\n"))
+    assert space.command[-1] == '--opts={"a": 1}'
+
+
 def test_unknown_pruner_and_placeholder(tmp_path):
     (msg,) = problems(tmp_path, BASE + "pruner: {type: medain}\n")
     assert "pruner.type" in msg and "'median'" in msg
