@@ -4,12 +4,14 @@ space sets is there (a merge creates a missing key silently: a dead knob)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sweeps.config.keys import MISSING, format_key, lookup, nearest_keys, parse_key
 from sweeps.space import BASE_CONFIG_POINT, SweepSpace, out_of_range
+from sweeps.space.parameters import FloatParameter, IntParameter
 from sweeps.space.schedule import TARGET_ROOT
 
 
@@ -59,7 +61,9 @@ def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
         raise space.problem("base_config", f"{path} cannot be read as a config: "
                                            f"{type(err).__name__}: {first}") from None
     base = BaseConfig(path, values)
-    problems = missing_keys(space, base)
+    problems = missing_keys(space, base) + mistyped_targets(space, base)
+    if (problem := schedule_mismatch(space, base)) is not None:
+        problems.append(("max_epochs", problem))
     if problems:
         raise space.problems(problems)
     return base
@@ -85,6 +89,50 @@ def missing_keys(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
         if key not in space.create_fixed and lookup(base.values, parts) is MISSING:
             out.append(("fixed", _dead(key, parts, base, where, "list it in create_fixed")))
     return out
+
+
+def mistyped_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for every number knob whose key holds, in the base config, a
+    section (a dict or list: the number would replace it whole), a string or a boolean."""
+    out = []
+    for name, param in space.parameters.items():
+        if not isinstance(param, FloatParameter | IntParameter):
+            continue
+        for i, key in enumerate(param.targets):
+            value = base.get(key)
+            if value is MISSING or value is None or (
+                    isinstance(value, int | float) and not isinstance(value, bool)):
+                continue
+            kind = "a section" if isinstance(value, Mapping | list | tuple) else type(
+                value).__name__
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+            out.append((f"parameters.{name}.targets.{i}",
+                        f"{key} is {kind} in the base config ({shown}): a {param.type} knob would "
+                        "replace it; target a number inside it, or make the knob categorical"))
+    return out
+
+
+#: where a config states its schedule: mmengine's loop, mmcv 1.x's runner, older mmdet's
+SCHEDULE_KEYS = ("train_cfg.max_epochs", "runner.max_epochs", "total_epochs")
+
+
+def schedule_mismatch(space: SweepSpace, base: BaseConfig) -> str | None:
+    """Why the space's ``max_epochs`` is not the schedule the training will run (the base
+    config's, or the one ``fixed`` sets), or None; None when no knob and no key states it."""
+    keys = [parse_key(k) for k in SCHEDULE_KEYS]
+    if any(parse_key(t) in keys for p in space.parameters.values() for t in p.targets):
+        return None  # a knob varies the schedule
+    fixed = {parse_key(k): v for k, v in space.fixed.items()}
+    for key, parts in zip(SCHEDULE_KEYS, keys, strict=True):
+        value = fixed[parts] if parts in fixed else base.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value == space.max_epochs:
+                return None
+            source = "fixed" if parts in fixed else f"the base config {base.path.name}"
+            return (f"must be the schedule the training runs, but got {space.max_epochs} while "
+                    f"{source} trains {value} ({key}); make them equal (a pruned trial stops "
+                    "early, none is shortened)")
+    return None
 
 
 def _dead(key: str, parts: tuple[str, ...], base: BaseConfig, where: str, opt_in: str) -> str:

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from sweeps.config.keys import parse_key
+from sweeps.config.keys import format_key, parse_key
 from sweeps.space.checks import Found
 from sweeps.space.parameters import CategoricalParameter, FloatParameter, out_of_range, same_choice
 from sweeps.space.schedule import KINDS, TARGET_ROOT, arguments_problem, schedule_target
@@ -73,8 +73,19 @@ def _key_problems(space: SweepSpace) -> list[Found]:
                 found.append((where, f"{key!r} is already set by parameter {claimed[parts]!r}"))
             elif parts in fixed:
                 found.append((where, f"{key!r} is also in fixed"))
+            elif nested := next((k for k in (*claimed, *fixed) if _nests(k, parts)), None):
+                owner = f"parameter {claimed[nested]!r}" if nested in claimed else "fixed"
+                found.append((where, f"{key!r} and {format_key(nested)!r} ({owner}) are one "
+                                     "inside the other: the outer one would replace the inner "
+                                     "one's section; target leaves that do not nest"))
             claimed[parts] = name
     return found
+
+
+def _nests(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether one of two different keys lies inside the other."""
+    n = min(len(a), len(b))
+    return a != b and a[:n] == b[:n]
 
 
 def _schedule_problems(space: SweepSpace) -> list[Found]:

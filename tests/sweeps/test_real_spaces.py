@@ -66,3 +66,40 @@ def test_dead_knobs_are_refused_with_their_line_and_nearest_keys(tmp_path):
     assert "parameters.aqr_lr_mult.targets.0: optimizer.paramwise_cfg.custom_keys.weight_renderer" \
         ".lr_mult is not in the base config" in lr
     assert not (tmp_path / "x").exists()       # nothing written
+
+
+def test_a_schedule_other_than_the_configs_is_refused(tmp_path):
+    """max_epochs must be what the training runs (mmcv 1.x's total_epochs here, mmengine's
+    train_cfg.max_epochs on the demo), or every trial would fail at its end."""
+    space = (SPACES / "cmt_aqr_r50.yaml").read_text().replace(
+        "base_config: projects/", f"base_config: {CMT}/projects/")
+    path = tmp_path / "long.yaml"
+    path.write_text(space.replace("\nmax_epochs: 20", "\nmax_epochs: 24"))
+    proc = validate(path, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout
+    assert (": max_epochs: must be the schedule the training runs, but got 24 while the base "
+            "config cmt_aqr_voxel0100_r50_800x320_cbgs.py trains 20 (total_epochs)") in proc.stderr
+    path.write_text(space.replace("\nmax_epochs: 20", "\nmax_epochs: 24").replace(
+        "\nfixed:\n", "\nfixed:\n  total_epochs: 24\n"))
+    assert validate(path, cwd=tmp_path).returncode == 0   # fixed sets the schedule
+    demo = (SPACES / "demo.yaml").read_text().replace("../aqr/", f"{REPO}/aqr/")
+    path.write_text(demo.replace("max_epochs: 6 ", "max_epochs: 12 "))
+    assert "(train_cfg.max_epochs)" in validate(path, cwd=tmp_path).stderr
+
+
+def test_a_number_knob_over_a_section_or_a_word_is_refused(tmp_path):
+    """A float knob on a dict would replace the dict whole; on a string or a boolean it would
+    change its kind."""
+    demo = (SPACES / "demo.yaml").read_text().replace("../aqr/", f"{REPO}/aqr/")
+    path = tmp_path / "typed.yaml"
+    path.write_text(demo.replace(
+        "targets: [model.pts_bbox_head.renderer_config.gaussian_sigma]", "targets: [train_cfg]"
+    ).replace("targets: [model.pts_bbox_head.modulator_config.residual_weight]",
+              "targets: [model.pts_bbox_head.renderer_config.render_method]"))
+    proc = validate(path, cwd=tmp_path)
+    assert proc.returncode == 2
+    residual, sigma = proc.stderr.strip().splitlines()
+    assert ("parameters.residual_weight.targets.0: model.pts_bbox_head.renderer_config."
+            "render_method is str in the base config ('") in residual
+    assert ("parameters.gaussian_sigma.targets.0: train_cfg is a section in the base config "
+            "({") in sigma and "target a number inside it" in sigma

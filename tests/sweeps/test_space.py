@@ -69,6 +69,22 @@ def test_duplicate_target_and_bad_key(tmp_path):
     assert "parameters.clamp.targets.0: 'bad key' is not a config key" in msg and ":9:" in msg
 
 
+def test_keys_that_nest_are_refused(tmp_path):
+    """A knob on a section and one on a key inside it: the outer would replace the inner's."""
+    text = BASE + """\
+  other:
+    type: categorical
+    choices: [1, 2]
+    targets: [model.pts_bbox_head.renderer_config]
+"""
+    (msg,) = problems(tmp_path, text)
+    assert ("parameters.other.targets.0: 'model.pts_bbox_head.renderer_config' and "
+            "'model.pts_bbox_head.renderer_config.max_weight_clamp' (parameter 'clamp') are one "
+            "inside the other") in msg
+    (msg,) = problems(tmp_path, BASE + "fixed: {model.pts_bbox_head: {type: X}}\n")
+    assert "parameters.clamp.targets.0: " in msg and "'model.pts_bbox_head' (fixed)" in msg
+
+
 def test_enqueued_point_out_of_range(tmp_path):
     text = BASE + "search:\n  enqueue:\n    - name: a\n      params: {clamp: 9.0}\n"
     (msg,) = problems(tmp_path, text)
