@@ -163,15 +163,19 @@ def preflight_command(space: Annotated[Path, typer.Argument(help="search space Y
     spec = load_space(space)
     base = load_base_config(spec, space)
     sweep = SweepDir(name or spec.name)
+    record = sweep.read() if sweep.exists() else None
+    if record is not None:  # the verdict goes to its MLflow run: a lost one is said first
+        from sweeps.tracking.runs import check_parent_run
+
+        check_parent_run(sweep, record)
     result = run_preflight(spec, base, sweep.preflight_dir, progress=_say)
     for line in result.report:
         _say(line)
-    if sweep.exists():
+    if record is not None:
         from mlflow.tracking import MlflowClient
 
         from sweeps.tracking.runs import record_preflight
 
-        record = sweep.read()
         record_preflight(MlflowClient(record.tracking_uri), record.parent_run_id,
                          result.summary(), sweep.preflight_dir)
     if not result.passed:
@@ -334,7 +338,8 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
 
 @app.command("export-best")
 def export_best(name: Annotated[str, typer.Argument(help="sweep name")],
-                output: Annotated[Path, typer.Option("-o", "--output", help="file to write")],
+                output: Annotated[Path, typer.Option("-o", "--output", help="file to write (its "
+                                                     "folder is created)")],
                 fmt: Annotated[str, typer.Option("--format", help="py (config with _base_) "
                                                                   "or yaml (bare params)")] = "py"
                 ) -> None:
@@ -546,10 +551,12 @@ def ui(name: Annotated[str | None, typer.Argument(help="sweep name")] = None,
 
     url = f"http://{host}:{port}/"
     if name is not None:
-        from sweeps.tracking.runs import run_page_url, runs_view_url
+        from sweeps.tracking.runs import check_parent_run, run_page_url, runs_view_url
 
         sweep = SweepDir(name)
         record = sweep.read()
+        if tracking_uri is None:  # `mlflow ui` would create a store that is gone
+            check_parent_run(sweep, record)
         spec = load_space(sweep.space_file)
         tracking_uri = tracking_uri or record.tracking_uri
         console.print(f"sweep {name}'s parent run: "

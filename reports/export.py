@@ -114,13 +114,42 @@ def latest_checkpoint(work_dir: str) -> str | None:
     return str(checkpoints[-1]) if checkpoints else None
 
 
+def check_output(out_file: Path, data: SweepData, base: Path, example: str) -> None:
+    """Raises BadOptionError: ``out_file`` cannot be written as a file (a directory, or a path
+    under a file), or would overwrite what the sweep reads back: a file in its folder, the space
+    it was made from, or the base config the export builds on."""
+    if out_file.is_dir():
+        raise BadOptionError(f"-o {out_file} is a directory; give a file path such as "
+                             f"{out_file / example}")
+    above = next(p for p in out_file.absolute().parents if p.exists())
+    if not above.is_dir():
+        raise BadOptionError(f"-o {out_file}: {above} is a file, not a directory; give a file "
+                             f"path such as {example}")
+    target = out_file.resolve()
+    if target.is_relative_to(data.sweep_dir.path.resolve()):
+        raise BadOptionError(f"-o {out_file} is in the folder of sweep {data.name!r} "
+                             f"({data.sweep_dir.path}), which holds its space, study and trials; "
+                             f"give a path outside it such as {example}")
+    for own, what in ((Path(data.record.space_file), "space file"), (base, "base config")):
+        if target == own.resolve():
+            raise BadOptionError(f"-o {out_file} is the {what} of sweep {data.name!r}; give "
+                                 f"another file path such as {example}")
+
+
 def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestTrial, list[str]]:
-    """Write the best trial's config (``py``) or bare params (``yaml``); return the trial and its
-    ``--cfg-options``."""
+    """Write the best trial's config (``py``) or bare params (``yaml``), creating its folder;
+    return the trial and its ``--cfg-options``.
+
+    Raises:
+        BadOptionError: a bad ``fmt`` or ``out_file`` (:func:`check_output`).
+        NoResultError: no trial completed.
+    """
     if fmt not in ("py", "yaml"):
         raise BadOptionError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
     best = best_trial(data)
     base = load_base_config(data.space, Path(data.record.space_file))
+    check_output(out_file, data, base.path, f"best.{fmt}")
+    out_file.parent.mkdir(parents=True, exist_ok=True)  # as mmengine's mkdir_or_exist
     overrides = flat_overrides(data.space, best.params, base)  # a schedule: its hook too
     if fmt == "yaml":
         out_file.write_text(yaml.safe_dump(best.params, sort_keys=False))

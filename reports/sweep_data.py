@@ -23,7 +23,7 @@ from sweeps.store.lock import DriverLock
 from sweeps.store.status import trial_statuses
 from sweeps.store.study import load_study
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
-from sweeps.tracking.runs import DEFAULT_UI, run_page_url
+from sweeps.tracking.runs import DEFAULT_UI, check_parent_run, run_page_url
 
 
 @dataclass
@@ -106,11 +106,13 @@ def load_sweep(name: str, root: Path | None = None, show_progress: bool = True) 
 
     Raises:
         SweepNotFoundError: there is no such sweep.
+        DamagedStoreError: its MLflow store or parent run is gone (never created here).
     """
     sweep = SweepDir(name, root)
     record = sweep.read()
     space = load_space(sweep.space_file)
     study = load_study(sweep)
+    check_parent_run(sweep, record)
     rows = []
     alive = DriverLock(sweep.path, sweep.name).holder() is not None  # else RUNNING = interrupted
     for status in trial_statuses(study, space, driver_alive=alive):

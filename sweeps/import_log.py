@@ -27,7 +27,7 @@ from sweeps.space import SweepSpace, load_space, out_of_range
 from sweeps.store.create import create_sweep
 from sweeps.store.study import open_study
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
-from sweeps.tracking.runs import create_trial_run, log_metrics
+from sweeps.tracking.runs import check_parent_run, create_trial_run, log_metrics
 
 
 def parse_params(pairs: list[str], space: SweepSpace) -> dict[str, Any]:
@@ -85,7 +85,8 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
         The new trial's number and MLflow run id.
 
     Raises:
-        MissingFileError: no such log. NoResultError: it holds no validation with the metric.
+        MissingFileError: no such log. NoResultError: it holds no validation with the metric,
+            or the metric is NaN or infinite at an epoch (its other metrics are kept as logged).
         BadOptionError: a baseline given AQR params.
     """
     check_baseline(params, baseline)
@@ -97,16 +98,19 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
                          + (f"; it logged: {', '.join(keys)}" if keys else
                             " (no validation records at all)"))
     curve = {r.epoch: r.metrics[space.metric] for r in scored}
+    for epoch, value in curve.items():
+        if not math.isfinite(value):
+            shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+            raise NoResultError(f"{log}: {space.metric} is {shown} at epoch {epoch}; not imported "
+                                "(a diverged run has no result to compare)")
     final = scored[-1].metrics[space.metric]
-    if math.isnan(final):
-        raise NoResultError(f"{log}: the last {space.metric} is NaN; nothing to import")
     dists = distributions(space)
     kind = "baseline" if baseline else "imported"
     epochs = len(curve)
     study.add_trial(optuna.trial.create_trial(
         params=params, distributions={k: dists[k] for k in params},
         state=optuna.trial.TrialState.FAIL,
-        intermediate_values={e: v for e, v in curve.items() if not math.isnan(v)},
+        intermediate_values=curve,
         user_attrs={TrialAttr.LABEL: f"{kind}:{log.stem}", TrialAttr.IMPORTED: True,
                     TrialAttr.BASELINE: baseline, TrialAttr.EPOCHS_TRAINED: epochs,
                     TrialAttr.FINAL_VALUE: final, TrialAttr.SOURCE: str(log.absolute()),
@@ -138,6 +142,7 @@ def open_or_create(name: str, space_file: Path | None) -> tuple[SweepDir, SweepS
     sweep = SweepDir(name)
     if sweep.exists():
         record = sweep.read()
+        check_parent_run(sweep, record)
         space = load_space(sweep.space_file)
     else:
         if space_file is None:

@@ -13,12 +13,16 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
 from mlflow.tracking import MlflowClient
 
 from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Mode, Tag, TrialState
+from sweeps.errors import DamagedStoreError
 from sweeps.run.ranking import Standing, describe
 from sweeps.space import SweepSpace
 from sweeps.store.status import TrialStatus
+from sweeps.store.sweep_dir import SweepDir, SweepRecord
 
 
 @contextmanager
@@ -45,6 +49,29 @@ def tracking_store(uri: str) -> Iterator[MlflowClient]:
             yield client
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def check_parent_run(sweep: SweepDir, record: SweepRecord) -> None:
+    """Check that the sweep's parent run is in its tracking store, without creating the store
+    (MLflow makes a missing sqlite database, and its folder, on first use).
+
+    Raises:
+        DamagedStoreError: the store's sqlite file, or the run in it, is not there.
+    """
+    db = Path(record.tracking_uri.removeprefix("sqlite:///"))
+    if record.tracking_uri.startswith("sqlite:///") and not db.is_file():
+        raise DamagedStoreError(f"sweep {sweep.name!r}: its MLflow store {record.tracking_uri} "
+                                f"is gone (no file {db}); nothing was changed. Restore the store, "
+                                f"or set tracking_uri in {sweep.record_file} to where it is")
+    try:
+        MlflowClient(record.tracking_uri).get_run(record.parent_run_id)
+    except MlflowException as err:
+        if err.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+            raise
+        raise DamagedStoreError(f"sweep {sweep.name!r}: its MLflow run {record.parent_run_id} "
+                                f"is not in {record.tracking_uri}; nothing was changed. Restore "
+                                f"the store, or set tracking_uri and parent_run_id in "
+                                f"{sweep.record_file} to the store and run of the sweep") from None
 
 
 def create_trial_run(client: MlflowClient, experiment: str, parent: str, sweep: str,
