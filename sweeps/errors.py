@@ -86,6 +86,10 @@ class DiskFullError(UserError):
     """The disk (or quota) of the sweep folder or the MLflow store is full."""
 
 
+class RayClusterError(UserError):
+    """No Ray cluster answers at the address given."""
+
+
 def is_disk_full(err: BaseException | None) -> bool:
     """Whether an error, or one it came from, is a full disk or quota (as ``OSError``, or as
     sqlite's and MLflow's words for it)."""

@@ -32,12 +32,14 @@ from sweeps.constants import TrialState
 from sweeps.errors import (
     DiskFullError,
     PreflightError,
+    RayClusterError,
     SweepBusyError,
     SweepHaltedError,
     SweepInterruptedError,
     is_disk_full,
 )
 from sweeps.preflight.check import preflight_message, run_preflight
+from sweeps.run.cluster import reach, trial_problem
 from sweeps.run.confirm import study_ranking
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
@@ -48,9 +50,16 @@ from sweeps.space import SweepSpace, load_space
 from sweeps.store.create import create_sweep
 from sweeps.store.lock import DriverLock
 from sweeps.store.status import TrialStatus, trial_statuses
-from sweeps.store.study import enqueue_points, interrupted_trials, load_study, open_study, trials_to_run
+from sweeps.store.study import (
+    changed_parameters,
+    enqueue_points,
+    interrupted_trials,
+    load_study,
+    open_study,
+    trials_to_run,
+)
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
-from sweeps.tracking.runs import record_preflight, record_summary
+from sweeps.tracking.runs import check_parent_run, record_preflight, record_summary
 from sweeps.tracking.trial_tracker import MLflowTrialTracker
 
 logger = logging.getLogger(__name__)
@@ -96,7 +105,6 @@ class SweepSummary:
 class RunOptions:
     """How this run of the driver goes (not part of the sweep)."""
 
-    address: str | None = None
     view: str = "auto"
     console: Console | None = None
     backend: Backend | None = None
@@ -135,12 +143,15 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         DiskFullError: the disk of the sweep or of MLflow filled up while the sweep ran.
         PreflightError: the preflight failed; no trial was launched.
     """
-    options = RunOptions(address, view, console, backend)
+    options = RunOptions(view, console, backend)
     if resume:
         sweep = SweepDir(name)
         record = sweep.read()
-        load_study(sweep)  # a lost or damaged study is an error, never a silent new start
+        study = load_study(sweep)  # a lost or damaged study is an error, never a silent new start
+        check_parent_run(sweep, record)  # so is a lost MLflow store or run
         space = load_space(sweep.space_file)
+        if (change := changed_parameters(space, study)) is not None:
+            raise space.problem("parameters", change)
         original = Path(record.space_file)  # relative base_config paths are relative to it
         space_path = original if original.is_file() else sweep.space_file
     else:
@@ -150,24 +161,72 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
     base = load_base_config(space, space_path)  # a bad space writes nothing
     points = enqueued_points(space, base)
     created = not resume and not sweep.path.exists()
-    with DriverLock(sweep.path, sweep.name):
-        if resume:
-            _wait_for_stopped_trainings(sweep, space)
-        else:
-            try:
-                sweep, space, record = create_sweep(space_path, sweep.name,
-                                                    check_base_config=False)
-            except BaseException as err:
-                if created:  # nothing half-made stays behind (e.g. a full disk)
-                    shutil.rmtree(sweep.path, ignore_errors=True)
-                if is_disk_full(err):
-                    raise DiskFullError(f"no space left on the device of {sweep.path} or of the "
-                                        "MLflow store while creating the sweep; nothing of it "
-                                        "was kept: free space, then run the command again"
-                                        ) from err
-                raise
-            _preflight(sweep, space, record, base, preflight, progress)
-        return SweepRun(sweep, space, record, base, options).run(points, resume)
+    try:
+        with DriverLock(sweep.path, sweep.name):
+            if resume:
+                _wait_for_stopped_trainings(sweep, space)
+            with _ray(address, space):
+                if not resume:
+                    sweep, space, record = _create(space_path, sweep, created)
+                    _preflight(sweep, space, record, base, preflight, progress)
+                return SweepRun(sweep, space, record, base, options).run(points, resume)
+    except BaseException:
+        if created and not sweep.exists():  # nothing half-made stays behind
+            shutil.rmtree(sweep.path, ignore_errors=True)
+        raise
+
+
+def _create(space_path: Path, sweep: SweepDir, created: bool
+            ) -> tuple[SweepDir, SweepSpace, SweepRecord]:
+    """The new sweep's folder, space copy, record and MLflow parent run.
+
+    Raises:
+        DiskFullError: the disk filled up; nothing of the sweep is kept.
+    """
+    try:
+        return create_sweep(space_path, sweep.name, check_base_config=False)
+    except BaseException as err:
+        if created:  # nothing half-made stays behind (e.g. a full disk)
+            shutil.rmtree(sweep.path, ignore_errors=True)
+        if is_disk_full(err):
+            raise DiskFullError(f"no space left on the device of {sweep.path} or of the MLflow "
+                                "store while creating the sweep; nothing of it was kept: free "
+                                "space, then run the command again") from err
+        raise
+
+
+@contextmanager
+def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
+    """Ray, connected to ``address`` (default: started on this machine) unless this process
+    already runs it, then shut down if it was started here.
+
+    Raises:
+        RayClusterError: no cluster answers at ``address``.
+        SpaceError: a trial asks for more than a Ray started on this machine has (a cluster's
+            autoscaler may still add nodes, so one at an address is not judged).
+    """
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        if address:
+            reach(address)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=False)
+        except ConnectionError as err:
+            raise RayClusterError(f"--address {address}: "
+                                  f"{(str(err).strip().splitlines() or ['no cluster'])[0]}"
+                                  ) from None
+    try:
+        here = not address and not os.environ.get("RAY_ADDRESS")
+        if here and (problem := trial_problem(space, ray.cluster_resources())):
+            raise space.problem(*problem)
+        yield
+    finally:
+        if started:
+            with _signals_held():  # a second Ctrl-C must not cut Ray's shutdown short
+                ray.shutdown()
 
 
 def _preflight(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,
@@ -262,7 +321,6 @@ class SweepRun:
         return self._summary(study)
 
     def _fit(self, study: optuna.Study, interrupted: list, remaining: int) -> None:
-        import ray
         from ray import tune
 
         space = self.space
@@ -273,10 +331,6 @@ class SweepRun:
                                      self.record.parent_run_id, self.ledger, self.sweep.name)
         trainable = tune.with_resources(make_trainable(space, self._backend(), self.base),
                                         {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
-        started_ray = not ray.is_initialized()
-        if started_ray:
-            ray.init(address=self.options.address, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
         handled = [signal.SIGTERM]
         if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # as Python leaves it (`cmd &`)
             handled.append(signal.SIGINT)
@@ -312,8 +366,6 @@ class SweepRun:
         finally:
             with _signals_held():  # a second Ctrl-C must not cut the stop of the trainings short
                 self._end_trainings()
-                if started_ray:
-                    ray.shutdown()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._close(study, tracker)

@@ -117,3 +117,21 @@ def trials_to_run(space: SweepSpace, study: optuna.Study) -> int:
             if not study.user_attrs.get(interrupted_key(t.number))
             and not t.user_attrs.get(TrialAttr.IMPORTED) and not is_repeat(t)]
     return max(space.num_trials() - len(done), 0)
+
+
+def changed_parameters(space: SweepSpace, study: optuna.Study) -> str | None:
+    """Why the sweep's trials cannot go on under ``space`` (its copy, edited since): a
+    parameter they were run with is gone from it, or one it has is new to them; or None."""
+    runs = [t for t in study.get_trials(deepcopy=False)
+            if t.params and not t.user_attrs.get(TrialAttr.IMPORTED) and not is_repeat(t)]
+    ran = {name for t in runs for name in t.params}
+    gone = sorted(ran - set(space.parameters))
+    new = sorted(name for name in set(space.parameters) - ran
+                 if runs and all(space.active(name, t.params) for t in runs))
+    if not gone and not new:
+        return None
+    said = "; ".join(part for part in (
+        f"its trials ran with {', '.join(gone)}, which it no longer has" if gone else "",
+        f"{', '.join(new)} is new to them" if new else "") if part)
+    return (f"{said}; a sweep keeps the parameters it began with: undo the change to resume, "
+            "or run the changed space as a new sweep (--name)")

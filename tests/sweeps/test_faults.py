@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from sweeps.constants import TrialState
-from sweeps.errors import SweepBusyError
+from sweeps.errors import SpaceError, SweepBusyError
 from sweeps.store.lock import DriverLock
 from sweeps.store.sweep_dir import SweepDir
 from tests.kit.spaces import write_space
@@ -62,6 +62,12 @@ def test_resume_proposes_new_configurations(tmp_path, monkeypatch):
     study = optuna.load_study(study_name="again", storage=SweepDir("again").study_storage)
     xs = [t.params["x"] for t in study.get_trials()]
     assert len(xs) == 4 and len(set(xs)) == 4, xs    # the same seed again would repeat 1 and 2
+    data["parameters"] = {"y": data["parameters"]["x"]}   # a renamed knob would mix two sweeps
+    copy.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpaceError, match=r"parameters: its trials ran with x, which it no "
+                                         r"longer has; y is new to them; a sweep keeps"):
+        run_sweep(name="again", resume=True, backend=ReplayBackend())
+    assert len(study.get_trials()) == 4
 
 
 @pytest.mark.slow
