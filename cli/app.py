@@ -420,6 +420,9 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
 
     if (from_sweep is None) == (surface is None):
         raise BadOptionError("give either SPACE --surface TABLE, or --from-sweep NAME")
+    if not math.isfinite(gpu_hours_per_epoch):
+        raise BadOptionError(f"--gpu-hours-per-epoch must be a finite number of hours, but got "
+                             f"{gpu_hours_per_epoch}")
     if surface is not None and space is None:
         raise BadOptionError("--surface needs the SPACE whose sweeps to simulate (e.g. "
               "search_spaces/demo.yaml)")

@@ -81,6 +81,7 @@ def run_preflight(space: SweepSpace, base: BaseConfig, folder: Path,
     """Smoke-run the first trial's command in ``folder/smoke``, then probe every knob in the
     training environment; write ``report.txt`` and ``result.json`` into ``folder``."""
     started = time.monotonic()
+    check_program(space)
     folder.mkdir(parents=True, exist_ok=True)
     backend = CommandBackend.for_space(space, os.getcwd(), folder)
     label, params = first_trial(space, enqueued_points(space, base))
@@ -112,6 +113,23 @@ def run_preflight(space: SweepSpace, base: BaseConfig, folder: Path,
     failures = [f for t in probed.targets if (f := _failure(t, log))]
     return _kept(folder, PreflightResult(failures, report, "", time.monotonic() - started,
                                          probed.targets))
+
+
+def check_program(space: SweepSpace) -> None:
+    """Check that the command's program is on this machine, where the preflight runs it.
+
+    Raises:
+        SpaceError: it is not (at ``command.0``).
+    """
+    program = space.command[0]
+    if program == "{python}":
+        return
+    path = space.env.get("PATH", os.environ.get("PATH", ""))
+    if shutil.which(program, path=path) is None:
+        where = "no such executable file" if "/" in program else "not on the PATH"
+        raise space.problem("command.0", f"{program!r}: {where} on this machine, where the "
+                                         "preflight runs the command; give the training "
+                                         "environment's program (e.g. /envs/cmt/bin/python)")
 
 
 def _kept(folder: Path, result: PreflightResult) -> PreflightResult:

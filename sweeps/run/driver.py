@@ -38,7 +38,7 @@ from sweeps.errors import (
     SweepInterruptedError,
     is_disk_full,
 )
-from sweeps.preflight.check import preflight_message, run_preflight
+from sweeps.preflight.check import check_program, preflight_message, run_preflight
 from sweeps.run.cluster import reach, trial_problem
 from sweeps.run.confirm import study_ranking
 from sweeps.run.halt import SweepHalt
@@ -160,6 +160,8 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         sweep = SweepDir(name or space.name)
     base = load_base_config(space, space_path)  # a bad space writes nothing
     points = enqueued_points(space, base)
+    if preflight and not resume:
+        check_program(space)  # nor does a program the preflight cannot start
     created = not resume and not sweep.path.exists()
     try:
         with DriverLock(sweep.path, sweep.name):

@@ -213,7 +213,7 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
     try:
         frame = pd.read_csv(path)
     except (ValueError, UnicodeDecodeError) as err:
-        raise SurfaceError(f"{path}: not a CSV table ({err})") from None
+        raise SurfaceError(f"{path}: not a CSV table ({' '.join(str(err).split())})") from None
     knobs = list(space.parameters)
     missing = [c for c in (*knobs, "seed", "epoch") if c not in frame.columns]
     if missing:

@@ -211,6 +211,9 @@ def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path
     ([str(DEMO), "--surface", "{holes}"], "no curve for {'max_weight_clamp': 3.0"),
     ([str(DEMO), "--surface", "{short}"], "no curve reaches the space's max_epochs (6)"),
     ([str(DEMO), "--surface", "{empty}"], "not a CSV table"),
+    ([str(DEMO), "--surface", str(DEMO)], "demo.yaml: not a CSV table (Error tokenizing data."),
+    ([str(DEMO), "--surface", "{surface}", "--gpu-hours-per-epoch", "inf"],
+     "--gpu-hours-per-epoch must be a finite number of hours, but got inf"),
 ])
 def test_simulate_refuses_bad_input_in_one_line(tmp_path, surface_file, args, message):
     frame = pd.read_csv(surface_file)

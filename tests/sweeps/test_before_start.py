@@ -1,5 +1,6 @@
-"""The Ray cluster is reached before anything of a sweep is written: an address where nothing
-answers, or a trial bigger than this machine's Ray, is one line, not a wait for ever."""
+"""What is checked before anything of a sweep is written: the Ray cluster (an address where
+nothing answers, or a trial bigger than this machine's Ray, is one line, not a wait for ever) and
+the program the preflight would start."""
 
 import os
 import socket
@@ -61,3 +62,16 @@ def test_run_refuses_both_in_one_line_and_writes_no_sweep(tmp_path):
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert "resources.cpu: a trial asks for 512 CPUs but this machine's Ray has" in proc.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_program_the_preflight_cannot_start_is_named(tmp_path):
+    """Not a probe's complaint about python, and no sweep whose every trial exits 127."""
+    space = write_space(tmp_path, name="noprog", command=["/nonexistent/prog", "{config}",
+                                                          "{work_dir}"])
+    proc = run(tmp_path, "run", str(space))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert ("command.0: '/nonexistent/prog': no such executable file on this machine, where "
+            "the preflight runs the command") in proc.stderr
+    assert not (tmp_path / "runs" / "noprog").exists()
+    proc = run(tmp_path, "preflight", str(space))
+    assert proc.returncode == 2 and "command.0: '/nonexistent/prog'" in proc.stderr
