@@ -149,6 +149,12 @@ def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestT
     best = best_trial(data)
     base = load_base_config(data.space, Path(data.record.space_file))
     check_output(out_file, data, base.path, f"best.{fmt}")
+    suffixes = {"py": (".py",), "yaml": (".yaml", ".yml")}[fmt]
+    if out_file.suffix not in suffixes:
+        other = "yaml" if fmt == "py" else "py"
+        raise BadOptionError(f"-o {out_file}: a {fmt} export must end in {suffixes[0]} (configs "
+                             f"are read by their suffix); name it "
+                             f"{out_file.with_suffix(suffixes[0]).name}, or give --format {other}")
     out_file.parent.mkdir(parents=True, exist_ok=True)  # as mmengine's mkdir_or_exist
     overrides = flat_overrides(data.space, best.params, base)  # a schedule: its hook too
     if fmt == "yaml":

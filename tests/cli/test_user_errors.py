@@ -85,6 +85,9 @@ def test_export_best_refuses_an_output_it_cannot_or_must_not_write(finished, tmp
         with pytest.raises(BadOptionError, match=problem):
             export_best(data, out)
         assert (out.read_text() if out.is_file() else None) == before
+    assert one_error(cli(tmp_path, "export-best", "good", "-o", "best.yaml")) == (
+        "-o best.yaml: a py export must end in .py (configs are read by their suffix); name it "
+        "best.py, or give --format yaml")
     done = cli(tmp_path, "export-best", "good", "-o", "new/folder/best.py")   # as mkdir -p
     assert done.returncode == 0, done.stderr[-2000:]
     assert "_base_ = " in (tmp_path / "new" / "folder" / "best.py").read_text()
