@@ -79,6 +79,9 @@ def _key_problems(space: SweepSpace) -> list[Found]:
                                      "inside the other: the outer one would replace the inner "
                                      "one's section; target leaves that do not nest"))
             claimed[parts] = name
+    found += [(("create_fixed", i), f"{key!r} is not a key of fixed; list only keys that fixed "
+                                    "sets (a misspelt one would create nothing)")
+              for i, key in enumerate(space.create_fixed) if key not in space.fixed]
     return found
 
 
@@ -160,7 +163,16 @@ def _enqueue_problems(space: SweepSpace) -> list[Found]:
     """Enqueued points that miss a parameter, name an unknown one, or hold a value out of its
     range."""
     found: list[Found] = []
-    for i, point in enumerate(space.search.enqueue):
+    points = space.search.enqueue
+    if len(points) > space.num_trials():
+        found.append((("search", "enqueue"), f"{len(points)} points but the sweep runs "
+                      f"{space.num_trials()} trials, so the last would never run; raise "
+                      "search.num_trials or enqueue fewer"))
+    names = [point.name for point in points]
+    found += [(("search", "enqueue", i, "name"), f"{name!r} names an earlier point too; give "
+                                                  "each point its own name")
+              for i, name in enumerate(names) if name in names[:i]]
+    for i, point in enumerate(points):
         if point.params == BASE_CONFIG_POINT:
             continue
         missing = sorted(n for n in set(space.parameters) - set(point.params)

@@ -85,6 +85,18 @@ def test_keys_that_nest_are_refused(tmp_path):
     assert "parameters.clamp.targets.0: " in msg and "'model.pts_bbox_head' (fixed)" in msg
 
 
+def test_enqueued_points_that_could_not_all_run_or_share_a_name(tmp_path):
+    points = "".join(f"    - {{name: p, params: {{clamp: {v}}}}}\n" for v in (1.0, 2.0, 3.0))
+    found = problems(tmp_path, BASE + f"search:\n  num_trials: 2\n  enqueue:\n{points}")
+    assert any("search.enqueue: 3 points but the sweep runs 2 trials" in m for m in found)
+    assert sum("names an earlier point too" in m for m in found) == 2
+
+
+def test_create_fixed_names_only_keys_of_fixed(tmp_path):
+    (msg,) = problems(tmp_path, BASE + "fixed: {a.b: 1}\ncreate_fixed: [a.c]\n")
+    assert "create_fixed.0: 'a.c' is not a key of fixed" in msg
+
+
 def test_enqueued_point_out_of_range(tmp_path):
     text = BASE + "search:\n  enqueue:\n    - name: a\n      params: {clamp: 9.0}\n"
     (msg,) = problems(tmp_path, text)
