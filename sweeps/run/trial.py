@@ -107,10 +107,20 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
     trial_config = write_trial_config(space, base, params, work_dir)
     last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
     if resume:  # validations an earlier attempt logged but never reported (a dead driver)
-        for record in logged_records(work_dir, space.log_format):
+        records, known = logged_records(work_dir, space.log_format), last_epoch
+        for record in records:
             if record.epoch > last_epoch:
                 last_epoch = record.epoch
                 tune.report(report_of(record, space))
+        if last_epoch >= space.max_epochs:  # stopped after its last validation: nothing to train
+            if last_epoch == known:  # Tune ends a trial on a result: its last one, again
+                final = [r for r in records if r.epoch == last_epoch]
+                if not final:
+                    raise TrialError(f"the trial validated epoch {last_epoch} (max_epochs) before "
+                                     f"it was stopped, but no log in {work_dir} holds it any "
+                                     "more; restore the log, or rerun the trial")
+                tune.report(report_of(final[-1], space))
+            return
     job = backend.start(work_dir, trial_config, resume, int(config.get(SEED_KEY, 0)))
     follower = LogFollower(work_dir, space.log_format, since=job.started_at)
     progress = Progress(job.output, follower)

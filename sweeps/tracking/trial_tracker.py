@@ -53,6 +53,7 @@ class MLflowTrialTracker(Callback):
             self.client.update_run(run_id, status="RUNNING")
             self.client.set_tag(run_id, Tag.STATE, str(TrialState.RUNNING))
             self.run_ids[trial.trial_id] = run_id
+            self._last_epoch[trial.trial_id] = max(entry.epochs, default=0)  # logged already
             return
         self.run_ids[trial.trial_id] = create_trial_run(
             self.client, self.experiment, self.parent_run_id, self.sweep_name, entry.number,

@@ -95,3 +95,46 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["completed", "completed"]
+
+
+def test_resume_of_a_trial_stopped_after_its_last_validation_completes_it(tmp_path):
+    """A driver stopped after a trial validated max_epochs, before the trial ended: resume ends
+    it COMPLETE on that validation, without training again (it crashed Tune before: a trial that
+    returned without a result)."""
+    space = write_space(tmp_path, "late", search={"enqueue": [{"name": "only",
+                                                               "params": {"x": 0.6}}],
+                                                   "num_trials": 1})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
+    cli = [sys.executable, "-m", "cli"]
+    driver = subprocess.Popen([*cli, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    work = tmp_path / "runs" / "late" / "trials" / "0000"
+    deadline = time.time() + 240
+    while not (work / "epoch_1.pth").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    while trial_processes(tmp_path) and time.time() < deadline:
+        time.sleep(0.2)
+    # as if the driver had recorded epochs 2 and 3 (max_epochs) before it was stopped
+    log = max(work.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
+    with open(log, "a") as f:
+        for epoch in (2, 3):
+            f.write(json.dumps({"mode": "val", "epoch": epoch, "iter": 10,
+                                "NDS": 0.6 * epoch}) + "\n")
+    (work / "epoch_3.pth").write_bytes(b"ckpt")
+    (work / "last_epoch").write_text("3")
+    study = optuna.load_study(study_name="late",
+                              storage=SweepDir("late", tmp_path / "runs").study_storage)
+    (running,) = study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
+    for epoch in (2, 3):
+        study._storage.set_trial_intermediate_value(running._trial_id, epoch, 0.6 * epoch)
+
+    proc = subprocess.run([*cli, "resume", "late"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (trial,) = study.get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert trial.value == pytest.approx(1.8)
+    assert len((work / "starts.txt").read_text().splitlines()) == 1   # not trained again
