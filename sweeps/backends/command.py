@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -81,6 +80,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
+#: bytes at the end of a training's output that its tail is read from
+TAIL_BYTES = 64 * 1024
+#: characters a line of the tail keeps (its end)
+TAIL_LINE_CHARS = 2000
+
+
 class CommandJob(RunningJob):
     """A command run under :mod:`sweeps.run.supervisor` in its own session, its output in
     ``<work_dir>/train.out``. The supervisor dies with the process that started it (the trial's
@@ -132,11 +137,21 @@ class CommandJob(RunningJob):
         end_job(self.marker, 0.0)
 
     def tail(self, lines: int = 30) -> str:
+        """The last ``lines`` lines of the output, read from its last :data:`TAIL_BYTES`; a line
+        redrawn with ``\r`` (a progress bar) as it last showed, a longer one cut to its last
+        :data:`TAIL_LINE_CHARS` characters."""
         try:
-            with open(self.output, errors="replace") as f:
-                return "".join(deque(f, maxlen=lines)).rstrip()
+            with open(self.output, "rb") as f:
+                start = max(0, f.seek(0, os.SEEK_END) - TAIL_BYTES)
+                f.seek(start)
+                text = f.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
+        if start and "\n" in text:
+            text = text.split("\n", 1)[1]  # the first line read is a part of one
+        shown = [line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.rstrip().split("\n")]
+        return "\n".join(line if len(line) <= TAIL_LINE_CHARS else "..." + line[-TAIL_LINE_CHARS:]
+                         for line in shown[-lines:])
 
 
 class CommandBackend(Backend):

@@ -66,7 +66,7 @@ class TrialEntry:
 
     def status(self, mode: Mode) -> TrialStatus:
         """The trial as ``status`` and the live table show it."""
-        finite = [v for v in self.values if not math.isnan(v)]
+        finite = [v for v in self.values if math.isfinite(v)]
         return TrialStatus(
             number=self.number, label=self.label, state=self.state,
             epochs_run=self.epochs[-1] if self.epochs else 0, params=dict(self.params),

@@ -23,7 +23,7 @@ class _ReportsToOptuna:
         if entry is None or "epoch" not in result:
             return None
         epoch, value = int(result["epoch"]), float(result[self._metric_name])
-        if entry.record(epoch, value) and not math.isnan(value):
+        if entry.record(epoch, value) and math.isfinite(value):
             entry.optuna_trial.report(value, step=epoch)
         return entry
 
@@ -47,7 +47,7 @@ class OptunaPruningScheduler(_ReportsToOptuna, FIFOScheduler):
         entry = self._report(trial, result)
         if entry is None or entry.epochs[-1] >= self.max_epochs:
             return TrialScheduler.CONTINUE
-        if math.isnan(entry.values[-1]):
+        if not math.isfinite(entry.values[-1]):
             return TrialScheduler.CONTINUE  # the trial fails itself, naming the epoch
         if entry.confirms:
             return TrialScheduler.CONTINUE  # a confirmation run measures; it is not judged

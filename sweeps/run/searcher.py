@@ -118,8 +118,9 @@ class OptunaAskTellSearcher(Searcher):
             entry.end(TrialState.PRUNED)
             entry.optuna_trial.set_user_attr(TrialAttr.PRUNED_AT_EPOCH, entry.pruned_at)
             self.study.tell(entry.optuna_trial, state=optuna.trial.TrialState.PRUNED)
-        elif entry.values and math.isnan(entry.values[-1]):
-            self._fail(entry, f"{self.space.metric} is NaN at epoch {entry.epochs[-1]} (the "
+        elif entry.values and not math.isfinite(entry.values[-1]):
+            shown = "NaN" if math.isnan(entry.values[-1]) else f"{entry.values[-1]:g}"
+            self._fail(entry, f"{self.space.metric} is {shown} at epoch {entry.epochs[-1]} (the "
                        "training diverged); the training was stopped and not restarted")
         elif entry.epochs and entry.epochs[-1] >= self.space.max_epochs:
             entry.end(TrialState.COMPLETED)

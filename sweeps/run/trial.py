@@ -4,7 +4,8 @@ to Ray Tune.
 This function runs inside a Ray actor. Each new validation becomes one ``tune.report`` with the
 epoch; the scheduler may stop the trial after any of them. A trial is complete only when it
 validated at ``max_epochs``: a training that ends earlier fails the trial with the reason (Ray may
-then restart it, and it resumes from its work dir's latest checkpoint). A NaN metric ends the
+then restart it, and it resumes from its work dir's latest checkpoint), and one that validates
+past it halts the sweep (its schedule is not the space's). A NaN or infinite metric ends the
 training at once; the trial then ends FAILED without a restart (the checkpoint diverged too). A
 line of the training's output that matches one of the space's ``fail_patterns`` (a failure the
 training swallows, such as the fork's ``[AQR ERROR]``) fails the trial with that line. Every
@@ -140,10 +141,15 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
             for record in follower.poll():
                 if record.epoch <= last_epoch:
                     continue  # a restarted launcher repeating epochs: reported already
+                if record.epoch > space.max_epochs:
+                    raise TrialError(f"the training validated epoch {record.epoch}, past "
+                                     f"max_epochs={space.max_epochs}: its schedule is longer than "
+                                     "the space says; set max_epochs to the config's schedule",
+                                     job.tail(), fatal=True)
                 last_epoch = record.epoch
                 result = report_of(record, space)
                 tune.report(result)
-                if math.isnan(result[space.metric]):
+                if not math.isfinite(result[space.metric]):
                     diverged = True  # the searcher fails it, naming the epoch
                     break
             if code is not None:

@@ -14,6 +14,8 @@ Modes:
 - ``crash_once``: validates epoch 1, leaves ``epoch_1.pth``, dies; resumed, runs epochs 2 and 3.
 - ``wrong_metric``: logs ``mAP`` only.
 - ``diverge``: logs a NaN NDS, then keeps "training".
+- ``infinite``: logs an infinite NDS, then keeps "training".
+- ``overrun``: validates one epoch more than ``epochs`` (a schedule longer than the space's).
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
@@ -96,6 +98,11 @@ elif mode == "crash_after_last_checkpoint":
         (work / f"epoch_{epochs}.pth").write_bytes(b"ckpt")
         (work / "last_epoch").write_text(str(epochs))
         sys.exit("killed after saving the last checkpoint")
+elif mode == "infinite":
+    validate(1, NDS=float("inf"))
+    time.sleep(3600)
+elif mode == "overrun":
+    train(1, epochs + 1)
 elif mode == "hang":
     validate(1, NDS=x)
     time.sleep(3600)

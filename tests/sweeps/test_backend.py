@@ -104,6 +104,21 @@ def test_failure_keeps_the_tail_and_the_code(tmp_path):
     assert job.processes() == []       # the ranks the failed launcher left were ended too
 
 
+def test_the_tail_of_a_flood_is_its_last_lines_cut_short(tmp_path):
+    """A 20 MB line (a progress bar redrawn with \\r and no newline) does not become a 20 MB
+    failure reason: the tail reads the output's end, shows a redrawn line as it last showed and
+    cuts a long one."""
+    from sweeps.backends.command import TAIL_LINE_CHARS, CommandJob
+
+    job = CommandJob.__new__(CommandJob)
+    job.output = tmp_path / "train.out"
+    job.output.write_text("start\n" + "x" * 20_000_000 + "\n" + "\r".join(
+        f"epoch 1: {i}%" for i in range(101)) + "\nTraceback: boom\n")
+    assert job.tail().splitlines() == ["epoch 1: 100%", "Traceback: boom"]
+    job.output.write_text("y" * 20_000_000)
+    assert job.tail() == "..." + "y" * TAIL_LINE_CHARS
+
+
 def test_the_marker_is_in_the_training_environment(tmp_path):
     job = backend(tmp_path, grace=0.5).start(tmp_path / "t", Path("c.py"), resume=False)
     wait_for(tmp_path / "t" / "ranks.json")

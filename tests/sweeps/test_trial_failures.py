@@ -11,6 +11,7 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
+from sweeps.errors import SweepHaltedError
 from sweeps.run.driver import run_sweep
 from sweeps.store.sweep_dir import SweepDir
 from tests.kit.spaces import write_space
@@ -20,11 +21,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
-        "crash_once", "diverge", "crash_after_last_checkpoint"]},
+        "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun"]},
 }
-SEARCH = {"num_trials": 3, "concurrency": 1, "enqueue": [
+SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
     {"name": "nan", "params": {"x": 0.5, "mode": "diverge"}},
+    {"name": "inf", "params": {"x": 0.5, "mode": "infinite"}},
     {"name": "unvalidated", "params": {"x": 0.5, "mode": "crash_after_last_checkpoint"}}]}
 
 
@@ -47,12 +49,17 @@ def test_crash_resumes_nan_and_unvalidated_fail_clearly(tmp_path, monkeypatch):
     states = {t.user_attrs["label"]: t.state for t in study.get_trials()}
     assert states == {"crash": optuna.trial.TrialState.COMPLETE,
                       "nan": optuna.trial.TrialState.FAIL,
+                      "inf": optuna.trial.TrialState.FAIL,
                       "unvalidated": optuna.trial.TrialState.FAIL}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     nan = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
                              filter_string="tags.`aqr.label` = 'nan'")[0]
     assert "NDS is NaN at epoch 1 (the training diverged)" in nan.data.tags["aqr.error"]
     assert entries["nan"].state == "failed"
+    inf = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
+                             filter_string="tags.`aqr.label` = 'inf'")[0]
+    assert "NDS is inf at epoch 1 (the training diverged)" in inf.data.tags["aqr.error"]
+    assert summary.best_number == crash.number                   # never an infinite answer
     assert len((entries["nan"].work_dir / "starts.txt").read_text().splitlines()) == 1  # no retry
 
     # died after saving its last checkpoint, before validating it: the resumed run has nothing
@@ -92,3 +99,18 @@ def test_a_metric_the_trainer_never_logs_halts_the_sweep_at_its_first_validation
     for r in runs:
         assert "\x1b[" not in r.data.tags["aqr.error"]
         assert not r.data.tags["aqr.error"].startswith("Traceback")
+
+
+def test_a_validation_past_max_epochs_halts_the_sweep(tmp_path, monkeypatch):
+    """A training whose schedule is longer than the space's would have completed with its
+    last epoch's value, and that epoch become the answer: the sweep halts naming the fix."""
+    space = write_space(tmp_path, "overrun", parameters=PARAMETERS, search={
+        "num_trials": 1, "concurrency": 1, "enqueue": [
+            {"name": "long", "params": {"x": 0.5, "mode": "overrun"}}]})
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    with pytest.raises(SweepHaltedError, match=r"the training validated epoch 4, past "
+                                               r"max_epochs=3: its schedule is longer"):
+        run_sweep(space)
+    study = optuna.load_study(study_name="overrun",
+                              storage=SweepDir("overrun", tmp_path / "runs").study_storage)
+    assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]
