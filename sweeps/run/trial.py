@@ -133,6 +133,9 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
                 raise TrialError(f"the training's output matched a fail pattern: {matched}",
                                  job.tail())
             if code is None and progress.idle() > space.progress_timeout_seconds:
+                if last_epoch >= space.max_epochs:  # validated its last epoch, hung tearing down
+                    code = 0
+                    break
                 raise TrialError(
                     f"no progress for {progress.idle():.0f} s (progress_timeout_seconds="
                     f"{space.progress_timeout_seconds:g}): nothing new in {job.output} or the "

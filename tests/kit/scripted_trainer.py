@@ -16,6 +16,7 @@ Modes:
 - ``diverge``: logs a NaN NDS, then keeps "training".
 - ``infinite``: logs an infinite NDS, then keeps "training".
 - ``overrun``: validates one epoch more than ``epochs`` (a schedule longer than the space's).
+- ``hang_after_last``: validates every epoch, then never exits (a teardown that deadlocks).
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
@@ -103,6 +104,9 @@ elif mode == "infinite":
     time.sleep(3600)
 elif mode == "overrun":
     train(1, epochs + 1)
+elif mode == "hang_after_last":
+    train(1, epochs)
+    time.sleep(3600)
 elif mode == "hang":
     validate(1, NDS=x)
     time.sleep(3600)

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from sweeps.errors import SweepHaltedError
 from sweeps.run.driver import run_sweep
 from sweeps.store.sweep_dir import SweepDir
+from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -21,7 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
-        "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun"]},
+        "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun",
+        "hang_after_last"]},
 }
 SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
@@ -114,3 +116,17 @@ def test_a_validation_past_max_epochs_halts_the_sweep(tmp_path, monkeypatch):
     study = optuna.load_study(study_name="overrun",
                               storage=SweepDir("overrun", tmp_path / "runs").study_storage)
     assert [t.state for t in study.get_trials()] == [optuna.trial.TrialState.FAIL]
+
+
+def test_a_training_that_hangs_after_its_last_validation_completes_its_trial(tmp_path,
+                                                                          monkeypatch):
+    """It validated max_epochs, then deadlocked tearing down: after progress_timeout_seconds
+    it is stopped and its trial COMPLETE on that validation (not FAILED as hung)."""
+    space = write_space(tmp_path, "teardown", parameters=PARAMETERS, progress_timeout_seconds=8,
+                        search={"num_trials": 1, "concurrency": 1, "enqueue": [
+                            {"name": "stuck", "params": {"x": 0.5, "mode": "hang_after_last"}}]})
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    summary = run_sweep(space)
+    (entry,) = summary.ran
+    assert entry.state == "completed" and entry.values == [0.5, 1.0, 1.5]
+    assert trial_processes(tmp_path) == []
