@@ -141,7 +141,13 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
                     f"{space.progress_timeout_seconds:g}): nothing new in {job.output} or the "
                     f"log after epoch {last_epoch}; the training was stopped as hung. Raise "
                     "progress_timeout_seconds if an epoch is that quiet", job.tail())
-            for record in follower.poll():
+            try:
+                records = follower.poll()
+            except FileNotFoundError as err:
+                raise TrialError(f"the log it followed ({err.filename}) was deleted or moved "
+                                 "while the training ran; leave a trial's work dir as it is "
+                                 "until the trial ends", job.tail()) from None
+            for record in records:
                 if record.epoch <= last_epoch:
                     continue  # a restarted launcher repeating epochs: reported already
                 if record.epoch > space.max_epochs:

@@ -17,6 +17,7 @@ Modes:
 - ``infinite``: logs an infinite NDS, then keeps "training".
 - ``overrun``: validates one epoch more than ``epochs`` (a schedule longer than the space's).
 - ``hang_after_last``: validates every epoch, then never exits (a teardown that deadlocks).
+- ``delete_log``: validates epoch 1, deletes its log 2 s later, exits 0 2 s after that.
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
@@ -104,6 +105,11 @@ elif mode == "infinite":
     time.sleep(3600)
 elif mode == "overrun":
     train(1, epochs + 1)
+elif mode == "delete_log":
+    train(1, 1)
+    time.sleep(2)
+    log.unlink()
+    time.sleep(2)
 elif mode == "hang_after_last":
     train(1, epochs)
     time.sleep(3600)

@@ -23,7 +23,7 @@ PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
         "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun",
-        "hang_after_last"]},
+        "hang_after_last", "delete_log"]},
 }
 SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
@@ -130,3 +130,17 @@ def test_a_training_that_hangs_after_its_last_validation_completes_its_trial(tmp
     (entry,) = summary.ran
     assert entry.state == "completed" and entry.values == [0.5, 1.0, 1.5]
     assert trial_processes(tmp_path) == []
+
+
+def test_a_log_deleted_under_a_running_trial_is_said_so(tmp_path, monkeypatch):
+    space = write_space(tmp_path, "gone", parameters=PARAMETERS, search={
+        "num_trials": 1, "concurrency": 1, "enqueue": [
+            {"name": "gone", "params": {"x": 0.5, "mode": "delete_log"}}]})
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    (entry,) = run_sweep(space).ran
+    assert entry.state == "failed"
+    study = optuna.load_study(study_name="gone",
+                              storage=SweepDir("gone", tmp_path / "runs").study_storage)
+    (trial,) = study.get_trials()
+    assert trial.user_attrs["error"].startswith("the log it followed (") and \
+        "was deleted or moved while the training ran" in trial.user_attrs["error"]
