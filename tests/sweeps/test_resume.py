@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import psutil
@@ -26,26 +27,34 @@ def orphaned_ray_workers() -> list[int]:
             if p.info["ppid"] == 1 and (p.info["cmdline"] or [""])[0].startswith("ray::")]
 
 
-def test_resume_after_the_driver_is_killed(tmp_path):
-    space = write_space(tmp_path, "killed", search={"enqueue": [
-        {"name": "first", "params": {"x": 0.3}}, {"name": "second", "params": {"x": 0.6}}]})
-    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
-    cli = [sys.executable, "-m", "cli"]
-    driver = subprocess.Popen([*cli, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
+CLI = [sys.executable, "-m", "cli"]
+
+
+def kill_driver_once(tmp_path: Path, space: Path, env: dict, work: Path) -> None:
+    """Run the sweep, SIGKILL its driver once ``work`` (a trial's work dir) saved epoch 1, and
+    check that its trainings ended within seconds."""
+    driver = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
-    second = tmp_path / "runs" / "killed" / "trials" / "0001"
     deadline = time.time() + 240
-    while not (second / "epoch_1.pth").exists() and time.time() < deadline:
+    while not (work / "epoch_1.pth").exists() and time.time() < deadline:
         time.sleep(0.2)
-    assert (second / "epoch_1.pth").exists(), "the second trial never reached its first epoch"
+    assert (work / "epoch_1.pth").exists(), f"{work.name} never reached its first epoch"
     os.killpg(driver.pid, signal.SIGKILL)   # the driver dies mid-trial
     driver.wait()
     deadline = time.time() + 10               # and its trainings with it, within seconds
     while time.time() < deadline and trial_processes(tmp_path):
         time.sleep(0.2)
     assert trial_processes(tmp_path) == []
-    status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
+
+
+def test_resume_after_the_driver_is_killed(tmp_path):
+    space = write_space(tmp_path, "killed", search={"enqueue": [
+        {"name": "first", "params": {"x": 0.3}}, {"name": "second", "params": {"x": 0.6}}]})
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
+    second = tmp_path / "runs" / "killed" / "trials" / "0001"
+    kill_driver_once(tmp_path, space, env, second)
+    status = subprocess.run([*CLI, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted"]
     epochs_done = int((second / "last_epoch").read_text())
@@ -57,7 +66,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
         (second / "last_epoch").write_text("2")
         epochs_done = 2
 
-    proc = subprocess.run([*cli, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
+    proc = subprocess.run([*CLI, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert orphaned_ray_workers() == []       # the dead driver's Ray workers were ended too
@@ -92,7 +101,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
         "first": "completed", "second": "completed"}
     history = client.get_metric_history(trial_runs["second"].info.run_id, "NDS")
     assert sorted(m.step for m in history) == [1, 2, 3]
-    status = subprocess.run([*cli, "status", "killed", "--json"], cwd=tmp_path, env=env,
+    status = subprocess.run([*CLI, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["completed", "completed"]
 
@@ -105,18 +114,8 @@ def test_resume_of_a_trial_stopped_after_its_last_validation_completes_it(tmp_pa
                                                                "params": {"x": 0.6}}],
                                                    "num_trials": 1})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
-    cli = [sys.executable, "-m", "cli"]
-    driver = subprocess.Popen([*cli, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
     work = tmp_path / "runs" / "late" / "trials" / "0000"
-    deadline = time.time() + 240
-    while not (work / "epoch_1.pth").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.wait()
-    while trial_processes(tmp_path) and time.time() < deadline:
-        time.sleep(0.2)
+    kill_driver_once(tmp_path, space, env, work)
     # as if the driver had recorded epochs 2 and 3 (max_epochs) before it was stopped
     log = max(work.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
     with open(log, "a") as f:
@@ -131,7 +130,7 @@ def test_resume_of_a_trial_stopped_after_its_last_validation_completes_it(tmp_pa
     for epoch in (2, 3):
         study._storage.set_trial_intermediate_value(running._trial_id, epoch, 0.6 * epoch)
 
-    proc = subprocess.run([*cli, "resume", "late"], cwd=tmp_path, env=env, capture_output=True,
+    proc = subprocess.run([*CLI, "resume", "late"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (trial,) = study.get_trials()
