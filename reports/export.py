@@ -114,10 +114,11 @@ def latest_checkpoint(work_dir: str) -> str | None:
     return str(checkpoints[-1]) if checkpoints else None
 
 
-def check_output(out_file: Path, data: SweepData, base: Path, example: str) -> None:
+def check_output(out_file: Path, data: SweepData, base: Path, fmt: str) -> None:
     """Raises BadOptionError: ``out_file`` cannot be written as a file (a directory, or a path
-    under a file), or would overwrite what the sweep reads back: a file in its folder, the space
-    it was made from, or the base config the export builds on."""
+    under a file), would overwrite what the sweep reads back (a file in its folder, the space it
+    was made from, or the base config the export builds on), or lacks the suffix of ``fmt``."""
+    example = f"best.{fmt}"
     if out_file.is_dir():
         raise BadOptionError(f"-o {out_file} is a directory; give a file path such as "
                              f"{out_file / example}")
@@ -134,6 +135,12 @@ def check_output(out_file: Path, data: SweepData, base: Path, example: str) -> N
         if target == own.resolve():
             raise BadOptionError(f"-o {out_file} is the {what} of sweep {data.name!r}; give "
                                  f"another file path such as {example}")
+    suffixes = {"py": (".py",), "yaml": (".yaml", ".yml")}[fmt]
+    if out_file.suffix not in suffixes:
+        other = "yaml" if fmt == "py" else "py"
+        raise BadOptionError(f"-o {out_file}: a {fmt} export must end in {suffixes[0]} (configs "
+                             f"are read by their suffix); name it "
+                             f"{out_file.with_suffix(suffixes[0]).name}, or give --format {other}")
 
 
 def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestTrial, list[str]]:
@@ -148,13 +155,7 @@ def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestT
         raise BadOptionError(f"--format must be 'py' or 'yaml', but got {fmt!r}")
     best = best_trial(data)
     base = load_base_config(data.space, Path(data.record.space_file))
-    check_output(out_file, data, base.path, f"best.{fmt}")
-    suffixes = {"py": (".py",), "yaml": (".yaml", ".yml")}[fmt]
-    if out_file.suffix not in suffixes:
-        other = "yaml" if fmt == "py" else "py"
-        raise BadOptionError(f"-o {out_file}: a {fmt} export must end in {suffixes[0]} (configs "
-                             f"are read by their suffix); name it "
-                             f"{out_file.with_suffix(suffixes[0]).name}, or give --format {other}")
+    check_output(out_file, data, base.path, fmt)
     out_file.parent.mkdir(parents=True, exist_ok=True)  # as mmengine's mkdir_or_exist
     overrides = flat_overrides(data.space, best.params, base)  # a schedule: its hook too
     if fmt == "yaml":

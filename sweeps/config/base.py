@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sweeps.config.keys import MISSING, format_key, lookup, nearest_keys, parse_key
-from sweeps.space import BASE_CONFIG_POINT, SweepSpace, out_of_range
-from sweeps.space.parameters import FloatParameter, IntParameter
+from sweeps.space import BASE_CONFIG_POINT, FloatParameter, IntParameter, SweepSpace, out_of_range
 from sweeps.space.schedule import TARGET_ROOT
 
 

@@ -108,7 +108,8 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
     trial_config = write_trial_config(space, base, params, work_dir)
     last_epoch, diverged = int(config.get(KNOWN_EPOCHS_KEY, 0)), False
     if resume:  # validations an earlier attempt logged but never reported (a dead driver)
-        records, known = logged_records(work_dir, space.log_format), last_epoch
+        known = last_epoch  # the validations the study holds
+        records = logged_records(work_dir, space.log_format)
         for record in records:
             if record.epoch > last_epoch:
                 last_epoch = record.epoch
