@@ -1,6 +1,8 @@
 """The processes of training jobs, found by markers that every one of them carries in its
 environment (ranks that a launcher put in sessions of their own, or that lost their parent,
-included), and ending them: SIGTERM, a grace, SIGKILL.
+included) and by descent from the job's supervisor (a process started with a cleaned
+environment, ``env -i`` or ``sudo``, carries no marker), and ending them: SIGTERM, a grace,
+SIGKILL.
 
 Two markers: :data:`JOB_MARKER` names one launch of a training (a supervisor and everything it
 started), :data:`WORK_DIR_MARKER` the trial's work dir, so that everything still running for a
@@ -9,10 +11,11 @@ trial, or under a sweep's trials folder, is found whichever launch started it.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import psutil
@@ -23,6 +26,8 @@ JOB_MARKER = "AQR_SWEEP_JOB"
 WORK_DIR_MARKER = "AQR_SWEEP_WORK_DIR"
 
 Finder = Callable[[], list[psutil.Process]]
+
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 def alive(proc: psutil.Process | int) -> bool:
@@ -53,6 +58,43 @@ def marked(name: str, accept: Callable[[str], bool]) -> list[psutil.Process]:
 def job_processes(marker: str) -> list[psutil.Process]:
     """Every live process of one launch (this one excepted)."""
     return marked(JOB_MARKER, marker.__eq__)
+
+
+def descendants(root: int, skip: Collection[int] = ()) -> list[psutil.Process]:
+    """Every live process under ``root`` (not itself), the pids in ``skip`` excepted; none when
+    ``root`` is gone."""
+    try:
+        found = psutil.Process(root).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [proc for proc in found if proc.pid not in skip and alive(proc)]
+
+
+def joined(*finders: Finder) -> Finder:
+    """Finds every process any of ``finders`` finds, once."""
+    def find() -> list[psutil.Process]:
+        return list({proc.pid: proc for finder in finders for proc in finder()}.values())
+    return find
+
+
+def become_subreaper() -> None:
+    """Have orphaned descendants re-parented to this process rather than to init (Linux), so
+    that a rank its launcher detached (double fork, new session) is still found under it."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: markers only
+        pass
+
+
+def reap_orphans(keep: Collection[int]) -> None:
+    """Collect the exit status of this process's dead children (orphans re-parented to a
+    subreaper), those in ``keep`` (whose status someone else waits for) excepted."""
+    for proc in psutil.Process().children():
+        try:
+            if proc.pid not in keep and proc.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(proc.pid, os.WNOHANG)
+        except (psutil.NoSuchProcess, ChildProcessError):
+            continue
 
 
 def processes_under(folder: Path) -> list[psutil.Process]:

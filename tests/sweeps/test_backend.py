@@ -159,3 +159,70 @@ def test_a_work_dir_still_trained_by_an_earlier_launch_is_not_trained_twice(tmp_
     second = b.start(tmp_path / "t", Path("c.py"), resume=True)
     assert second.poll() is None
     second.stop()
+
+
+# A launcher whose ranks drop the job's marker: one under `env -i`, one double-forked into a
+# session of its own with an empty environment (a daemon); it exits at once with "--exit".
+DETACHING = """
+import json, os, subprocess, sys, time
+from pathlib import Path
+wd = Path(sys.argv[1]); wd.mkdir(parents=True, exist_ok=True)
+SLEEP = "import time; time.sleep(120)"
+DAEMON = ("import os, sys, time\\nif os.fork(): os._exit(0)\\n"
+          "open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(120)")
+clean = subprocess.Popen(["env", "-i", sys.executable, "-c", SLEEP])
+subprocess.Popen([sys.executable, "-c", DAEMON, str(wd / "daemon.pid")], env={},
+                 start_new_session=True).wait()
+while not (wd / "daemon.pid").exists() or not (wd / "daemon.pid").read_text():
+    time.sleep(0.05)
+(wd / "pids.json").write_text(json.dumps([clean.pid, int((wd / "daemon.pid").read_text())]))
+if "--exit" not in sys.argv: time.sleep(120)
+"""
+
+
+def detaching(tmp_path: Path, *args: str) -> tuple[object, list[int]]:
+    """A job of the detaching launcher, and the pids of its two unmarked processes (checked
+    alive and unmarked)."""
+    script = tmp_path / "detaching.py"
+    script.write_text(DETACHING)
+    b = CommandBackend([sys.executable, str(script), "{work_dir}", *args], [], cwd=str(tmp_path),
+                       grace=1)
+    job = b.start(tmp_path / "t", tmp_path / "c.py", resume=False)
+    wait_for(tmp_path / "t" / "pids.json")
+    pids = json.loads((tmp_path / "t" / "pids.json").read_text())
+    return job, pids
+
+
+def gone(pids: list[int], seconds: float = 15) -> bool:
+    end = time.time() + seconds
+    while any(alive(p) for p in pids) and time.time() < end:
+        time.sleep(0.1)
+    return not any(alive(p) for p in pids)
+
+
+def test_stop_ends_processes_that_dropped_the_marker(tmp_path):
+    """`env -i`, `sudo` or a daemon's double fork leave no marker: they are found under the
+    supervisor (a subreaper) all the same."""
+    job, pids = detaching(tmp_path)
+    for pid in pids:
+        assert alive(pid) and JOB_MARKER not in psutil.Process(pid).environ()
+    job.stop()
+    assert gone(pids, seconds=1)
+
+
+def test_what_an_exited_command_detached_is_ended_too(tmp_path):
+    job, pids = detaching(tmp_path, "--exit")
+    end = time.time() + 20
+    while job.poll() is None and time.time() < end:
+        time.sleep(0.1)
+    assert job.poll() == 0 and gone(pids, seconds=1)
+
+
+def test_a_sigkilled_supervisor_s_reaper_ends_what_dropped_the_marker(tmp_path):
+    from sweeps.run.reaper import LOOK_EVERY
+
+    job, pids = detaching(tmp_path)
+    time.sleep(LOOK_EVERY * 2)  # the reaper has looked under the supervisor since
+    job.proc.send_signal(signal.SIGKILL)
+    job.proc.wait()
+    assert gone(pids)
