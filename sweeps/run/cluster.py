@@ -17,10 +17,13 @@ from sweeps.space import SweepSpace
 CONNECT_SECONDS = 10.0
 #: addresses that name no host: Ray finds the cluster itself
 _NO_HOST = ("auto", "local")
+#: how to do without an address, by where it came from
+_WITHOUT = {"--address": "leave out --address", "RAY_ADDRESS": "unset RAY_ADDRESS"}
 
 
-def reach(address: str, timeout: float = CONNECT_SECONDS) -> None:
-    """Check that something listens at ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``).
+def reach(address: str, source: str = "--address", timeout: float = CONNECT_SECONDS) -> None:
+    """Check that something listens at ``address`` (``HOST:PORT`` or ``ray://HOST:PORT``), given
+    by ``source`` (``--address`` or the ``RAY_ADDRESS`` environment variable).
 
     Raises:
         RayClusterError: the address is malformed, or nothing answers there within ``timeout``.
@@ -29,14 +32,14 @@ def reach(address: str, timeout: float = CONNECT_SECONDS) -> None:
         return
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not (host and sep and port.isdigit()):
-        raise RayClusterError(f"--address {address!r}: must be HOST:PORT (the head node's, 6379 "
+        raise RayClusterError(f"{source} {address!r}: must be HOST:PORT (the head node's, 6379 "
                               "by default), ray://HOST:PORT or auto")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as err:
         raise RayClusterError(
-            f"--address {address}: no Ray cluster answers there ({err.strerror or err}); check "
-            "the head node's address and port (`ray status` on it), or leave out --address for "
+            f"{source} {address}: no Ray cluster answers there ({err.strerror or err}); check "
+            f"the head node's address and port (`ray status` on it), or {_WITHOUT[source]} for "
             "a Ray on this machine") from None
 
 

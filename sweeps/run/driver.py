@@ -203,26 +203,28 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
     already runs it, then shut down if it was started here.
 
     Raises:
-        RayClusterError: no cluster answers at ``address``.
+        RayClusterError: no cluster answers at ``address`` (or ``RAY_ADDRESS``'s, which Ray
+            takes when ``address`` is None).
         SpaceError: a trial asks for more than a Ray started on this machine has (a cluster's
             autoscaler may still add nodes, so one at an address is not judged).
     """
     import ray
 
+    source, target = ("--address", address) if address else ("RAY_ADDRESS",
+                                                              os.environ.get("RAY_ADDRESS"))
     started = not ray.is_initialized()
     if started:
-        if address:
-            reach(address)
+        if target:
+            reach(target, source)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=False)
         except ConnectionError as err:
-            raise RayClusterError(f"--address {address}: "
+            raise RayClusterError(f"{source} {target}: "
                                   f"{(str(err).strip().splitlines() or ['no cluster'])[0]}"
                                   ) from None
     try:
-        here = not address and not os.environ.get("RAY_ADDRESS")
-        if here and (problem := trial_problem(space, ray.cluster_resources())):
+        if not target and (problem := trial_problem(space, ray.cluster_resources())):
             raise space.problem(*problem)
         yield
     finally:

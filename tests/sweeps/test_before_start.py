@@ -24,9 +24,12 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def run(tmp_path: Path, *args: str, ray_address: str | None = None
+        ) -> subprocess.CompletedProcess:
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
     env.pop("RAY_ADDRESS", None)
+    if ray_address:
+        env["RAY_ADDRESS"] = ray_address
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=120)
 
@@ -56,6 +59,10 @@ def test_run_refuses_both_in_one_line_and_writes_no_sweep(tmp_path):
                f"127.0.0.1:{closed_port()}")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "no Ray cluster answers there" in proc.stderr
+    proc = run(tmp_path, "run", str(space), "--no-preflight",
+               ray_address=f"127.0.0.1:{closed_port()}")  # Ray would take it for --address
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "RAY_ADDRESS 127.0.0.1:" in proc.stderr and "unset RAY_ADDRESS" in proc.stderr
     big = write_space(tmp_path, name="big", resources={"cpu": 512})
     proc = run(tmp_path, "run", str(big), "--no-preflight")
     assert proc.returncode == 2, proc.stderr
