@@ -378,12 +378,22 @@ def import_log(logs: Annotated[list[Path], typer.Argument(help="training logs")]
                ) -> None:
     """Bring past training runs into a sweep as references (MLflow runs; the sampler does not
     learn from them: they ran their own schedules)."""
-    from sweeps.import_log import already_imported, check_baseline, open_or_create, parse_params
+    from sweeps.import_log import (
+        already_imported,
+        check_baseline,
+        open_or_create,
+        parse_params,
+        scored_records,
+        target_space,
+    )
     from sweeps.import_log import import_log as add_log
 
-    _, spec, record, study = open_or_create(sweep, space)
+    spec = target_space(sweep, space)
     params = parse_params(param or [], spec)
     check_baseline(params, baseline)
+    for log in logs:  # all of them, before anything is written
+        scored_records(log, spec)
+    _, spec, record, study = open_or_create(sweep, space)
     for log in logs:
         earlier = already_imported(log, study)
         if earlier is not None:

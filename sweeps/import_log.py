@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from sweeps.constants import Tag, TrialAttr, TrialState
 from sweeps.errors import BadOptionError, MissingFileError, NoResultError
-from sweeps.logs import read_log
+from sweeps.logs import ValidationRecord, read_log
 from sweeps.run.samplers import distributions
 from sweeps.space import SweepSpace, load_space, out_of_range
 from sweeps.store.create import create_sweep
@@ -77,6 +77,29 @@ def already_imported(log: Path, study: optuna.Study) -> int | None:
                  if t.user_attrs.get(TrialAttr.SOURCE_SHA256) == digest), None)
 
 
+def scored_records(log: Path, space: SweepSpace) -> list[ValidationRecord]:
+    """The validations of ``log`` that hold the space's metric.
+
+    Raises:
+        MissingFileError: no such log. NoResultError: none holds the metric, or it is NaN or
+            infinite at an epoch.
+    """
+    records = read_log(log)
+    scored = [r for r in records if space.metric in r.metrics]
+    if not scored:
+        keys = sorted({k for r in records for k in r.metrics})[:15]
+        raise NoResultError(f"{log}: no validation with {space.metric!r}"
+                         + (f"; it logged: {', '.join(keys)}" if keys else
+                            " (no validation records at all)"))
+    for record in scored:
+        value = record.metrics[space.metric]
+        if not math.isfinite(value):
+            shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+            raise NoResultError(f"{log}: {space.metric} is {shown} at epoch {record.epoch}; not "
+                                "imported (a diverged run has no result to compare)")
+    return scored
+
+
 def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: SweepRecord,
                study: optuna.Study, baseline: bool = False) -> tuple[int, str]:
     """Add one finished training log to the study (as a reference) and MLflow (nested run).
@@ -91,18 +114,8 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     """
     check_baseline(params, baseline)
     records = read_log(log)
-    scored = [r for r in records if space.metric in r.metrics]
-    if not scored:
-        keys = sorted({k for r in records for k in r.metrics})[:15]
-        raise NoResultError(f"{log}: no validation with {space.metric!r}"
-                         + (f"; it logged: {', '.join(keys)}" if keys else
-                            " (no validation records at all)"))
+    scored = scored_records(log, space)
     curve = {r.epoch: r.metrics[space.metric] for r in scored}
-    for epoch, value in curve.items():
-        if not math.isfinite(value):
-            shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
-            raise NoResultError(f"{log}: {space.metric} is {shown} at epoch {epoch}; not imported "
-                                "(a diverged run has no result to compare)")
     final = scored[-1].metrics[space.metric]
     dists = distributions(space)
     kind = "baseline" if baseline else "imported"
@@ -136,6 +149,22 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     return number, run_id
 
 
+def target_space(name: str, space_file: Path | None) -> SweepSpace:
+    """The space of the sweep to import into: its own when it exists, else ``space_file``'s
+    (read before the sweep is created, so that a refused import creates nothing).
+
+    Raises:
+        MissingFileError: no such sweep, and no ``space_file``.
+    """
+    sweep = SweepDir(name)
+    if sweep.exists():
+        return load_space(sweep.space_file)
+    if space_file is None:
+        raise MissingFileError(f"no sweep named {name!r} yet; give --space SPACE.yaml to "
+                               "create it")
+    return load_space(space_file)
+
+
 def open_or_create(name: str, space_file: Path | None) -> tuple[SweepDir, SweepSpace,
                                                                 SweepRecord, optuna.Study]:
     """The sweep to import into; created from ``space_file`` when it does not exist yet."""
@@ -145,8 +174,5 @@ def open_or_create(name: str, space_file: Path | None) -> tuple[SweepDir, SweepS
         check_parent_run(sweep, record)
         space = load_space(sweep.space_file)
     else:
-        if space_file is None:
-            raise MissingFileError(f"no sweep named {name!r} yet; give --space SPACE.yaml to "
-                                    "create it")
         sweep, space, record = create_sweep(space_file, name, check_base_config=False)
     return sweep, space, record, open_study(space, sweep)

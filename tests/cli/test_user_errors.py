@@ -142,3 +142,19 @@ def test_import_log_refuses_a_metric_that_is_nan_or_infinite(tmp_path):
                                       "imported (a diverged run has no result to compare)")
     trial, = load_study(SweepDir("imp", tmp_path / "runs")).trials
     assert trial.user_attrs["final_value"] == 0.5
+
+
+def test_a_refused_import_creates_no_sweep(tmp_path):
+    """A log, a --param or a second log refused: the sweep --space would have created is not
+    left behind empty (a later `run --name` would have had to pick another name)."""
+    space = write_space(tmp_path, "fresh")
+    (tmp_path / "ok.log.json").write_text('{"mode": "val", "epoch": 1, "NDS": 0.5}\n')
+    (tmp_path / "nan.log.json").write_text('{"mode": "val", "epoch": 1, "NDS": NaN}\n')
+    for args, error in (
+            (["nan.log.json"], "nan.log.json: NDS is NaN at epoch 1"),
+            (["ok.log.json", "missing.log.json"], "log file not found: missing.log.json"),
+            (["ok.log.json", "--param", "nope=1"], "--param nope: not a parameter")):
+        refused = cli(tmp_path, "import-log", *args, "--sweep", "fresh", "--space", str(space),
+                      *([] if "--param" in args else ["--param", "x=0.5"]))
+        assert one_error(refused).startswith(error), args
+        assert not (tmp_path / "runs" / "fresh").exists(), args
