@@ -284,22 +284,22 @@ def status(name: Annotated[str, typer.Argument(help="sweep name")],
 
 @app.command()
 def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, *.log.json "
-                                                    "or a text log")],
+                                                    "or a text log; or a trial's work dir")],
          as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
          metric: Annotated[list[str] | None, typer.Option(help="metrics to show")] = None
          ) -> None:
-    """Print the validation records of a training log."""
+    """Print the validation records of a training log (of every log in a work dir)."""
     from sweeps.constants import DEFAULT_SHOWN_METRICS
-    from sweeps.logs import read_log
+    from sweeps.logs import logged_records, read_log
     from sweeps.view.table import format_value
 
-    records = read_log(file)
+    records = logged_records(file) if file.is_dir() else read_log(file)
     if as_json:
         print(json.dumps([r.as_dict() for r in records], indent=2))
         return
     if not records:
         raise EmptyLogError(f"{file}: no validation records found (is it a training log of "
-                            "mmengine or mmcv 1.x?)")
+                            "mmengine or mmcv 1.x, or a work dir that holds one?)")
     from rich.table import Table
 
     shown = metric or [k for k in DEFAULT_SHOWN_METRICS if k in records[0].metrics] \

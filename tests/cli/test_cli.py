@@ -1,5 +1,6 @@
 """The CLI as a user runs it: real subprocesses, exit codes, one-line errors."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,18 @@ def test_missing_things_are_one_line_errors(tmp_path):
     assert proc.returncode == 2 and "no sweep named 'nosuch'" in proc.stderr
     proc = run("logs", str(tmp_path / "x.log"))
     assert proc.returncode == 2 and "log file not found" in proc.stderr
+    proc = run("logs", str(tmp_path))  # a work dir without a log: no result (as an empty log)
+    assert proc.returncode == 1 and proc.stderr.strip() == (
+        f"error: {tmp_path}: no validation records found (is it a training log of mmengine or "
+        "mmcv 1.x, or a work dir that holds one?)")
+
+
+def test_logs_of_a_work_dir_reads_the_logs_in_it(tmp_path):
+    (tmp_path / "20261206_120000.log.json").write_text(
+        '{"mode": "val", "epoch": 1, "NDS": 0.5}\n{"mode": "val", "epoch": 2, "NDS": 0.6}\n')
+    proc = run("logs", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["epoch"] for r in json.loads(proc.stdout)] == [1, 2]
 
 
 def test_ui_dry_run_binds_localhost(tmp_path):
