@@ -26,7 +26,13 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from sweeps.backends import Backend, CommandBackend
-from sweeps.backends.processes import end_processes, processes_under, wait_gone
+from sweeps.backends.processes import (
+    alive,
+    descendants,
+    end_processes,
+    processes_under,
+    wait_gone,
+)
 from sweeps.config.base import BaseConfig, enqueued_points, load_base_config
 from sweeps.constants import TrialState
 from sweeps.errors import (
@@ -70,6 +76,8 @@ logger = logging.getLogger(__name__)
 TUNE_ENVIRONMENT = {"TUNE_DISABLE_SIGINT_HANDLER": "1", "RAY_AIR_NEW_OUTPUT": "0"}
 #: seconds beyond the grace that a stopped training's processes get to be gone
 STOP_MARGIN = 15.0
+#: seconds the processes of a Ray this driver started get to end after its shutdown
+RAY_GRACE = 5.0
 
 
 @dataclass
@@ -164,7 +172,7 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
         check_program(space)  # nor does a program the preflight cannot start
     created = not resume and not sweep.path.exists()
     try:
-        with DriverLock(sweep.path, sweep.name):
+        with DriverLock(sweep.path, sweep.name), _stops_interrupt():
             if resume:
                 _wait_for_stopped_trainings(sweep, space)
             with _ray(address, space):
@@ -172,10 +180,35 @@ def run_sweep(space_file: str | Path | None = None, *, name: str | None = None,
                     sweep, space, record = _create(space_path, sweep, created)
                     _preflight(sweep, space, record, base, preflight, progress)
                 return SweepRun(sweep, space, record, base, options).run(points, resume)
-    except BaseException:
+    except BaseException as err:
         if created and not sweep.exists():  # nothing half-made stays behind
             shutil.rmtree(sweep.path, ignore_errors=True)
+        if isinstance(err, KeyboardInterrupt):  # before a trial started (SweepRun says after)
+            raise SweepInterruptedError(_interrupted_before(sweep, resume)) from None
         raise
+
+
+def _interrupted_before(sweep: SweepDir, resume: bool) -> str:
+    """What a Ctrl-C or SIGTERM before the sweep's first trial of this run left."""
+    if resume:
+        return (f"interrupted before the sweep went on; nothing was changed: continue with "
+                f"`aqr-sweep resume {sweep.name}`")
+    if not sweep.exists():
+        return "interrupted before the sweep was created; nothing of it was written"
+    return (f"interrupted before the sweep's first trial; `aqr-sweep resume {sweep.name}` "
+            f"starts its trials (without a preflight: `aqr-sweep preflight SPACE --name "
+            f"{sweep.name}` runs one)")
+
+
+@contextmanager
+def _stops_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt as Ctrl-C does (its default would end the driver with
+    the Ray it started still running)."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _create(space_path: Path, sweep: SweepDir, created: bool
@@ -213,24 +246,30 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
     source, target = ("--address", address) if address else ("RAY_ADDRESS",
                                                               os.environ.get("RAY_ADDRESS"))
     started = not ray.is_initialized()
-    if started:
-        if target:
-            reach(target, source)
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
-        except ConnectionError as err:
-            raise RayClusterError(f"{source} {target}: "
-                                  f"{(str(err).strip().splitlines() or ['no cluster'])[0]}"
-                                  ) from None
+    if started and target:
+        reach(target, source)
+    children = {proc.pid for proc in descendants(os.getpid())}
     try:
+        if started:
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         logging_level=logging.WARNING, configure_logging=False)
+            except ConnectionError as err:
+                raise RayClusterError(f"{source} {target}: "
+                                      f"{(str(err).strip().splitlines() or ['no cluster'])[0]}"
+                                      ) from None
+            # ray.init sets a SIGTERM handler that ends this process and leaves its Ray running
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         if not target and (problem := trial_problem(space, ray.cluster_resources())):
             raise space.problem(*problem)
         yield
     finally:
         if started:
+            ours = [proc for proc in descendants(os.getpid()) if proc.pid not in children]
             with _signals_held():  # a second Ctrl-C must not cut Ray's shutdown short
                 ray.shutdown()
+                # its agents outlive the raylet by a minute or two, unless ended
+                end_processes(lambda: [proc for proc in ours if alive(proc)], RAY_GRACE)
 
 
 def _preflight(sweep: SweepDir, space: SweepSpace, record: SweepRecord, base: BaseConfig,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sweeps.backends.processes import alive
 from tests.kit.processes import trial_processes
 from tests.kit.spaces import write_space
 
@@ -102,3 +103,64 @@ def test_a_killed_driver_s_trainings_end_and_resume_never_trains_twice_in_a_work
     assert not list(work.glob("*/overlaps.txt")), [p.read_text() for p in work.glob("*/overlaps.txt")]
     assert [t["state"] for t in trials("killed", tmp_path, env)] == ["completed", "completed"]
     assert trial_processes(tmp_path) == []
+
+
+# `aqr-sweep run` whose Ctrl-C or SIGTERM comes as soon as its Ray has started (when the driver
+# first asks it something), before the sweep is created: the pids of the Ray processes it
+# started go to RAY_PIDS first.
+SIGNAL_AFTER_RAY_INIT = """
+import json, os, signal, sys
+import psutil, ray
+from cli.app import main
+ask = ray.cluster_resources
+def signal_then_ask():
+    with open(os.environ["RAY_PIDS"], "w") as f:
+        json.dump([p.pid for p in psutil.Process().children(recursive=True)], f)
+    os.kill(os.getpid(), int(os.environ["STOP_SIGNAL"]))
+    return ask()
+ray.cluster_resources = signal_then_ask
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_while_ray_starts_leaves_no_sweep_and_no_ray(tmp_path, sig):
+    space = write_space(tmp_path, "early")
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "STOP_SIGNAL": str(int(sig)),
+           "RAY_PIDS": str(tmp_path / "ray.json")}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_AFTER_RAY_INIT, "run", "--no-preflight",
+                           str(space)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: interrupted before the sweep was created; nothing of it was written")
+    assert not (tmp_path / "runs" / "early").exists()
+    pids = json.loads((tmp_path / "ray.json").read_text())
+    assert len(pids) >= 2                             # gcs_server, raylet, Ray's agents
+    assert [p for p in pids if alive(p)] == []      # at the driver's exit, not a minute later
+
+
+# `aqr-sweep run` whose SIGTERM comes while its preflight runs
+SIGNAL_IN_PREFLIGHT = """
+import os, signal, sys
+import sweeps.run.driver as driver
+from cli.app import main
+def interrupted(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+driver.run_preflight = interrupted
+main(sys.argv[1:])
+"""
+
+
+def test_a_signal_during_the_preflight_names_how_to_start_the_trials(tmp_path):
+    space = write_space(tmp_path, "pre")
+    env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_IN_PREFLIGHT, "run", str(space)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 130, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "error: interrupted before the sweep's first trial; `aqr-sweep resume pre` starts its "
+        "trials (without a preflight: `aqr-sweep preflight SPACE --name pre` runs one)")
+    assert trials("pre", tmp_path, env) == []
