@@ -16,6 +16,9 @@ For each target of the plan, at two of its values (its low and high, or two choi
   ``build_optim_wrapper``) and the parameters whose learning rate changes are the ones the key
   wins. A key that wins none is dead: no parameter name holds it, or a longer key wins the
   parameters that do (it is shadowed);
+* a key of the optimizer (its ``lr``, ``weight_decay``, ``type``, a ``paramwise_cfg`` multiplier):
+  the optimizer is built twice by the environment's constructor and each parameter's settings
+  (learning rate, weight decay, momentum...) are compared. A key that changes none is dead;
 * a model attribute that a schedule drives (``pts_bbox_head.feature_modulator.residual_weight``):
   set on one built model to each value, then compared as a config key is.
 
@@ -311,6 +314,29 @@ def probe_lr_mult(probe: Probe, cfg: Any, target: Dict) -> Dict:
     return out
 
 
+def probe_optimizer(probe: Probe, cfg: Any, target: Dict) -> Dict:
+    """Which parameters' optimizer settings the key changes, by the environment's constructor."""
+    if probe.optimizer is None:
+        return {"effect": "unknown", "detail": "the builder gives no optimizer"}
+    model = probe.model
+    settings = []
+    for value in target["values"][:2]:
+        optimizer = probe.optimizer(model, _set(cfg, target["key"], value))
+        by_param = {}
+        for group in optimizer.param_groups:
+            shown = repr(sorted((k, v) for k, v in group.items() if k != "params"))
+            for param in group["params"]:
+                by_param[id(param)] = (type(optimizer).__name__, shown)
+        settings.append(by_param)
+    names = {id(p): n for n, p in model.named_parameters()}
+    changed = sorted(names[i] for i in names if settings[0].get(i) != settings[1].get(i))
+    out = {"effect": "live" if changed else "dead", "matched": len(changed),
+           "examples": changed[:3], "compared": list(target["values"][:2])}
+    if not changed:
+        out["detail"] = "the optimizer is built the same at both values"
+    return out
+
+
 def run(config: str, plan: Dict, work_dir: str) -> Dict:
     """Probe every target of the plan; the results, in the plan's order. A target ``with``
     config values (what makes a conditional knob apply) is probed on that config."""
@@ -335,6 +361,8 @@ def run(config: str, plan: Dict, work_dir: str) -> Dict:
         base = built[condition]
         if target["kind"] == "lr_mult":
             verdict = probe_lr_mult(base, cfg, target)
+        elif target["kind"] == "optimizer":
+            verdict = probe_optimizer(base, cfg, target)
         elif target["kind"] == "attribute":
             verdict = probe_attribute(base, target, seed)
         else:

@@ -47,10 +47,11 @@ class PreflightResult:
 
 def _verdict_line(target: dict) -> str:
     effect = target.get("effect", "?")
-    if target["kind"] == "lr_mult" and effect == "live":
+    if target["kind"] in ("lr_mult", "optimizer") and effect == "live":
         examples = ", ".join(target.get("examples", []))
-        return (f"  live     {target['label']}: lr_mult reaches {target['matched']} "
-                f"parameter(s), e.g. {examples}")
+        what = "lr_mult reaches" if target["kind"] == "lr_mult" else "changes the optimizer of"
+        return (f"  live     {target['label']}: {what} {target['matched']} parameter(s), e.g. "
+                f"{examples}")
     if effect in ("live", "dead") and "loss" in target:
         a, b = target["compared"]
         la, lb = target["loss"]
@@ -68,6 +69,11 @@ def _failure(target: dict, log: Path) -> str | None:
                 f"{target['custom_key']!r} reaches no parameter ({target.get('detail')}); use "
                 "a key the parameters' names hold and no longer key wins")
     values = " and ".join(repr(v) for v in target["values"])
+    if target["kind"] == "optimizer":
+        values = " and ".join(repr(v) for v in target["values"][:2])
+        return (f"{target['field']}: {key} changes no parameter's optimizer settings: the "
+                f"optimizer the training builds is the same at {values} (is the key one the "
+                "optimizer's constructor reads?); fix the key, or drop the parameter")
     seen = "loss, gradients and predictions" if "prediction" in target.get("differences", {}) \
         else "loss and gradients"
     return (f"{target['field']}: {key} changes nothing the training computes: its {seen} are "

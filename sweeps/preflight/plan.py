@@ -24,6 +24,29 @@ def probe_values(param: Any) -> list:
     return [param.low, param.high, middle]
 
 
+#: top-level keys of the schedule, the loop and the bookkeeping: one forward and backward pass on
+#: one batch cannot show their effect, so they are not probed
+UNPROBED_ROOTS = frozenset({
+    "lr_config", "momentum_config", "param_scheduler", "optimizer_config", "runner",
+    "total_epochs", "train_cfg", "val_cfg", "test_cfg", "auto_scale_lr", "workflow",
+    "checkpoint_config", "evaluation", "log_config", "default_hooks", "custom_hooks",
+    "log_level", "load_from", "resume_from", "resume", "work_dir", "seed", "randomness",
+    "env_cfg", "dist_params", "find_unused_parameters"})
+
+
+def key_kind(parts: tuple[str, ...]) -> str:
+    """How the probe judges a config key: ``optimizer`` (the optimizer the environment builds:
+    its parameters' learning rates, weight decays, momenta...), ``unprobed`` (see
+    :data:`UNPROBED_ROOTS`; and an optimizer wrapper's own settings, such as gradient clipping,
+    which act only in a step) or ``config`` (the training is built and run)."""
+    if parts[0] == "optimizer" or parts[:2] in (("optim_wrapper", "optimizer"),
+                                                ("optim_wrapper", "paramwise_cfg")):
+        return "optimizer"
+    if parts[0] in UNPROBED_ROOTS or parts[0] == "optim_wrapper":
+        return "unprobed"
+    return "config"
+
+
 def lr_mult_key(parts: tuple[str, ...]) -> str | None:
     """The custom key of ``...custom_keys.KEY.lr_mult``, or None for any other key."""
     if len(parts) >= 3 and parts[-1] == "lr_mult" and parts[-3] == "custom_keys":
@@ -43,8 +66,12 @@ def probe_plan(space: SweepSpace, base: BaseConfig) -> dict:
                 continue  # a schedule's field: its schedule is probed (above)
             target = {"parameter": name, "label": f"{name} ({key})",
                       "field": f"parameters.{name}.targets.{i}", "key": list(parts),
-                      "values": values, "kind": "config", "with": _condition(space, param)}
-            if (custom := lr_mult_key(parts)) is not None:
+                      "values": values, "kind": key_kind(parts), "with": _condition(space, param)}
+            if target["kind"] == "unprobed":
+                target.update(kind="skip", effect="unprobed", detail="a key of the schedule, "
+                              "the loop or the optimizer's step: one forward and backward pass "
+                              "cannot show its effect")
+            elif (custom := lr_mult_key(parts)) is not None:
                 siblings = lookup(base.values, parts[:-2])
                 target.update(kind="lr_mult", custom_key=custom, custom_keys=sorted(
                     {str(k) for k in siblings} | {custom} if isinstance(siblings, dict)

@@ -47,6 +47,29 @@ def test_the_sound_space_passes_with_every_knob_live(tmp_path):
     assert "preflight passed" in proc.stdout
 
 
+def test_optimizer_and_schedule_knobs_are_judged_by_what_they_drive(tmp_path):
+    """The optimizer's lr and weight decay change no loss or gradient of one pass: they are judged
+    by the optimizer mmcv 1.x builds (live); a schedule or a gradient clip, which act over steps,
+    are not probed; none fails the preflight (an lr sweep was refused as "dead")."""
+    def edit(data):
+        data["parameters"].update({
+            "lr": {"type": "float", "low": 1e-5, "high": 1e-3, "log": True,
+                   "targets": ["optimizer.lr"]},
+            "weight_decay": {"type": "float", "low": 0.001, "high": 0.1,
+                             "targets": ["optimizer.weight_decay"]},
+            "warmup": {"type": "float", "low": 0.2, "high": 0.6,
+                       "targets": ["lr_config.step_ratio_up"]},
+            "clip": {"type": "float", "low": 10.0, "high": 50.0,
+                     "targets": ["optimizer_config.grad_clip.max_norm"]}})
+    proc, result = preflight(tmp_path, space(tmp_path, "optim", edit))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    effects = {t["parameter"]: t["effect"] for t in result["targets"]}
+    assert {k: effects[k] for k in ("lr", "weight_decay", "warmup", "clip")} == {
+        "lr": "live", "weight_decay": "live", "warmup": "unprobed", "clip": "unprobed"}
+    lr = next(t for t in result["targets"] if t["parameter"] == "lr")
+    assert lr["matched"] > 0 and "preflight passed" in proc.stdout
+
+
 def fixed(**values):
     def edit(data):
         data["fixed"].update(values)
@@ -81,11 +104,17 @@ def test_a_failing_first_trial_is_one_line_plus_its_traceback(tmp_path, name, ed
     ("no_param", {"type": "float", "low": 0.1, "high": 1.0,
                   "targets": ["optimizer.paramwise_cfg.custom_keys.query_embed.lr_mult"]},
      "the lr_mult of custom key 'query_embed' reaches no parameter (no parameter name holds it)"),
+    ("decay_nothing", {"type": "float", "low": 0.1, "high": 1.0, "create": True,
+                       "targets": ["optimizer.paramwise_cfg.custom_keys.query_embed.decay_mult"]},
+     "parameters.extra.targets.0: optimizer.paramwise_cfg.custom_keys.query_embed.decay_mult "
+     "changes no parameter's optimizer settings: the optimizer the training builds is the same "
+     "at 0.1 and 1.0"),
     ("shadowed", {"type": "float", "low": 0.1, "high": 1.0,
                   "targets": ["optimizer.paramwise_cfg.custom_keys.attention_bias_generator.lr_mult"]},
      "the lr_mult of custom key 'attention_bias_generator' reaches no parameter (a longer key "
      "wins the parameters it matches: 'attention_bias_generator.bias_scale')"),
-], ids=["config-key-not-in-forward", "custom-key-matches-nothing", "custom-key-shadowed"])
+], ids=["config-key-not-in-forward", "custom-key-matches-nothing", "optimizer-key-reaches-nothing",
+        "custom-key-shadowed"])
 def test_a_knob_that_changes_nothing_is_refused_with_its_target(tmp_path, name, parameter,
                                                                 message):
     def edit(data):
