@@ -241,7 +241,7 @@ def validate(space: Annotated[Path, typer.Argument(help="search space YAML")]) -
                              num_gpus=math.ceil(spec.resources.gpu),
                              runtime=SweepDir(spec.name).path / "aqr_runtime")
     out(f"first trial{f' ({label})' if label else ''}: {config}:")
-    for line in config_text(base.path, flat_overrides(spec, params, base), config,
+    for line in config_text(base, flat_overrides(spec, params, base), config,
                             "").splitlines():
         out(f"  {line}")
     env = backend.environment(work_dir, "<port>")

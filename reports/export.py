@@ -163,5 +163,5 @@ def export_best(data: SweepData, out_file: Path, fmt: str = "py") -> tuple[BestT
     else:
         header = (f"Best configuration of sweep {data.name} (trial {best.number}): "
                   f"{data.space.metric} = {describe_mean(best)}\nparams: {best.params}")
-        out_file.write_text(config_text(base.path, overrides, out_file, header))
+        out_file.write_text(config_text(base, overrides, out_file, header))
     return best, cfg_options(overrides)

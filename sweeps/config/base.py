@@ -4,6 +4,7 @@ space sets is there (a merge creates a missing key silently: a dead knob)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from sweeps.space.schedule import TARGET_ROOT
 
 
 def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
-    """The base config as an absolute path.
+    """The base config as an absolute path, symlinks kept: mmcv and mmengine look for its
+    ``_base_`` files beside the path they are given, not beside a link's target.
 
     Raises:
         SpaceError: at the line of ``base_config``, naming the places looked in.
@@ -24,7 +26,7 @@ def resolve_base_config(space: SweepSpace, space_file: Path) -> Path:
     candidates = [given] if given.is_absolute() else [space_file.parent / given, Path.cwd() / given]
     for path in candidates:
         if path.is_file():
-            return path.resolve()
+            return Path(os.path.abspath(path))
     looked = ", ".join(str(c.parent.absolute()) for c in candidates)
     raise space.problem("base_config", f"file not found: {space.base_config} (looked in "
                                        f"{looked}); give a path relative to the space file")
@@ -42,6 +44,25 @@ class BaseConfig:
         return lookup(self.values, parse_key(key))
 
 
+def read_config(path: Path) -> dict[str, Any]:
+    """A config file's values, its ``_base_`` chain merged. A file mmengine takes for its new
+    lazy-import format because it imports a module at the top (``import math``, as mmcv 1.x
+    configs may) is read again as a plain one, as mmcv 1.x reads it.
+
+    Raises:
+        Exception: whatever mmengine raises on a config it cannot read (the first error)."""
+    from mmengine.config import Config
+
+    try:
+        return Config.fromfile(str(path), import_custom_modules=False).to_dict()
+    except Exception as err:  # noqa: BLE001 - re-raised unless the plain reading succeeds
+        try:
+            return Config.fromfile(str(path), import_custom_modules=False,
+                                   lazy_import=False).to_dict()
+        except Exception:  # noqa: BLE001 - the first error is the one to show
+            raise err from None
+
+
 def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
     """Read the base config with mmengine's ``Config`` (it reads mmcv-1.x configs too) and check
     every key the space sets against it.
@@ -50,11 +71,9 @@ def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
         SpaceError: a missing or unreadable base config, or keys it does not have, each at the
             line of the parameter that names it, with the nearest keys it does have.
     """
-    from mmengine.config import Config
-
     path = resolve_base_config(space, space_file)
     try:
-        values = Config.fromfile(str(path), import_custom_modules=False).to_dict()
+        values = read_config(path)
     except Exception as err:  # noqa: BLE001 - any error of the user's config file is reported
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise space.problem("base_config", f"{path} cannot be read as a config: "
@@ -135,6 +154,12 @@ def schedule_mismatch(space: SweepSpace, base: BaseConfig) -> str | None:
 
 
 def _dead(key: str, parts: tuple[str, ...], base: BaseConfig, where: str, opt_in: str) -> str:
+    for i in range(1, len(parts)):
+        held = lookup(base.values, parts[:i])
+        if isinstance(held, list | tuple) and parts[i].isdigit() and int(parts[i]) >= len(held):
+            return (f"{key}: {format_key(parts[:i])} holds {len(held)} item(s) in the base config "
+                    f"{base.path.name}; index {parts[i]} is past its end (items are numbered "
+                    "from 0)")
     near = nearest_keys(base.values, parts)
     return (f"{key} is {where}: a merge would create it and the training would never read it "
             f"(a dead knob); nearest keys: {', '.join(near) or 'none'}. Fix the key, or {opt_in} "

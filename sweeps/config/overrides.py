@@ -1,4 +1,5 @@
-"""A trial's parameters as config overrides: ``--cfg-options`` argv and nested dicts."""
+"""A trial's parameters as config overrides: ``--cfg-options`` argv and the nested dicts a config
+file that inherits the base config sets."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sweeps.config.base import BaseConfig
-from sweeps.config.keys import parse_key
+from sweeps.config.keys import MISSING, format_key, lookup, parse_key
 from sweeps.config.schedules import hook_overrides
-from sweeps.errors import ParameterValueError
+from sweeps.errors import ConfigWriteError, ParameterValueError
 from sweeps.space import SweepSpace
 from sweeps.space.schedule import TARGET_ROOT
 
@@ -95,3 +96,53 @@ def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
             node = node.setdefault(part, {})
         node[leaf] = value
     return root
+
+
+def written(overrides: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides as a config file that inherits ``base`` (its values) sets them, nested:
+    ``_base_`` inheritance replaces a list whole and cannot merge a section into a value that is
+    none (``None``), so a key into a list sets the base's whole list with its element replaced,
+    and a section written where the base has a plain value replaces it (``_delete_``).
+
+    Raises:
+        ConfigWriteError: a key indexes past the end of the base's list.
+    """
+    flat: dict[tuple[str, ...], Any] = {}
+    for key, value in overrides.items():
+        parts = parse_key(key)
+        at = next((i for i in range(1, len(parts)) if parts[i].isdigit()
+                   and isinstance(lookup(base, parts[:i]), list | tuple)), None)
+        if at is None:
+            flat[parts] = value
+            continue
+        whole = flat.get(parts[:at], lookup(base, parts[:at]))
+        if int(parts[at]) >= len(whole):
+            raise ConfigWriteError(f"{key}: {format_key(parts[:at])} holds {len(whole)} item(s) in "
+                                   f"the base config; index {parts[at]} is past its end")
+        flat[parts[:at]] = _replaced(whole, parts[at:], value)
+    return _replacing(nested({format_key(k): v for k, v in flat.items()}), base)
+
+
+def _replaced(node: Any, parts: tuple[str, ...], value: Any) -> Any:
+    """A copy of ``node`` with the value at ``parts`` replaced (lists, tuples and dicts)."""
+    if not parts:
+        return value
+    if isinstance(node, list | tuple):
+        items = list(node)
+        items[int(parts[0])] = _replaced(items[int(parts[0])], parts[1:], value)
+        return tuple(items) if isinstance(node, tuple) else items
+    node = dict(node) if isinstance(node, Mapping) else {}
+    node[parts[0]] = _replaced(node.get(parts[0]), parts[1:], value)
+    return node
+
+
+def _replacing(node: dict[str, Any], base: Any, path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``node`` (the sections written at ``path``), each section that the base holds as a plain
+    value marked ``_delete_`` (mmengine and mmcv 1.x refuse to merge it otherwise)."""
+    out: dict[str, Any] = {}
+    if path and (held := lookup(base, path)) is not MISSING and not isinstance(held, Mapping):
+        out["_delete_"] = True
+    for key, value in node.items():
+        out[key] = _replacing(value, base, (*path, str(key))) if isinstance(value, dict) \
+            else value
+    return out

@@ -11,30 +11,24 @@ from pathlib import Path
 from typing import Any
 
 from sweeps.config.base import BaseConfig
-from sweeps.config.keys import parse_key
-from sweeps.config.overrides import flat_overrides, nested
+from sweeps.config.overrides import flat_overrides, written
 from sweeps.constants import TRIAL_CONFIG_FILE
-from sweeps.errors import ConfigWriteError
 from sweeps.run.failure import TrialError
 from sweeps.space import SweepSpace
 
 
-def config_text(base_config: Path, overrides: Mapping[str, Any], out_file: Path,
+def config_text(base: BaseConfig, overrides: Mapping[str, Any], out_file: Path,
                 header: str) -> str:
-    """A config file: ``_base_`` (relative to ``out_file``) plus the overrides as nested dicts.
+    """A config file: ``_base_`` (relative to ``out_file``) plus the overrides, nested as
+    :func:`sweeps.config.overrides.written` writes them over the base's values.
 
     Raises:
-        ConfigWriteError: an override indexes into a list (``a.0.b``), which ``_base_``
-            inheritance cannot express; use the printed ``--cfg-options`` for it instead.
+        ConfigWriteError: an override indexes past the end of a list of the base config.
     """
-    listy = [k for k in overrides if any(part.isdigit() for part in parse_key(k))]
-    if listy:
-        raise ConfigWriteError(f"cannot write {', '.join(listy)} as a _base_ override (it indexes "
-                               "a list); pass it with --cfg-options instead")
-    base = os.path.relpath(base_config.resolve(), out_file.absolute().parent)
+    base_file = os.path.relpath(os.path.abspath(base.path), out_file.absolute().parent)
     lines = [f"# {line}" for line in header.splitlines()]
-    lines += [f"_base_ = [{base!r}]", ""]
-    for key, value in nested(overrides).items():
+    lines += [f"_base_ = [{base_file!r}]", ""]
+    for key, value in written(overrides, base.values).items():
         lines.append(f"{key} = {pprint.pformat(value, sort_dicts=False, width=96)}")
     return "\n".join(lines) + "\n"
 
@@ -51,7 +45,7 @@ def write_trial_config(space: SweepSpace, base: BaseConfig, params: dict, work_d
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"Trial config of sweep {space.name} (aqr-sweep): the base config plus this trial's "
               f"overrides.\nparams: {params}")
-    text = config_text(base.path, {**flat_overrides(space, params, base), **(extra or {})}, path,
+    text = config_text(base, {**flat_overrides(space, params, base), **(extra or {})}, path,
                        header)
     if path.is_file() and path.read_text() != text:
         raise TrialError(f"{work_dir} was trained with other parameters (see {path}); its "

@@ -217,3 +217,27 @@ def test_the_trial_config_the_sweep_writes_loads_in_mmcv1_config(tmp_path):
     assert keys["attention_bias_generator.bias_scale"].lr_mult == 0.3
     assert keys["transformer"].lr_mult == 0.5 and cfg.optimizer.lr == 2e-4
     assert cfg.model.pts_bbox_head.attention_bias_config.window_size == 5
+
+
+def test_list_elements_and_sections_over_none_load_in_mmcv1_config(tmp_path):
+    """What mmcv 1.x's own Config reads from the trial config: a key into a list (the whole list
+    written), a key created under a section the base sets to None (``_delete_``), over a base
+    that imports a module at its top (which mmengine alone took for its lazy format)."""
+    from sweeps.config.base import load_base_config
+    from sweeps.config.writer import write_trial_config
+    from sweeps.space import SweepSpace
+
+    base = tmp_path / "base.py"
+    base.write_text("import math\nmodel = dict(pts_bbox_head=dict(renderer_config=None, "
+                    "tasks=[dict(num_class=1), dict(num_class=2)], scale=math.sqrt(4)))\n")
+    space = SweepSpace.model_validate({
+        "name": "m", "base_config": str(base), "max_epochs": 2, "parameters": {
+            "clamp": {"type": "float", "low": 1.5, "high": 3.0, "create": True, "targets": [
+                "model.pts_bbox_head.renderer_config.max_weight_clamp"]},
+            "classes": {"type": "int", "low": 1, "high": 4, "targets": [
+                "model.pts_bbox_head.tasks.1.num_class"]}}})
+    path = write_trial_config(space, load_base_config(space, base), {"clamp": 2.5, "classes": 3},
+                              tmp_path / "trial")
+    head = mmcv.Config.fromfile(str(path)).model.pts_bbox_head
+    assert head.renderer_config == {"max_weight_clamp": 2.5} and head.scale == 2.0
+    assert head.tasks == [{"num_class": 1}, {"num_class": 3}]

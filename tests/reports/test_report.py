@@ -15,8 +15,7 @@ from reports.matrix import matrix, quick_reference
 from reports.report import write_report
 from reports.sweep_data import load_sweep
 from sweeps.config.overrides import flat_overrides
-from sweeps.config.writer import config_text
-from sweeps.errors import ConfigWriteError, NoResultError
+from sweeps.errors import NoResultError
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 LOGS = Path(__file__).resolve().parents[1] / "data" / "cmt_logs"  # copies of shared/data/cmt_logs
@@ -142,9 +141,7 @@ def test_export_best_loads_and_equals_the_overrides(data, tmp_path):
     assert train[-1]["aqr/max_weight_clamp"] == pytest.approx(best.params["max_weight_clamp"])
 
 
-def test_export_refuses_list_keys_and_sweeps_without_completed_trials(data, tmp_path):
-    with pytest.raises(ConfigWriteError, match="indexes a list"):
-        config_text(Path("a.py"), {"custom_hooks.0.interval": 1}, tmp_path / "x.py", "")
+def test_export_refuses_sweeps_without_completed_trials(data, tmp_path):
     empty = data.trials.copy()
     empty["state"] = "pruned"
     with pytest.raises(NoResultError, match="no completed trial .*4 pruned"):

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from sweeps.config.base import load_base_config
 from sweeps.errors import SpaceError
-from sweeps.space import load_space
+from sweeps.space import SweepSpace, load_space
 from sweeps.space.reader import MAX_FILE_BYTES
 from tests.kit.spaces import MINIMAL_SPACE as BASE
 
@@ -356,3 +357,15 @@ def test_run_refuses_a_name_outside_the_sweeps_root(tmp_path, name):
     assert "Traceback" not in proc.stderr and "one folder name" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space.yaml"]
     assert not Path("/tmp/escape").exists()
+
+
+def test_an_index_past_the_end_of_a_list_is_named_as_such(tmp_path):
+    """Not a "dead knob, set create: true" (which the writer then could not write either)."""
+    base = tmp_path / "base.py"
+    base.write_text("model = dict(tasks=[dict(num_class=1)])\n")
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": str(base), "max_epochs": 3, "parameters": {
+            "n": {"type": "int", "low": 1, "high": 3, "targets": ["model.tasks.3.num_class"]}}})
+    with pytest.raises(SpaceError, match=r"model.tasks.3.num_class: model.tasks holds 1 item\(s\) "
+                                         r"in the base config base.py; index 3 is past its end"):
+        load_base_config(space, tmp_path / "s.yaml")

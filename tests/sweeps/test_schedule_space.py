@@ -61,8 +61,8 @@ def test_the_trial_config_loads_and_builds_the_hook(tmp_path):
     space = load_space(GUIDE)
     base = load_base_config(space, GUIDE)
     out = tmp_path / "trial_config.py"
-    out.write_text(config_text(base.path, flat_overrides(space, enqueued(space, "scheme_c"),
-                                                          base), out, ""))
+    out.write_text(config_text(base, flat_overrides(space, enqueued(space, "scheme_c"), base),
+                               out, ""))
     cfg = Config.fromfile(str(out))
     assert [h["type"] for h in cfg.custom_hooks] == ["AQRScheduleHook"]
     hook = HOOKS.build(cfg.custom_hooks[0])
