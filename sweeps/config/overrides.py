@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sweeps.config.additions import with_additions, with_base_additions
 from sweeps.config.base import BaseConfig
 from sweeps.config.keys import MISSING, format_key, lookup, parse_key
 from sweeps.config.schedules import hook_overrides
@@ -16,21 +17,23 @@ from sweeps.space.schedule import TARGET_ROOT
 
 def flat_overrides(space: SweepSpace, params: Mapping[str, Any],
                    base: BaseConfig | None = None) -> dict[str, Any]:
-    """``{dotted key: value}``: the space's ``fixed`` keys, then each parameter that applies (its
-    ``when`` holds) on its targets, then, for a space with ``schedules``, the hook that drives
-    them (:mod:`sweeps.config.schedules`: it needs the ``base`` config's hooks).
+    """``{dotted key: value}``: the space's ``fixed`` keys (its ``custom_hooks`` and
+    ``custom_imports`` merged into the ``base`` config's: :mod:`sweeps.config.additions`), then
+    each parameter that applies (its ``when`` holds) on its targets, then, for a space with
+    ``schedules``, the hook that drives them (:mod:`sweeps.config.schedules`: it needs the
+    hooks so far).
 
     Raises:
         ParameterValueError: a parameter of the space has no value in ``params``.
     """
-    out = dict(space.fixed)
+    out = dict(space.fixed) if base is None else with_base_additions(space.fixed, base.values)
     out.update({key: value for key, value in _assignments(space, params)
                 if parse_key(key)[0] != TARGET_ROOT})
     if space.schedules:
         if base is None:
             raise ValueError("a space with schedules writes its hook over the base config's "
                              "hooks: give the base config")
-        out.update(hook_overrides(trial_schedules(space, params), base.values))
+        out.update(hook_overrides(trial_schedules(space, params), with_additions(base.values, out)))
     return out
 
 

@@ -155,3 +155,29 @@ def test_a_symlinked_base_config_inherits_what_its_link_s_folder_holds(tmp_path)
     assert base.path == tmp_path / "mine" / "aqr.py" and base.values["model"]["max_num"] == 123
     trial = write_trial_config(space, base, {"x": 2}, tmp_path / "trial")
     assert Config.fromfile(str(trial)).model == {"max_num": 123, "x": 2}
+
+
+def test_fixed_hooks_and_imports_are_added_to_the_base_s(tmp_path):
+    """A space that fixes the AQR hook and its import (as the attention-bias space does) over a
+    base with hooks and plugin imports of its own keeps them (a list override dropped them); a
+    schedule's hook then builds on the fixed one (it replaced it, losing its settings)."""
+    from sweeps.config.base import BaseConfig, read_config
+
+    base = tmp_path / "base.py"
+    base.write_text("custom_imports = dict(imports=['projects.plugin'], allow_failed_imports="
+                    "False)\ncustom_hooks = [dict(type='EMAHook', momentum=0.0002), "
+                    "dict(type='AQRScheduleHook', interval=5)]\nmodel = dict(head=dict(r=0.5))\n")
+    fixed = {"custom_imports.imports": ["aqr.runtime.hook"],
+             "custom_hooks": [{"type": "AQRScheduleHook", "interval": 50, "watch": ["a"]}]}
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": str(base), "max_epochs": 3, "fixed": fixed,
+        "schedules": {"r": {"attribute": "head.r", "kind": "constant",
+                            "constant": {"value": 0.5}}},
+        "parameters": {"r": {"type": "float", "low": 0.1, "high": 0.9,
+                             "targets": ["schedules.r.constant.value"]}}})
+    out = flat_overrides(space, {"r": 0.3}, BaseConfig(base, read_config(base)))
+    assert out["custom_imports"]["imports"] == ["projects.plugin", "aqr.runtime.hook"]
+    ema, ours = out["custom_hooks"]
+    assert ema == {"type": "EMAHook", "momentum": 0.0002}
+    assert ours["interval"] == 50 and ours["watch"] == ["a"]          # the fixed hook's settings
+    assert ours["attributes"] == {"head.r": {"type": "constant", "value": 0.3}}
