@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweeps.config.keys import MISSING, format_key, lookup, nearest_keys, parse_key
+from sweeps.config.keys import MISSING, format_key, leaf_keys, lookup, nearest_keys, parse_key
+from sweeps.config.variables import variables_read
 from sweeps.space import BASE_CONFIG_POINT, FloatParameter, IntParameter, SweepSpace, out_of_range
 from sweeps.space.schedule import TARGET_ROOT
 
@@ -79,7 +80,8 @@ def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
         raise space.problem("base_config", f"{path} cannot be read as a config: "
                                            f"{type(err).__name__}: {first}") from None
     base = BaseConfig(path, values)
-    problems = missing_keys(space, base) + mistyped_targets(space, base)
+    problems = missing_keys(space, base) + mistyped_targets(space, base) + \
+        variable_targets(space, base)
     if (problem := schedule_mismatch(space, base)) is not None:
         problems.append(("max_epochs", problem))
     if problems:
@@ -106,6 +108,25 @@ def missing_keys(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
         parts = parse_key(key)
         if key not in space.create_fixed and lookup(base.values, parts) is MISSING:
             out.append(("fixed", _dead(key, parts, base, where, "list it in create_fixed")))
+    return out
+
+
+def variable_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
+    """``(field, message)`` for every top-level key the space sets that the base config reads as
+    a variable while it is parsed (:mod:`sweeps.config.variables`)."""
+    read = variables_read(base.path)
+    keys = [(f"parameters.{name}.targets.{i}", key) for name, param in space.parameters.items()
+            for i, key in enumerate(param.targets)] + [("fixed", key) for key in space.fixed]
+    out = []
+    for field, key in keys:
+        parts = parse_key(key)
+        if len(parts) != 1 or parts[0] not in read:
+            continue
+        made = [format_key(k) for k in leaf_keys(base.values) if len(k) > 1 and k[-1] == key]
+        out.append((field, f"{key} is a variable the base config reads while it is parsed "
+                           f"({read[key]}): what it made is fixed by then, so setting it changes "
+                           "nothing the training reads; set the keys that hold its value "
+                           f"instead{' (' + ', '.join(made[:3]) + ')' if made else ''}"))
     return out
 
 

@@ -67,17 +67,18 @@ def lookup(config: Any, parts: tuple[str, ...]) -> Any:
     return node
 
 
-def _leaf_keys(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def leaf_keys(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The keys of a config's values that hold no section, depth first."""
     if isinstance(node, Mapping):
         for key, value in node.items():
-            yield from _leaf_keys(value, (*prefix, str(key)))
+            yield from leaf_keys(value, (*prefix, str(key)))
     else:
         yield prefix
 
 
 def nearest_keys(config: Mapping, parts: tuple[str, ...], count: int = 3) -> list[str]:
     """The config's keys closest to ``parts`` (for a "did you mean")."""
-    keys = [format_key(k) for k in _leaf_keys(config) if k]
+    keys = [format_key(k) for k in leaf_keys(config) if k]
     wanted = format_key(parts)
     close = difflib.get_close_matches(wanted, keys, n=count, cutoff=0.6)
     if close:

@@ -369,3 +369,28 @@ def test_an_index_past_the_end_of_a_list_is_named_as_such(tmp_path):
     with pytest.raises(SpaceError, match=r"model.tasks.3.num_class: model.tasks holds 1 item\(s\) "
                                          r"in the base config base.py; index 3 is past its end"):
         load_base_config(space, tmp_path / "s.yaml")
+
+
+def test_a_variable_the_base_config_reads_while_parsed_is_refused(tmp_path):
+    """`out_size_factor = 8` ... `dict(out_size_factor=out_size_factor)`: setting the top-level
+    name in the trial config changes none of the values made from it (also through `_base_`)."""
+    (tmp_path / "common.py").write_text("data_root = 'data/'\nmodel = dict(x=1)\n"
+                                        "data = dict(train=dict(data_root=data_root))\n")
+    base = tmp_path / "base.py"
+    base.write_text("_base_ = ['./common.py']\nout_size_factor = 8\ntotal_epochs = 20\n"
+                    "model = dict(train_cfg=dict(out_size_factor=out_size_factor))\n")
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": str(base), "max_epochs": 20,
+        "fixed": {"data_root": "/mnt/nuscenes/", "total_epochs": 20},
+        "parameters": {"f": {"type": "categorical", "choices": [4, 8],
+                             "targets": ["out_size_factor"]}}})
+    with pytest.raises(SpaceError) as err:
+        load_base_config(space, tmp_path / "s.yaml")
+    fields = {p.field: p.message for p in err.value.problems}
+    assert fields["parameters.f.targets.0"] == (
+        "out_size_factor is a variable the base config reads while it is parsed (base.py:4): "
+        "what it made is fixed by then, so setting it changes nothing the training reads; set "
+        "the keys that hold its value instead (model.train_cfg.out_size_factor)")
+    assert fields["fixed"].startswith("data_root is a variable the base config reads while it "
+                                      "is parsed (common.py:3)")
+    assert len(fields) == 2          # total_epochs is read by the training, not by the config
