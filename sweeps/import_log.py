@@ -93,6 +93,9 @@ def scored_records(log: Path, space: SweepSpace) -> list[ValidationRecord]:
                             " (no validation records at all)"))
     for record in scored:
         value = record.metrics[space.metric]
+        if space.metric in record.unreadable:
+            raise NoResultError(f"{log}: {space.metric} is {record.unreadable[space.metric]} at "
+                                f"epoch {record.epoch}, not a number; not imported")
         if not math.isfinite(value):
             shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
             raise NoResultError(f"{log}: {space.metric} is {shown} at epoch {record.epoch}; not "

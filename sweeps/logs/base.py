@@ -24,6 +24,9 @@ class ValidationRecord:
     epoch: int
     metrics: dict[str, float]
     diagnostics: dict[str, float] = field(default_factory=dict)
+    #: the metrics whose logged value was not a number (``null``, a word), as the log shows
+    #: them; ``metrics`` holds NaN for them
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {"epoch": self.epoch, "metrics": self.metrics, "diagnostics": self.diagnostics}
@@ -35,6 +38,18 @@ def to_float(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def not_numbers(values: dict) -> dict[str, str]:
+    """The entries of a JSON row whose value is not a number (``null``, a word, a list), as JSON
+    shows them (a string that holds a number, ``"nan"`` included, is one)."""
+    out = {}
+    for key, value in values.items():
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            out[key] = json.dumps(value)[:80]
+    return out
 
 
 def as_epoch(value: object) -> int | None:

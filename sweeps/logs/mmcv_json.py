@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import LogParser, ValidationRecord, as_epoch, json_row, to_float
+from sweeps.logs.base import (
+    LogParser,
+    ValidationRecord,
+    as_epoch,
+    json_row,
+    not_numbers,
+    to_float,
+)
 
 
 class MMCVJsonParser(LogParser):
@@ -24,4 +31,5 @@ class MMCVJsonParser(LogParser):
         if mode != "val" or epoch is None:
             return None  # a record needs a whole-number epoch; a damaged line is skipped
         metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
-        return ValidationRecord(epoch, metrics, dict(self.diagnostics))
+        values = {k: v for k, v in row.items() if k not in NON_METRIC_KEYS}
+        return ValidationRecord(epoch, metrics, dict(self.diagnostics), not_numbers(values))

@@ -8,7 +8,14 @@ metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
 from __future__ import annotations
 
 from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import LogParser, ValidationRecord, as_epoch, json_row, to_float
+from sweeps.logs.base import (
+    LogParser,
+    ValidationRecord,
+    as_epoch,
+    json_row,
+    not_numbers,
+    to_float,
+)
 
 
 class MMEngineJsonParser(LogParser):
@@ -29,4 +36,5 @@ class MMEngineJsonParser(LogParser):
         if epoch is None or not metrics:
             return None  # not a validation (mmengine also logs val iteration timings), or a
             # damaged line: a record needs a whole-number epoch
-        return ValidationRecord(epoch, metrics, dict(self.diagnostics))
+        values = {k: v for k, v in row.items() if k not in NON_METRIC_KEYS}
+        return ValidationRecord(epoch, metrics, dict(self.diagnostics), not_numbers(values))

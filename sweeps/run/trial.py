@@ -35,13 +35,18 @@ def report_of(record: ValidationRecord, space: SweepSpace) -> dict:
     """What Tune (and from there Optuna and MLflow) gets for one validation.
 
     Raises:
-        TrialError: the optimised metric is missing from the validation, naming the keys that are.
+        TrialError: the optimised metric is missing from the validation, naming the keys that are,
+            or its value there is not a number (``null``, a word).
     """
     if space.metric not in record.metrics:
         shown = ", ".join(sorted(record.metrics)[:15]) or "none"
         raise TrialError(f"metric {space.metric!r} not in the validation at epoch {record.epoch}; "
                          f"it logged: {shown}. Set `metric` in the space to one of these",
                          fatal=True)
+    if space.metric in record.unreadable:
+        raise TrialError(f"{space.metric} is {record.unreadable[space.metric]} at epoch "
+                         f"{record.epoch}, not a number: the evaluation did not produce it (its "
+                         "output says why); the trial is failed, not counted as diverged")
     return {**record.metrics, **record.diagnostics, "epoch": record.epoch}
 
 

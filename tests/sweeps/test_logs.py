@@ -159,3 +159,23 @@ def test_a_long_log_line_is_read_in_linear_time(tmp_path):
     (record,) = read_log(path)
     assert time.monotonic() - start < 2
     assert record.metrics == {"pts/NDS": 0.5}
+
+
+@pytest.mark.parametrize("fmt, line", [
+    ("mmcv_json", '{"mode": "val", "epoch": 3, "pts_bbox_NuScenes/NDS": null, "mAP": 0.2}'),
+    ("mmengine_json", '{"pts_bbox_NuScenes/NDS": "n/a", "mAP": 0.2, "step": 3}'),
+])
+def test_a_metric_that_is_not_a_number_fails_its_trial_saying_so(tmp_path, fmt, line):
+    """Not "NaN ... the training diverged": the log's own value is named."""
+    from sweeps.logs import LOG_FORMATS
+    from sweeps.run.failure import TrialError
+    from sweeps.run.trial import report_of
+    from sweeps.space import SweepSpace
+    from tests.kit.spaces import space_dict
+
+    record, = LOG_FORMATS[fmt]().parse(line)
+    assert record.unreadable == {"pts_bbox_NuScenes/NDS": "null" if "null" in line else '"n/a"'}
+    with pytest.raises(TrialError, match=r"^pts_bbox_NuScenes/NDS is (null|\"n/a\") at epoch 3, "
+                                         "not a number: the evaluation did not produce it"):
+        report_of(record, SweepSpace.model_validate(
+            space_dict(tmp_path, metric="pts_bbox_NuScenes/NDS")))
