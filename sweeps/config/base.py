@@ -5,7 +5,10 @@ space sets is there (a merge creates a missing key silently: a dead knob)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,23 +48,52 @@ class BaseConfig:
         return lookup(self.values, parse_key(key))
 
 
+#: seconds a config file gets to be read
+READ_SECONDS = 60.0
+
+
 def read_config(path: Path) -> dict[str, Any]:
     """A config file's values, its ``_base_`` chain merged. A file mmengine takes for its new
     lazy-import format because it imports a module at the top (``import math``, as mmcv 1.x
     configs may) is read again as a plain one, as mmcv 1.x reads it.
 
     Raises:
-        Exception: whatever mmengine raises on a config it cannot read (the first error)."""
+        Exception: whatever mmengine raises on a config it cannot read (the first error);
+            TimeoutError after :data:`READ_SECONDS`."""
     from mmengine.config import Config
 
-    try:
-        return Config.fromfile(str(path), import_custom_modules=False).to_dict()
-    except Exception as err:  # noqa: BLE001 - re-raised unless the plain reading succeeds
+    with _deadline(READ_SECONDS):
         try:
-            return Config.fromfile(str(path), import_custom_modules=False,
-                                   lazy_import=False).to_dict()
-        except Exception:  # noqa: BLE001 - the first error is the one to show
-            raise err from None
+            return Config.fromfile(str(path), import_custom_modules=False).to_dict()
+        except TimeoutError:
+            raise
+        except Exception as err:  # noqa: BLE001 - re-raised unless the plain reading succeeds
+            try:
+                return Config.fromfile(str(path), import_custom_modules=False,
+                                       lazy_import=False).to_dict()
+            except Exception:  # noqa: BLE001 - the first error is the one to show
+                raise err from None
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """A TimeoutError after ``seconds`` (a config file is a program: it may loop, or wait on a
+    file or the network); in the main thread only, where a signal can interrupt it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"reading it took over {seconds:g} s; does it loop, or wait on "
+                           "something?")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:

@@ -394,3 +394,17 @@ def test_a_variable_the_base_config_reads_while_parsed_is_refused(tmp_path):
     assert fields["fixed"].startswith("data_root is a variable the base config reads while it "
                                       "is parsed (common.py:3)")
     assert len(fields) == 2          # total_epochs is read by the training, not by the config
+
+
+def test_a_base_config_that_never_ends_is_one_line(tmp_path, monkeypatch):
+    import sweeps.config.base
+
+    monkeypatch.setattr(sweeps.config.base, "READ_SECONDS", 1.0)
+    base = tmp_path / "base.py"
+    base.write_text("x = 1\nwhile True:\n    pass\n")
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": str(base), "max_epochs": 3,
+        "parameters": {"x": {"type": "int", "low": 1, "high": 3, "targets": ["x"]}}})
+    with pytest.raises(SpaceError, match=r"base.py cannot be read as a config: TimeoutError: "
+                                         r"reading it took over 1 s; does it loop"):
+        load_base_config(space, tmp_path / "s.yaml")
