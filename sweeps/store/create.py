@@ -13,7 +13,12 @@ from sweeps.space import SweepSpace, load_space
 from sweeps.store.lock import DriverLock
 from sweeps.store.study import load_study, open_study
 from sweeps.store.sweep_dir import PREFLIGHT_DIR, SweepDir, SweepRecord, default_tracking_uri
-from sweeps.tracking.runs import experiment_id, start_parent_run, tracking_store
+from sweeps.tracking.runs import (
+    check_parent_run,
+    experiment_id,
+    start_parent_run,
+    tracking_store,
+)
 
 
 def create_sweep(space_file: str | Path, name: str | None = None, check_base_config: bool = True
@@ -38,6 +43,7 @@ def create_sweep(space_file: str | Path, name: str | None = None, check_base_con
     sweep = SweepDir(name or space.name)
     if sweep.exists():  # taken over: it holds no trial (a preflight that failed, imported runs)
         _refuse_unless_only_imported(sweep)
+        check_parent_run(sweep, sweep.read())  # its imported runs live there
         shutil.copyfile(space_path, sweep.space_file)
         record = replace(sweep.read(), space_file=str(space_path.absolute()))
         sweep.write(record)

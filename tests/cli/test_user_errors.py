@@ -158,3 +158,18 @@ def test_a_refused_import_creates_no_sweep(tmp_path):
                       *([] if "--param" in args else ["--param", "x=0.5"]))
         assert one_error(refused).startswith(error), args
         assert not (tmp_path / "runs" / "fresh").exists(), args
+
+
+def test_run_taking_over_an_imported_sweep_checks_its_mlflow_store(tmp_path):
+    """`run` goes on with a sweep that holds only imported runs: a lost MLflow store is one line
+    (a traceback, and a new empty store that lost the imported runs)."""
+    space = write_space(tmp_path, "taken")
+    (tmp_path / "ok.log.json").write_text('{"mode": "val", "epoch": 1, "NDS": 0.5}\n')
+    done = cli(tmp_path, "import-log", "ok.log.json", "--sweep", "taken", "--space", str(space),
+               "--param", "x=0.5")
+    assert done.returncode == 0, done.stderr[-2000:]
+    db = tmp_path / "mlflow.db"
+    db.unlink()
+    error = one_error(cli(tmp_path, "run", str(space), "--no-preflight"))
+    assert error.startswith(f"sweep 'taken': its MLflow store sqlite:///{db} is gone")
+    assert not db.exists()
