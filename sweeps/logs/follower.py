@@ -7,6 +7,9 @@ from pathlib import Path
 from sweeps.logs.base import LogParser, ValidationRecord
 from sweeps.logs.formats import LOG_FORMATS
 
+#: bytes before the read offset that must be as they were read
+CHECKED_BYTES = 64
+
 
 class LogFollower:
     """Tail the newest log of a work dir that appeared after the run started.
@@ -16,7 +19,9 @@ class LogFollower:
     a record was read, a preferred file that appears later (they are created in turn) takes over.
     Only complete lines are parsed; a line being written is kept for the next poll. A log of the
     same format that appears later (the run restarted into a new timestamped log) is followed
-    from then on, after the rest of the current one is read.
+    from then on, after the rest of the current one is read; one rewritten in place (shorter than
+    what was read) is read again from its start (a record comes again: the caller skips epochs it
+    has); rewritten is told by the bytes just before where reading stopped.
 
     Args:
         work_dir: The run's work dir.
@@ -34,6 +39,7 @@ class LogFollower:
         self._parser: LogParser | None = None
         self._offset = 0
         self._partial = ""
+        self._last = b""  # the last bytes read: a log rewritten in place no longer has them
         self._format: str | None = None
         self._emitted = 0
         self._seen: set[Path] = set()
@@ -63,9 +69,13 @@ class LogFollower:
 
     def _read(self) -> list[ValidationRecord]:
         with open(self.path, "rb") as f:
-            f.seek(self._offset)
+            f.seek(self._offset - len(self._last))
+            if f.read(len(self._last)) != self._last:  # rewritten in place: read it again
+                self._follow(self.path, self._format)
+                f.seek(0)
             chunk = f.read()
         self._offset += len(chunk)
+        self._last = (self._last + chunk)[-CHECKED_BYTES:]
         text = self._partial + chunk.decode("utf-8", errors="replace")
         lines = text.split("\n")
         self._partial = lines.pop()
@@ -100,4 +110,4 @@ class LogFollower:
 
     def _follow(self, path: Path, fmt: str) -> None:
         self.path, self._format, self._parser = path, fmt, self._parsers[fmt]()
-        self._offset, self._partial = 0, ""
+        self._offset, self._partial, self._last = 0, "", b""

@@ -18,6 +18,10 @@ Modes:
 - ``overrun``: validates one epoch more than ``epochs`` (a schedule longer than the space's).
 - ``hang_after_last``: validates every epoch, then never exits (a teardown that deadlocks).
 - ``delete_log``: validates epoch 1, deletes its log 2 s later, exits 0 2 s after that.
+- ``rewrite_log``: validates epochs 1 and 2 (and a long training line), 2 s later rewrites its
+  log in place from its start (a logger reopened with ``"w"``) with epochs 1 to 3, shorter than
+  before, and exits 0.
+- ``log_elsewhere``: trains every epoch, its log in the work dir's parent (not under it).
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
 - ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
   last one; resumed, has nothing left to train and exits 0.
@@ -110,6 +114,19 @@ elif mode == "delete_log":
     time.sleep(2)
     log.unlink()
     time.sleep(2)
+elif mode == "rewrite_log":
+    train(1, 2)
+    with open(log, "a") as f:
+        f.write(json.dumps({"mode": "train", "epoch": 3, "iter": 1, "loss": 1.0, "msg": "x" * 500})
+                + "\n")
+    time.sleep(2)
+    rows = [json.dumps({"mode": "val", "epoch": e, "NDS": x * e}) for e in range(1, epochs + 1)]
+    log.write_text("\n".join(rows) + "\n")
+    time.sleep(2)
+elif mode == "log_elsewhere":
+    log.rename(work.parent / f"{work.name}_{log.name}")
+    log = work.parent / f"{work.name}_{log.name}"
+    train(1, epochs)
 elif mode == "hang_after_last":
     train(1, epochs)
     time.sleep(3600)

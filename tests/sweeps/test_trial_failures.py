@@ -23,7 +23,7 @@ PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
         "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun",
-        "hang_after_last", "delete_log"]},
+        "hang_after_last", "delete_log", "rewrite_log", "log_elsewhere"]},
 }
 SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
@@ -144,3 +144,23 @@ def test_a_log_deleted_under_a_running_trial_is_said_so(tmp_path, monkeypatch):
     (trial,) = study.get_trials()
     assert trial.user_attrs["error"].startswith("the log it followed (") and \
         "was deleted or moved while the training ran" in trial.user_attrs["error"]
+
+
+def test_a_log_rewritten_in_place_is_read_again_and_one_written_elsewhere_is_named(tmp_path,
+                                                                                 monkeypatch):
+    """A logger reopened with "w" rewrites the log from its start (shorter than what was read):
+    it is read again and the trial completes; a training that logs outside its work dir fails
+    saying so (both were "crashed between saving and validating")."""
+    space = write_space(tmp_path, "logs", parameters=PARAMETERS, search={
+        "num_trials": 2, "concurrency": 1, "enqueue": [
+            {"name": "rewrite", "params": {"x": 0.5, "mode": "rewrite_log"}},
+            {"name": "elsewhere", "params": {"x": 0.5, "mode": "log_elsewhere"}}]})
+    monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
+    entries = {e.label: e for e in run_sweep(space).ran}
+    assert entries["rewrite"].state == "completed" and entries["rewrite"].epochs == [1, 2, 3]
+    assert entries["elsewhere"].state == "failed"
+    study = optuna.load_study(study_name="logs",
+                              storage=SweepDir("logs", tmp_path / "runs").study_storage)
+    error = next(t for t in study.get_trials()
+                 if t.user_attrs["label"] == "elsewhere").user_attrs["error"]
+    assert error.startswith("the training exited 0 but wrote no log in its work dir ")
