@@ -73,15 +73,28 @@ class EventLog(Callback):
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self._ended(trial)
 
+    def _why_pruned(self, value: float | None) -> str:
+        """What the pruner saw: bounds crossed (threshold), else the other trials ahead."""
+        options = self.space.pruner.options
+        if self.space.pruner.type == "threshold" and value is not None:
+            lower, upper = options.get("lower"), options.get("upper")
+            if lower is not None and value < lower:
+                return f"was below its lower bound {lower:g}"
+            if upper is not None and value > upper:
+                return f"was above its upper bound {upper:g}"
+            return "crossed its bounds"
+        return "was behind the other trials' at that epoch"
+
     def _ended(self, trial) -> None:
         entry = self.ledger.get(trial.trial_id)
         if entry is None:
             return
         name = self._trial(entry)
         if entry.state == TrialState.PRUNED:
+            value = entry.values[-1] if entry.values else None
             self.line(f"{name} pruned at epoch {entry.pruned_at}: its {self.space.metric} "
-                      f"{format_value(entry.values[-1] if entry.values else None)} was behind "
-                      f"the other trials' at that epoch ({self.space.pruner.type} pruner)")
+                      f"{format_value(value)} {self._why_pruned(value)} "
+                      f"({self.space.pruner.type} pruner)")
         elif entry.state == TrialState.FAILED:
             self.line(f"{name} failed: {reason_of(entry.error)}")
         elif entry.state == TrialState.COMPLETED:
