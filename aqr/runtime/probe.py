@@ -286,21 +286,25 @@ def probe_attribute(probe: Probe, target: Dict, seed: int) -> Dict:
         setattr(owner, leaf, before)
 
 
+def _changed(probe: Probe, cfg: Any, target: Dict, setting: Callable[[Any, Dict], Any]
+             ) -> List[str]:
+    """The parameters whose ``setting`` (of the optimizer and a parameter's group) differs
+    between the optimizers the environment builds at the target's first two values."""
+    settings = []
+    for value in target["values"][:2]:
+        optimizer = probe.optimizer(probe.model, _set(cfg, target["key"], value))
+        settings.append({id(param): setting(optimizer, group) for group in optimizer.param_groups
+                         for param in group["params"]})
+    names = {id(p): n for n, p in probe.model.named_parameters()}
+    return sorted(names[i] for i in names if settings[0].get(i) != settings[1].get(i))
+
+
 def probe_lr_mult(probe: Probe, cfg: Any, target: Dict) -> Dict:
     """Which parameters the custom key's lr_mult reaches, by the environment's constructor."""
     if probe.optimizer is None:
         return {"effect": "unknown", "detail": "the builder gives no optimizer"}
-    model = probe.model
-    lrs = []
-    for value in target["values"][:2]:
-        optimizer = probe.optimizer(model, _set(cfg, target["key"], value))
-        by_param = {}
-        for group in optimizer.param_groups:
-            for param in group["params"]:
-                by_param[id(param)] = group["lr"]
-        lrs.append(by_param)
-    names = {id(p): n for n, p in model.named_parameters()}
-    matched = sorted(names[i] for i in names if lrs[0].get(i) != lrs[1].get(i))
+    names = {id(p): n for n, p in probe.model.named_parameters()}
+    matched = _changed(probe, cfg, target, lambda optimizer, group: group["lr"])
     key = target["custom_key"]
     out = {"effect": "live" if matched else "dead", "matched": len(matched),
            "examples": matched[:3]}
@@ -318,18 +322,8 @@ def probe_optimizer(probe: Probe, cfg: Any, target: Dict) -> Dict:
     """Which parameters' optimizer settings the key changes, by the environment's constructor."""
     if probe.optimizer is None:
         return {"effect": "unknown", "detail": "the builder gives no optimizer"}
-    model = probe.model
-    settings = []
-    for value in target["values"][:2]:
-        optimizer = probe.optimizer(model, _set(cfg, target["key"], value))
-        by_param = {}
-        for group in optimizer.param_groups:
-            shown = repr(sorted((k, v) for k, v in group.items() if k != "params"))
-            for param in group["params"]:
-                by_param[id(param)] = (type(optimizer).__name__, shown)
-        settings.append(by_param)
-    names = {id(p): n for n, p in model.named_parameters()}
-    changed = sorted(names[i] for i in names if settings[0].get(i) != settings[1].get(i))
+    changed = _changed(probe, cfg, target, lambda optimizer, group: (
+        type(optimizer).__name__, repr(sorted((k, v) for k, v in group.items() if k != "params"))))
     out = {"effect": "live" if changed else "dead", "matched": len(changed),
            "examples": changed[:3], "compared": list(target["values"][:2])}
     if not changed:

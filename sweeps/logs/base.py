@@ -8,6 +8,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from sweeps.constants import NON_METRIC_KEYS
+
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf|nan|NaN"
 #: ``key: number``; a key starts a token (the lookbehind keeps a long line linear: without it every
 #: character of a long word would start a match that scans to the word's end)
@@ -88,6 +90,20 @@ class LogParser(abc.ABC):
         self.diagnostics: dict[str, float] = {}
         #: the ``loss`` of every training line so far (what a smoke run watches for)
         self.losses: list[float] = []
+
+    def note_training(self, values: dict) -> None:
+        """Keep what a training line logged: its ``aqr/...`` diagnostics and its loss."""
+        self.diagnostics.update({k: to_float(v) for k, v in values.items()
+                                 if k.startswith("aqr/")})
+        if "loss" in values:
+            self.losses.append(to_float(values["loss"]))
+
+    def record(self, epoch: int, values: dict) -> ValidationRecord:
+        """The validation at ``epoch`` that logged ``values`` (keys that are no metric left out),
+        with the diagnostics last logged before it."""
+        metrics = {k: v for k, v in values.items() if k not in NON_METRIC_KEYS}
+        return ValidationRecord(epoch, {k: to_float(v) for k, v in metrics.items()},
+                                dict(self.diagnostics), not_numbers(metrics))
 
     @abc.abstractmethod
     def feed(self, line: str) -> ValidationRecord | None:

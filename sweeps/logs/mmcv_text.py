@@ -49,11 +49,7 @@ class MMCVTextParser(LogParser):
                 # an epoch that is no number of epochs
             return ValidationRecord(epoch, metrics, dict(self.diagnostics))
         if _TRAIN.search(line):
-            values = dict(KEY_VALUE.findall(line))
-            self.diagnostics.update({k: to_float(v) for k, v in values.items()
-                                     if k.startswith("aqr/")})
-            if "loss" in values:
-                self.losses.append(to_float(values["loss"]))
+            self.note_training(dict(KEY_VALUE.findall(line)))
             return None
         section = _SECTION.match(line)
         if section:

@@ -7,15 +7,7 @@ metrics and ``step`` = the epoch, with keys such as ``pts_bbox_NuScenes/NDS`` or
 
 from __future__ import annotations
 
-from sweeps.constants import NON_METRIC_KEYS
-from sweeps.logs.base import (
-    LogParser,
-    ValidationRecord,
-    as_epoch,
-    json_row,
-    not_numbers,
-    to_float,
-)
+from sweeps.logs.base import LogParser, ValidationRecord, as_epoch, json_row
 
 
 class MMEngineJsonParser(LogParser):
@@ -26,15 +18,11 @@ class MMEngineJsonParser(LogParser):
         if row is None:
             return None
         if "iter" in row:
-            self.diagnostics.update({k: to_float(v) for k, v in row.items()
-                                     if k.startswith("aqr/")})
-            if "loss" in row:
-                self.losses.append(to_float(row["loss"]))
+            self.note_training(row)
             return None
-        metrics = {k: to_float(v) for k, v in row.items() if k not in NON_METRIC_KEYS}
         epoch = as_epoch(row.get("step"))
-        if epoch is None or not metrics:
+        record = self.record(epoch, row) if epoch is not None else None
+        if record is None or not record.metrics:
             return None  # not a validation (mmengine also logs val iteration timings), or a
             # damaged line: a record needs a whole-number epoch
-        values = {k: v for k, v in row.items() if k not in NON_METRIC_KEYS}
-        return ValidationRecord(epoch, metrics, dict(self.diagnostics), not_numbers(values))
+        return record
