@@ -39,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.contenders import OURS, Arena, Contender, build, run_all  # noqa: E402
+from benchmarks.contenders import OURS, Arena, Contender, build, fitted, run_all  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
@@ -72,21 +72,26 @@ def contenders(settings_file: Path, names: list[str] | None) -> list[Contender]:
 
 
 def applicable(space: SweepSpace, points: list, entrants: list[Contender]) -> list[Contender]:
-    """The entrants that apply to the space (the guide's grid needs the AQR knobs); each one
-    left out is said, with why."""
+    """The entrants that apply to the space (the guide's grid needs the AQR knobs), their epoch
+    settings fitted to the table's schedule; each one left out or changed is said, with why."""
     kept = []
     for c in entrants:
         try:
+            c, changes = fitted(c, space.max_epochs)
             build(c, space, points)
         except ValueError as err:
             print(f"{c.name} left out: {err}")
             continue
+        if changes:
+            print(f"{c.name}: {', '.join(changes)} (the table's schedule is {space.max_epochs} "
+                  "epochs)")
         kept.append(c)
     return kept
 
 
 def hours(epochs: float) -> str:
-    return "never" if math.isinf(epochs) else f"{epochs * R50_GPU_HOURS_PER_EPOCH:,.0f}"
+    """GPU-hours of ``epochs``, no thousands separator (programs read the last line)."""
+    return "never" if math.isinf(epochs) else f"{epochs * R50_GPU_HOURS_PER_EPOCH:.0f}"
 
 
 def at_least(low: int) -> Callable[[str], int]:

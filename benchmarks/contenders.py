@@ -9,7 +9,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,28 @@ class Arena:
         sim = Simulation(surface, space, slots=self.slots or space.search.concurrency,
                          budget_epochs=grid)
         return space, points, sim
+
+
+#: a peer's settings that count epochs: each must stay below the schedule, where a rung can
+#: still stop a trial (Syne Tune asserts grace_period < max_t, DEHB min_fidelity < max_fidelity)
+EPOCH_SETTINGS = ("grace_period", "min_resource", "min_fidelity")
+
+
+def fitted(contender: Contender, max_epochs: int) -> tuple[Contender, list[str]]:
+    """The contender with its epoch settings (tuned on other schedules) brought within a
+    schedule of ``max_epochs`` epochs, and what was changed.
+
+    Raises:
+        ValueError: a setting cannot fit (DEHB on a 1-epoch schedule has no fidelity below it).
+    """
+    settings, changes = dict(contender.settings), []
+    for key in EPOCH_SETTINGS:
+        if key in settings and settings[key] >= max_epochs:
+            if max_epochs < 2:
+                raise ValueError(f"its {key} needs a schedule longer than {max_epochs} epoch(s)")
+            changes.append(f"{key} {settings[key]} -> {max_epochs - 1}")
+            settings[key] = max_epochs - 1
+    return replace(contender, settings=settings), changes
 
 
 def build(contender: Contender, space: SweepSpace, points: list):

@@ -54,11 +54,15 @@ class Score:
 def score(trace: Trace, surface: Surface, mode: Mode, budget: float, fallback: Config
           ) -> Score:
     """Score ``trace`` at each fraction of ``budget`` epochs; ``fallback`` is the answer until
-    the strategy has one."""
+    the strategy has one. A configuration none of whose runs completed with a number (every
+    seed diverged) has no true value: recommending it costs the worst configuration's regret."""
     _, best = surface.best(mode)
+    truths = [t for c in surface.configs if not math.isnan(t := surface.true_final(c))]
+    worst = max(mode.sign * (best - t) for t in truths)
 
     def regret(config: Config | None) -> float:
-        return mode.sign * (best - surface.true_final(fallback if config is None else config))
+        truth = surface.true_final(fallback if config is None else config)
+        return worst if math.isnan(truth) else mode.sign * (best - truth)
 
     steps = [s for s in trace.steps if s.epochs <= budget]
     regrets = []
@@ -105,9 +109,11 @@ def median_epochs(scores: Sequence[Score]) -> float:
 
 def gpu_hours_ratio(ours: float, theirs: float) -> float:
     """The peer's epochs (GPU-hours) to the target over ours: 0 when only the peer gets there,
-    inf when only we do, 1 when neither does."""
+    inf when only we do, 1 when neither does (or both did before training anything)."""
     if math.isinf(ours):
         return 1.0 if math.isinf(theirs) else 0.0
+    if ours == 0:  # the answer before any training was already within the target
+        return 1.0 if theirs == 0 else math.inf
     return theirs / ours
 
 

@@ -15,8 +15,9 @@ from benchmarks.protocol import (
 )
 from sweeps.constants import Mode
 
-TRUTH = {"best": 0.30, "near": 0.295, "poor": 0.20, "current": 0.25}
-SURFACE = NS(best=lambda mode: ("best", TRUTH["best"]), true_final=TRUTH.__getitem__)
+TRUTH = {"best": 0.30, "near": 0.295, "poor": 0.20, "current": 0.25, "diverged": math.nan}
+SURFACE = NS(best=lambda mode: ("best", TRUTH["best"]), true_final=TRUTH.__getitem__,
+             configs=list(TRUTH))
 
 
 def trace(*answers: tuple[int, str | None]) -> NS:
@@ -51,3 +52,10 @@ def test_summaries_and_paired_intervals():
     d = paired([0.01, 0.02, 0.03, 0.02], [0.02, 0.03, 0.04, 0.03])
     assert math.isclose(d.mean, -0.01) and d.low <= d.mean <= d.high and d.high < 0
     assert str(d) == "-0.010 [-0.010, -0.010]"
+
+
+def test_recommending_a_configuration_whose_every_run_diverged_costs_the_worst_regret():
+    """It has no true value: a NaN regret read as within the target and poisoned the means."""
+    s = score(trace((10, "diverged"), (20, "best")), SURFACE, Mode.MAX, 20, "current")
+    assert [round(r, 3) for r in s.regrets] == [0.05, 0.05, 0.1, 0.0]  # current, current, ...
+    assert s.epochs_to_target == 20
