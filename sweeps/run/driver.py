@@ -371,7 +371,8 @@ class SweepRun:
         searcher = OptunaAskTellSearcher(space, study, self.ledger, self.sweep.trials_dir,
                                          interrupted, halt)
         tracker = MLflowTrialTracker(self.client, self.record.experiment_id,
-                                     self.record.parent_run_id, self.ledger, self.sweep.name)
+                                     self.record.parent_run_id, self.ledger, self.sweep.name,
+                                     space.metric)
         trainable = tune.with_resources(make_trainable(space, self._backend(), self.base),
                                         {"cpu": space.resources.cpu, "gpu": space.resources.gpu})
         handled = [signal.SIGTERM]

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from mlflow.entities import RunTag
+from mlflow.entities import Metric, RunTag
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 
@@ -31,11 +31,14 @@ class MLflowTrialTracker(Callback):
         parent_run_id: The sweep's run.
         ledger: The sweep's trial ledger (params, work dir, how each trial ended).
         sweep_name: Tagged on every trial run.
+        metric: The sweep's metric (a resumed trial's run gets the values the study holds and
+            the run lacks: a driver that died between the two writes left a gap).
     """
 
     def __init__(self, client: MlflowClient, experiment: str, parent_run_id: str,
-                 ledger: TrialLedger, sweep_name: str) -> None:
+                 ledger: TrialLedger, sweep_name: str, metric: str) -> None:
         self.client = client
+        self.metric = metric
         self.sweep_name = sweep_name
         self.experiment = experiment
         self.parent_run_id = parent_run_id
@@ -54,6 +57,12 @@ class MLflowTrialTracker(Callback):
             self.client.set_tag(run_id, Tag.STATE, str(TrialState.RUNNING))
             self.run_ids[trial.trial_id] = run_id
             self._last_epoch[trial.trial_id] = max(entry.epochs, default=0)  # logged already
+            logged = {m.step for m in self.client.get_metric_history(run_id, self.metric)}
+            now = int(time.time() * 1000)
+            log_metrics(self.client, run_id, [
+                Metric(self.metric, value, now, epoch)
+                for epoch, value in zip(entry.epochs, entry.values, strict=True)
+                if epoch not in logged])
             return
         self.run_ids[trial.trial_id] = create_trial_run(
             self.client, self.experiment, self.parent_run_id, self.sweep_name, entry.number,

@@ -4,9 +4,11 @@ again in its work dir from its checkpoint, and the MLflow parent run is reused."
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -30,14 +32,15 @@ def orphaned_ray_workers() -> list[int]:
 CLI = [sys.executable, "-m", "cli"]
 
 
-def kill_driver_once(tmp_path: Path, space: Path, env: dict, work: Path) -> None:
-    """Run the sweep, SIGKILL its driver once ``work`` (a trial's work dir) saved epoch 1, and
-    check that its trainings ended within seconds."""
+def kill_driver_once(tmp_path: Path, space: Path, env: dict, work: Path,
+                     until: Callable[[], bool] = lambda: True) -> None:
+    """Run the sweep, SIGKILL its driver once ``work`` (a trial's work dir) saved epoch 1 and
+    ``until`` holds, and check that its trainings ended within seconds."""
     driver = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     deadline = time.time() + 240
-    while not (work / "epoch_1.pth").exists() and time.time() < deadline:
+    while not ((work / "epoch_1.pth").exists() and until()) and time.time() < deadline:
         time.sleep(0.2)
     assert (work / "epoch_1.pth").exists(), f"{work.name} never reached its first epoch"
     os.killpg(driver.pid, signal.SIGKILL)   # the driver dies mid-trial
@@ -53,10 +56,20 @@ def test_resume_after_the_driver_is_killed(tmp_path):
         {"name": "first", "params": {"x": 0.3}}, {"name": "second", "params": {"x": 0.6}}]})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs"), "SCRIPTED_EPOCH_SECONDS": "1.5"}
     second = tmp_path / "runs" / "killed" / "trials" / "0001"
-    kill_driver_once(tmp_path, space, env, second)
+    epoch_1 = ("FROM metrics WHERE key = 'NDS' AND step = 1 AND run_uuid IN (SELECT run_uuid "
+               "FROM tags WHERE key = 'aqr.label' AND value = 'second')")
+
+    def driver_logged_epoch_1() -> bool:
+        with sqlite3.connect(tmp_path / "mlflow.db") as db:
+            return db.execute(f"SELECT count(*) {epoch_1}").fetchone()[0] > 0
+
+    kill_driver_once(tmp_path, space, env, second, until=driver_logged_epoch_1)
     status = subprocess.run([*CLI, "status", "killed", "--json"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, check=True).stdout
     assert [r["state"] for r in json.loads(status)] == ["completed", "interrupted"]
+    # as if the driver died between the study's write of epoch 1 and MLflow's: the run lacks it
+    with sqlite3.connect(tmp_path / "mlflow.db") as db:
+        db.execute(f"DELETE {epoch_1}")
     epochs_done = int((second / "last_epoch").read_text())
     if epochs_done == 1:  # as if it logged epoch 2 while the driver was already dead
         log = max(second.glob("*.log.json"), key=lambda p: p.stat().st_mtime)
