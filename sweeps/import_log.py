@@ -84,7 +84,12 @@ def scored_records(log: Path, space: SweepSpace) -> list[ValidationRecord]:
         MissingFileError: no such log. NoResultError: none holds the metric, or it is NaN or
             infinite at an epoch.
     """
-    records = read_log(log)
+    return _scored(log, read_log(log), space)
+
+
+def _scored(log: Path, records: list[ValidationRecord], space: SweepSpace
+            ) -> list[ValidationRecord]:
+    """:func:`scored_records` of records already read."""
     scored = [r for r in records if space.metric in r.metrics]
     if not scored:
         keys = sorted({k for r in records for k in r.metrics})[:15]
@@ -117,7 +122,7 @@ def import_log(log: Path, params: dict[str, Any], space: SweepSpace, record: Swe
     """
     check_baseline(params, baseline)
     records = read_log(log)
-    scored = scored_records(log, space)
+    scored = _scored(log, records, space)
     curve = {r.epoch: r.metrics[space.metric] for r in scored}
     final = scored[-1].metrics[space.metric]
     dists = distributions(space)

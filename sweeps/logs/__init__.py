@@ -23,17 +23,20 @@ def read_log(path: str | Path, log_format: str = "auto") -> list[ValidationRecor
     return LOG_FORMATS[fmt]().parse(path.read_text(errors="replace"))
 
 
+def log_files(work_dir: str | Path, fmt: str) -> list[Path]:
+    """The logs of format ``fmt`` in a work dir, oldest first."""
+    return sorted({p for pattern in LOG_FORMATS[fmt].patterns for p in Path(work_dir).glob(pattern)
+                   if p.is_file()}, key=lambda p: p.stat().st_mtime)
+
+
 def logged_records(work_dir: str | Path, log_format: str = "auto") -> list[ValidationRecord]:
     """Every validation that earlier attempts of a run logged in its work dir, oldest log first
     (with ``auto``, the logs of the most preferred format present)."""
-    work_dir = Path(work_dir)
     for fmt in LOG_FORMATS if log_format == "auto" else [log_format]:
-        paths = sorted({p for pattern in LOG_FORMATS[fmt].patterns for p in work_dir.glob(pattern)
-                        if p.is_file()}, key=lambda p: p.stat().st_mtime)
-        if paths:
+        if paths := log_files(work_dir, fmt):
             return [r for p in paths for r in read_log(p, fmt)]
     return []
 
 
 __all__ = ["LOG_FORMATS", "LogFollower", "LogParser", "ValidationRecord", "detect_format",
-           "logged_records", "read_log"]
+           "log_files", "logged_records", "read_log"]

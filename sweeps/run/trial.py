@@ -25,7 +25,7 @@ from sweeps.backends import Backend, has_checkpoint
 from sweeps.config.base import BaseConfig
 from sweeps.config.writer import write_trial_config
 from sweeps.constants import KNOWN_EPOCHS_KEY, SEED_KEY, WORK_DIR_KEY
-from sweeps.logs import LOG_FORMATS, LogFollower, ValidationRecord, logged_records
+from sweeps.logs import LOG_FORMATS, LogFollower, ValidationRecord, log_files, logged_records
 from sweeps.logs.output_watch import OutputWatch
 from sweeps.run.failure import TrialError, clear_failure, write_failure
 from sweeps.space import SweepSpace
@@ -54,7 +54,7 @@ def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int) -> str:
     """Why a training that exited 0 before validating ``max_epochs`` does not complete its trial."""
     formats = [space.log_format] if space.log_format != "auto" else list(LOG_FORMATS)
     patterns = [pattern for fmt in formats for pattern in LOG_FORMATS[fmt].patterns]
-    if not any(path.is_file() for pattern in patterns for path in work_dir.glob(pattern)):
+    if not any(log_files(work_dir, fmt) for fmt in formats):
         return (f"the training exited 0 but wrote no log in its work dir {work_dir} (looked for "
                 f"{', '.join(patterns)}): give the command {{work_dir}} as the training's work "
                 "dir (--work-dir {work_dir}), or set log_format to the log it writes")

@@ -43,9 +43,10 @@ def create_sweep(space_file: str | Path, name: str | None = None, check_base_con
     sweep = SweepDir(name or space.name)
     if sweep.exists():  # taken over: it holds no trial (a preflight that failed, imported runs)
         _refuse_unless_only_imported(sweep)
-        check_parent_run(sweep, sweep.read())  # its imported runs live there
+        record = sweep.read()
+        check_parent_run(sweep, record)  # its imported runs live there
         shutil.copyfile(space_path, sweep.space_file)
-        record = replace(sweep.read(), space_file=str(space_path.absolute()))
+        record = replace(record, space_file=str(space_path.absolute()))
         sweep.write(record)
         return sweep, space, record
     if sweep.path.is_dir() and any(p.name not in (DriverLock.FILE, PREFLIGHT_DIR)
