@@ -94,7 +94,7 @@ def pytest_ignore_collect(collection_path, config):
 
 
 REPO = Path(__file__).resolve().parents[1]
-_LEFT_ALONE = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.ruff_cache|\.venv|[^/]*\.egg-info)(/|$)")
+_LEFT_ALONE = re.compile(r"(^|/)(__pycache__|\.pytest_cache|\.ruff_cache|\.venv[^/]*|[^/]*\.egg-info)(/|$)")
 
 
 def _stray_files() -> set[str]:

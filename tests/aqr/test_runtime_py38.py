@@ -1,16 +1,22 @@
 """The training-environment runtime (``aqr/runtime`` and the package's ``__init__``) is Python 3.8
 code that imports only the standard library, torch, and mmengine or mmcv: the real CMT trains on
-Python 3.8 with mmcv 1.x."""
+Python 3.8 with mmcv 1.x. Checked statically (vermin, the 3.8 grammar), then for real in a
+training environment of the fork's kind (Python 3.8, torch 1.12.1, mmcv 1.7.2, no mmengine; built
+by tests/kit/py38_env.py): the runtime imports and runs inside mmcv 1.x's runner there, and a sweep
+of the CMT stand-in trains and probes its knobs in that python."""
 
 from __future__ import annotations
 
 import ast
-import shutil
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.kit.py38_env import python38, training_python
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = [REPO / "aqr" / "__init__.py", *sorted((REPO / "aqr" / "runtime").rglob("*.py"))]
@@ -40,10 +46,118 @@ def test_it_parses_as_python_38_and_imports_no_sweep_side(path):
 
 
 def test_python_38_compiles_it():
-    found = sorted(Path.home().glob(".pyenv/versions/3.8*/bin/python3.8"))
-    python = str(found[-1]) if found else shutil.which("python3.8")
+    python = python38()
     if python is None:
         pytest.skip("no Python 3.8 interpreter here (vermin's check above still ran)")
     done = subprocess.run([python, "-m", "compileall", "-q", *map(str, RUNTIME)],
                           capture_output=True, text=True, env={"PYTHONPYCACHEPREFIX": "/tmp/aqr38"})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def py38() -> str:
+    """The Python 3.8 training environment's python (tests/kit/py38_env.py builds it)."""
+    return training_python()
+
+
+def in_py38(py38: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([py38, *args], cwd=REPO, capture_output=True, text=True, timeout=240)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_it_is_the_fork_s_kind_of_environment_and_every_runtime_module_imports_there(py38):
+    modules = ["aqr", *sorted(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(
+        ".__init__") for p in RUNTIME if p.parent.name != "aqr")]
+    done = in_py38(py38, "-c", f"import importlib.util; [importlib.import_module(m) for m in {modules}]; "
+                   "import sys, torch, mmcv; print(sys.version_info[:2], torch.__version__, "
+                   "mmcv.__version__, importlib.util.find_spec('mmengine'))")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1].split() == ["(3,", "8)", "1.12.1+cu102", "1.7.2", "None"]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_hook_schedules_and_logs_inside_mmcv1_s_runner_there(py38, tmp_path):
+    """tests/kit/mmcv1_training.py (as tests/aqr/test_runtime_mmcv1.py runs it here) on Python
+    3.8, torch 1.12 and mmcv 1.7.2: what it logs is what the sweep's follower reads, and a resumed
+    run keeps the scheduled lr_mult."""
+    from sweeps.logs import read_log
+
+    first = in_py38(py38, "-m", "tests.kit.mmcv1_training", str(tmp_path / "w"), "--epochs", "2")
+    resumed = in_py38(py38, "-m", "tests.kit.mmcv1_training", str(tmp_path / "w"), "--epochs", "3",
+                      "--resume")
+    assert first.returncode == 0 and resumed.returncode == 0, \
+        first.stderr[-3000:] + resumed.stderr[-3000:]
+    logs = [json.loads(p.stdout.splitlines()[-1])["log"] + ".json" for p in (first, resumed)]
+    records = [r for log in logs for r in read_log(Path(log))]
+    assert [r.epoch for r in records] == [1, 2, 3]
+    assert [round(r.diagnostics["aqr/residual_weight"], 4) for r in records] == [0.7, 0.7, 0.55]
+    assert {"aqr/bias_scale", "aqr/attn_bias_abs_mean", "aqr/attn_bias_frac_clamped",
+            "aqr/bias_scale_at_limit"} <= set(records[0].diagnostics)
+    bias, aqr = "pts_bbox_head.attention_bias_generator.bias_scale", \
+        "pts_bbox_head.aqr_weight_generator.weight"
+    # the staged lr_mult (0.1, then 0.05 from epoch 1) applied once across the resume, not twice
+    assert json.loads(resumed.stdout.splitlines()[-1])["lr"] == {
+        bias: pytest.approx(0.01 * 0.05 * 0.1), aqr: pytest.approx(0.001)}
+
+
+def standin(tmp_path: Path, py38: str, name: str, **env: str) -> Path:
+    """The stand-in CMT's space (tests/kit/standin.py), trained by the Python 3.8 environment."""
+    from tests.kit.standin import standin_space
+
+    path = standin_space(tmp_path, name, launcher_restarts=0, max_failures=0, python=py38,
+                         enqueue=[{"name": "current", "params": "base_config"}])
+    data = yaml.safe_load(path.read_text())
+    data["env"].pop("CMT_STANDIN_CRASH_AT_EPOCH")
+    data["env"].update(env)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_preflight_there_names_the_fork_s_need_for_torch_2(py38, tmp_path):
+    """The fork's decoder calls scaled_dot_product_attention, which torch 1.x lacks: the smoke
+    run in the real environment (no emulation) stops the sweep before any trial."""
+    from tests.kit.standin import run_cli
+
+    proc = run_cli(tmp_path, "run", str(standin(tmp_path, py38, "sdpa")))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: preflight failed: smoke run: ")
+    assert "AttributeError: module 'torch.nn.functional' has no attribute " \
+           "'scaled_dot_product_attention'" in proc.stderr, proc.stderr[-3000:]
+    sweep = tmp_path / "runs" / "sdpa"
+    assert not (sweep / "trials").exists()                  # run launched no trial
+    assert "scaled_dot_product_attention" in (sweep / "preflight" / "report.txt").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_sweep_trains_the_stand_in_there(py38, tmp_path):
+    """With the decoder's attention written out (a fork mended for torch 1.x), the whole path in
+    the Python 3.8 environment: the knob probe (the runtime shipped to it, mmcv 1.x's
+    build_optimizer), torch 1.12's ``torch.distributed.launch`` on 2 ranks, mmcv-1.x logs
+    followed, the trial in Optuna and MLflow."""
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from sweeps.store.sweep_dir import SweepDir
+    from tests.kit.standin import run_cli
+
+    proc = run_cli(tmp_path, "run", str(standin(tmp_path, py38, "mended", CMT_STANDIN_SDPA="0")))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sweep = SweepDir("mended", tmp_path / "runs")
+    probe = json.loads((sweep.path / "preflight" / "result.json").read_text())
+    assert {t["effect"] for t in probe["targets"]} == {"live"}
+    (trial,) = optuna.load_study(study_name="mended", storage=sweep.study_storage).get_trials()
+    assert trial.state == optuna.trial.TrialState.COMPLETE
+    assert sorted(trial.intermediate_values) == [1, 2, 3]
+    work = Path(trial.user_attrs["work_dir"])
+    (log,) = [p for p in work.glob("*.log") if not p.name.endswith(".json.log")]
+    assert "PyTorch: 1.12.1" in log.read_text() and "Python: 3.8." in log.read_text()
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("mended").experiment_id],
+                                filter_string="tags.`aqr.label` = 'current'")
+    history = client.get_metric_history(run.info.run_id, "pts_bbox_NuScenes/NDS")
+    assert sorted(m.step for m in history) == [1, 2, 3]

@@ -15,8 +15,9 @@ SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "cmt_aqr_attenti
 
 
 def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failures: int,
-                  enqueue: list[dict]) -> Path:
-    """The real space, run here: this python, 2 ranks, 3 epochs, a pretrained checkpoint."""
+                  enqueue: list[dict], python: str = sys.executable) -> Path:
+    """The real space, run here: ``python`` (the training environment's; this one by default),
+    2 ranks, 3 epochs, a pretrained checkpoint."""
     import torch
 
     ckpt = tmp_path / "epoch_20.pth"
@@ -24,7 +25,7 @@ def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failure
         "pts_bbox_head.reference_points.weight": torch.rand(4, 3)}}, ckpt)
     space = yaml.safe_load(SPACE.read_text())
     command = space["command"]
-    command[0] = sys.executable
+    command[0] = python
     command[command.index("--nproc_per_node={num_gpus}")] = "--nproc_per_node=2"
     command[command.index("--max_restarts=0")] = f"--max_restarts={launcher_restarts}"
     space.update(name=name, base_config=str(CMT / space["base_config"]), max_epochs=3,

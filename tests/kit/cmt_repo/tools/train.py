@@ -17,6 +17,7 @@
 import argparse
 import datetime
 import getpass
+import inspect
 import json
 import math
 import os
@@ -30,7 +31,11 @@ from os import path as osp
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, DictAction  # mmcv 1.x Config/DictAction semantics
+
+try:  # the fork's own: mmcv 1.x; mmengine's (the same semantics) where mmcv 1.x is missing
+    from mmcv import Config, DictAction
+except ImportError:
+    from mmengine.config import Config, DictAction
 
 MMCV_VERSION = '1.6.0 (stand-in)'
 MMDET_VERSION = '2.24.0 (stand-in)'
@@ -202,7 +207,10 @@ def find_latest_checkpoint(path, suffix='pth'):
 def _torch_load(filename):
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    return torch.load(filename, map_location='cpu', weights_only=False)
+    # mmcv 1.x's torch.load: a full unpickle (torch >= 2.6 needs it said; torch < 1.13 lacks the word)
+    if 'weights_only' in inspect.signature(torch.load).parameters:
+        return torch.load(filename, map_location='cpu', weights_only=False)
+    return torch.load(filename, map_location='cpu')
 
 
 def _round_float(items):
@@ -451,10 +459,10 @@ class Runner:
         agg = OrderedDict()
         for i, cls in enumerate(CLASSES):
             ap4, ate, ase, aoe, ave, aae = CLASS_SHAPE[cls]
-            for d, f in zip(('0.5', '1.0', '2.0', '4.0'), (0.75, 0.9, 0.96, 1.0), strict=True):
+            for d, f in zip(('0.5', '1.0', '2.0', '4.0'), (0.75, 0.9, 0.96, 1.0)):
                 metrics[f'{p}{cls}_AP_dist_{d}'] = ap4 * f * ratio
             errs = (ate, ase, aoe, ave, aae)
-            for name, v in zip(('trans', 'scale', 'orient', 'vel', 'attr'), errs, strict=True):
+            for name, v in zip(('trans', 'scale', 'orient', 'vel', 'attr'), errs):
                 metrics[f'{p}{cls}_{name}_err'] = math.nan if v is None else v
             if i == 0:
                 for k, v in (('mATE', 0.3373), ('mASE', 0.25), ('mAOE', 0.3259), ('mAVE', 0.2731),

@@ -25,8 +25,9 @@ The fork's failures, reproduced: ``CmtAQRHead`` raises the fork's ``TypeError`` 
 generator's debug print fails with a fixed scale (``learnable_scale=False``, ``debug_print=True``),
 and :meth:`CmtDetector.forward` swallows it as cmt_head.py:1345-1355 does, printing
 ``[AQR ERROR]`` and training without the bias (the bias knobs are then dead); and the decoder
-calls ``torch.nn.functional.scaled_dot_product_attention`` (attention.py:412), which a training
-environment made to look like torch 1.9 (``CMT_STANDIN_TORCH=1.9``) lacks.
+calls ``torch.nn.functional.scaled_dot_product_attention`` (attention.py:412), which torch before
+2.0 (the logs' torch 1.9) lacks. ``CMT_STANDIN_SDPA=0`` writes that attention out instead, as a
+fork mended for torch 1.x would.
 """
 from __future__ import annotations
 
@@ -35,9 +36,6 @@ import os
 import random
 
 import torch
-
-if os.environ.get('CMT_STANDIN_TORCH') == '1.9':  # the logs' environment: no SDPA before torch 2.0
-    del torch.nn.functional.scaled_dot_product_attention
 
 MODELS: dict[str, type] = {}
 
@@ -238,7 +236,10 @@ class CmtDetector:
                       f"   Using None (no bias) for this forward pass.\n{'=' * 70}", flush=True)
             self.bias_failed = bias is None
         q = torch.zeros(1, 1, 2, 4)
-        torch.nn.functional.scaled_dot_product_attention(q, q, q, scale=0.5)
+        if os.environ.get('CMT_STANDIN_SDPA') == '0':
+            torch.softmax(q @ q.transpose(-2, -1) * 0.5, dim=-1) @ q
+        else:
+            torch.nn.functional.scaled_dot_product_attention(q, q, q, scale=0.5)
 
     def named_parameters(self):
         names = [f'{p}.weight' for p in self.parts]
