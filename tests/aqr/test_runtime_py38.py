@@ -1,7 +1,7 @@
 """The training-environment runtime (``aqr/runtime`` and the package's ``__init__``) is Python 3.8
 code that imports only the standard library, torch, and mmengine or mmcv: the real CMT trains on
 Python 3.8 with mmcv 1.x. Checked statically (vermin, the 3.8 grammar), then for real in a
-training environment of the fork's kind (Python 3.8, torch 1.12.1, mmcv 1.7.2, no mmengine; built
+training environment of the fork's kind (Python 3.8, torch 1.9.0, mmcv 1.6.0, no mmengine; built
 by tests/kit/py38_env.py): the runtime imports and runs inside mmcv 1.x's runner there, and a sweep
 of the CMT stand-in trains and probes its knobs in that python."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.kit.py38_env import python38, training_python
+from tests.kit.py38_env import VERSIONS, python38, training_python
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = [REPO / "aqr" / "__init__.py", *sorted((REPO / "aqr" / "runtime").rglob("*.py"))]
@@ -64,23 +64,49 @@ def in_py38(py38: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([py38, *args], cwd=REPO, capture_output=True, text=True, timeout=240)
 
 
+#: the diagnostics on fixed maps and features, and every schedule, as JSON (run in both pythons)
+DIAGNOSED = """
+import json, math, torch
+from aqr.runtime.diagnostics import flatten_stats, map_stats, modulation_stats
+from aqr.runtime.schedules import build_schedule
+g = torch.Generator().manual_seed(0)
+raw = torch.rand(2, 3, 8, 8, generator=g) * 3
+feat = torch.randn(2, 4, 8, 8, generator=g)
+stats = {"bev": map_stats(raw, raw.clamp(max=2.0), 2.0, torch.tensor([[True, False, False]])),
+         "pers": map_stats(raw, raw, math.inf, torch.zeros(2, 0, dtype=torch.bool)),
+         "mod": modulation_stats(feat, feat * 0.7)}
+specs = [0.5, {"type": "cosine", "start": 0.7, "end": 0.4, "warmup_epochs": 1, "total_epochs": 4},
+         {"type": "staged", "values": [0.1, 0.05], "boundaries": [2]}]
+values = [build_schedule(s).value(e) for s in specs for e in (0, 1, 2.5, 4)]
+print(json.dumps({"stats": flatten_stats(stats), "schedules": values}))
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.integration
-def test_it_is_the_fork_s_kind_of_environment_and_every_runtime_module_imports_there(py38):
+def test_it_is_the_fork_s_kind_of_environment_and_every_runtime_module_runs_there(py38):
+    """Every runtime module imports; the diagnostics and schedules give there what they give here."""
     modules = ["aqr", *sorted(".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(
         ".__init__") for p in RUNTIME if p.parent.name != "aqr")]
     done = in_py38(py38, "-c", f"import importlib.util; [importlib.import_module(m) for m in {modules}]; "
                    "import sys, torch, mmcv; print(sys.version_info[:2], torch.__version__, "
                    "mmcv.__version__, importlib.util.find_spec('mmengine'))")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.splitlines()[-1].split() == ["(3,", "8)", "1.12.1+cu102", "1.7.2", "None"]
+    assert done.stdout.splitlines()[-1].split() == ["(3,", "8)", *VERSIONS, "None"]
+    there = in_py38(py38, "-c", DIAGNOSED)
+    here = subprocess.run([sys.executable, "-c", DIAGNOSED], cwd=REPO, capture_output=True,
+                          text=True, check=True)
+    assert there.returncode == 0, there.stderr[-3000:]
+    there, here = json.loads(there.stdout), json.loads(here.stdout)
+    assert there["stats"] == pytest.approx(here["stats"], rel=1e-5) and len(there["stats"]) == 19
+    assert there["schedules"] == pytest.approx(here["schedules"], rel=1e-9)
 
 
 @pytest.mark.slow
 @pytest.mark.integration
 def test_the_hook_schedules_and_logs_inside_mmcv1_s_runner_there(py38, tmp_path):
     """tests/kit/mmcv1_training.py (as tests/aqr/test_runtime_mmcv1.py runs it here) on Python
-    3.8, torch 1.12 and mmcv 1.7.2: what it logs is what the sweep's follower reads, and a resumed
+    3.8, torch 1.9 and mmcv 1.6: what it logs is what the sweep's follower reads, and a resumed
     run keeps the scheduled lr_mult."""
     from sweeps.logs import read_log
 
@@ -137,7 +163,7 @@ def test_the_preflight_there_names_the_fork_s_need_for_torch_2(py38, tmp_path):
 def test_a_sweep_trains_the_stand_in_there(py38, tmp_path):
     """With the decoder's attention written out (a fork mended for torch 1.x), the whole path in
     the Python 3.8 environment: the knob probe (the runtime shipped to it, mmcv 1.x's
-    build_optimizer), torch 1.12's ``torch.distributed.launch`` on 2 ranks, mmcv-1.x logs
+    build_optimizer), torch 1.9's ``torch.distributed.launch`` on 2 ranks, mmcv-1.x logs
     followed, the trial in Optuna and MLflow."""
     import optuna
     from mlflow.tracking import MlflowClient
@@ -155,7 +181,7 @@ def test_a_sweep_trains_the_stand_in_there(py38, tmp_path):
     assert sorted(trial.intermediate_values) == [1, 2, 3]
     work = Path(trial.user_attrs["work_dir"])
     (log,) = [p for p in work.glob("*.log") if not p.name.endswith(".json.log")]
-    assert "PyTorch: 1.12.1" in log.read_text() and "Python: 3.8." in log.read_text()
+    assert f"PyTorch: {VERSIONS[0]}" in log.read_text() and "Python: 3.8." in log.read_text()
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     (run,) = client.search_runs([client.get_experiment_by_name("mended").experiment_id],
                                 filter_string="tags.`aqr.label` = 'current'")

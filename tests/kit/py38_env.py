@@ -1,11 +1,9 @@
-"""A training environment like the real CMT's, for the tests: Python 3.8, torch 1.12.1 (PyPI's
-build, which runs on the CPU), its torchvision, and mmcv 1.7.2 built pure Python; no mmengine,
-nothing of the sweep side. Built once into ``.venv-py38`` at the repository's root (about 30 s and
-800 MB of downloads) and rebuilt when its requirements change.
-
-torch 1.12.1 is the newest PyPI torch for Python 3.8 that carries its own CUDA libraries (1.13 and
-later need the ``nvidia-*`` wheels, GBs more); like the fork's torch 1.9 it has no
-``scaled_dot_product_attention``."""
+"""A training environment of the real CMT's kind, for the tests: Python 3.8, torch 1.9.0 and
+mmcv 1.6.0 as in the fork's logs (shared/DESIGN.md: "Python 3.8.19, torch 1.9.0+cu111, mmcv
+1.6.0"), here PyPI's torch build (CUDA 10.2, which runs on the CPU), its torchvision, and mmcv
+built pure Python; no mmengine, nothing of the sweep side. Built once into ``.venv-py38`` at the
+repository's root (about 30 s and 900 MB of downloads) and rebuilt when its requirements change.
+Like the fork's, its torch has no ``scaled_dot_product_attention``."""
 
 from __future__ import annotations
 
@@ -18,8 +16,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv-py38"
-REQUIREMENTS = ["torch==1.12.1", "torchvision==0.13.1", "numpy==1.24.4", "mmcv==1.7.2"]
-#: mmcv 1.7.2's setup.py imports pkg_resources, which new setuptools dropped
+#: mmcv 1.6.0 formats configs with yapf's ``verify``, which yapf 0.40.2 dropped
+REQUIREMENTS = ["torch==1.9.0", "torchvision==0.10.0", "numpy==1.23.5", "mmcv==1.6.0",
+                "yapf==0.40.1"]
+#: what torch and mmcv say they are there
+VERSIONS = ("1.9.0+cu102", "1.6.0")
+#: mmcv 1.x's setup.py imports pkg_resources, which new setuptools dropped
 BUILD_CONSTRAINTS = REPO / ".ci" / "mmcv1-build.txt"
 
 
