@@ -187,3 +187,32 @@ def test_a_sweep_trains_the_stand_in_there(py38, tmp_path):
                                 filter_string="tags.`aqr.label` = 'current'")
     history = client.get_metric_history(run.info.run_id, "pts_bbox_NuScenes/NDS")
     assert sorted(m.step for m in history) == [1, 2, 3]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_stopped_sweep_leaves_nothing_of_torch_1_9_s_launcher_running(py38, tmp_path):
+    """SIGTERM (a cluster's stop) to the driver while torch 1.9's launcher trains 2 ranks: the
+    driver exits 130 and no launcher or rank outlives it."""
+    import signal
+    import time
+
+    from tests.kit.standin import CMT, cli_env, leftovers
+
+    space = standin(tmp_path, py38, "stopped", CMT_STANDIN_SDPA="0", CMT_STANDIN_EPOCH_SECONDS="60")
+    driver = subprocess.Popen([sys.executable, "-m", "cli", "run", "--no-preflight", str(space)],
+                              cwd=CMT, env=cli_env(tmp_path), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        while not list(tmp_path.glob("runs/stopped/trials/*/*.log")) and time.time() < deadline:
+            time.sleep(0.2)                                  # rank 0 logs once both ranks joined
+        assert len(leftovers(tmp_path)) >= 3, "the launcher and its 2 ranks never started"
+        driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 130, err[-3000:]
+    assert leftovers(tmp_path) == []                         # at the driver's exit
+    assert "continue with `aqr-sweep resume stopped`" in err

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import yaml
+
+from sweeps.backends.processes import processes_under
 
 CMT = Path(__file__).parent / "cmt_repo"
 SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "cmt_aqr_attention_bias.yaml"
@@ -45,8 +48,27 @@ def standin_space(tmp_path: Path, name: str, launcher_restarts: int, max_failure
     return path
 
 
-def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment: sweeps under ``tmp_path/runs``, no PYTHONPATH of ours."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["AQR_SWEEP_ROOT"] = str(tmp_path / "runs")
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=CMT, env=env,
+    return env
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=CMT, env=cli_env(tmp_path),
                           capture_output=True, text=True, timeout=280)
+
+
+def leftovers(tmp_path: Path) -> list[str]:
+    """This test's trial processes still alive: any that trains under its sweep folder, or the
+    stand-in's train.py launched from it."""
+    out = [f"{p.pid} {p.cmdline()}" for p in processes_under(tmp_path)]
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if "tools/train.py" in (proc.info["cmdline"] or []) and \
+                    str(tmp_path) in " ".join(proc.info["cmdline"] or []):
+                out.append(f"{proc.pid} {proc.info['cmdline']}")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return out

@@ -12,31 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
-import psutil
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sweeps.backends.processes import processes_under
 from sweeps.store.sweep_dir import SweepDir
-from tests.kit.standin import run_cli, standin_space
+from tests.kit.standin import leftovers, run_cli, standin_space
 
 NDS = "pts_bbox_NuScenes/NDS"
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-
-def leftovers(tmp_path: Path) -> list[str]:
-    """This test's trial processes still alive: any that trains under its sweep folder, or the
-    stand-in's train.py launched from it."""
-    out = [f"{p.pid} {p.cmdline()}" for p in processes_under(tmp_path)]
-    for proc in psutil.process_iter(["cmdline", "cwd"]):
-        try:
-            if "tools/train.py" in (proc.info["cmdline"] or []) and \
-                    str(tmp_path) in " ".join(proc.info["cmdline"] or []):
-                out.append(f"{proc.pid} {proc.info['cmdline']}")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return out
 
 
 def point(name: str, bias_scale: float) -> dict:
