@@ -7,6 +7,7 @@ Like the fork's, its torch has no ``scaled_dot_product_attention``."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -56,12 +57,14 @@ def training_python() -> str:
     stamp = VENV / "requirements.txt"
     wanted = "\n".join(REQUIREMENTS) + "\n"
     python = VENV / "bin" / "python"
-    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
-        return str(python)
-    shutil.rmtree(VENV, ignore_errors=True)
-    subprocess.run([base, "-m", "venv", str(VENV)], check=True)
-    env = {**os.environ, "MMCV_WITH_OPS": "0", "PIP_CONSTRAINT": str(BUILD_CONSTRAINTS),
-           "PIP_BUILD_CONSTRAINT": str(BUILD_CONSTRAINTS)}
-    _pip(python, *REQUIREMENTS, env=env)
-    stamp.write_text(wanted)
+    with open(VENV.with_name(".venv-py38.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run building it meanwhile
+        if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+            return str(python)
+        shutil.rmtree(VENV, ignore_errors=True)
+        subprocess.run([base, "-m", "venv", str(VENV)], check=True)
+        env = {**os.environ, "MMCV_WITH_OPS": "0", "PIP_CONSTRAINT": str(BUILD_CONSTRAINTS),
+               "PIP_BUILD_CONSTRAINT": str(BUILD_CONSTRAINTS)}
+        _pip(python, *REQUIREMENTS, env=env)
+        stamp.write_text(wanted)  # last: a build cut short is built again
     return str(python)
