@@ -185,9 +185,10 @@ def _set(cfg: Any, key: Sequence[str], value: Any) -> Any:
 
 
 def _flat(value: Any) -> List[torch.Tensor]:
-    """Every tensor and number inside a model's output, in a fixed order."""
+    """Every tensor and number inside a model's output, in a fixed order: copies (torch < 2.0's
+    ``zero_grad`` zeroes the gradients in place, which a view would follow)."""
     if isinstance(value, torch.Tensor):
-        return [value.detach().float().cpu().flatten()]
+        return [value.detach().float().cpu().flatten().clone()]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [torch.tensor([float(value)])]
     if isinstance(value, dict):

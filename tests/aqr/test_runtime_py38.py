@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,39 @@ def test_a_stopped_sweep_leaves_nothing_of_torch_1_9_s_launcher_running(py38, tm
     assert driver.returncode == 130, err[-3000:]
     assert leftovers(tmp_path) == []                         # at the driver's exit
     assert "continue with `aqr-sweep resume stopped`" in err
+
+
+GRADIENT_ONLY = '''
+import torch
+from tests.kit.mmcv1_training import TinyDetector, Toy
+
+
+def build(cfg):
+    torch.manual_seed(0)
+    model = TinyDetector()
+    model.gscale = 1.0   # a knob that changes the gradients only (a partial stop-gradient)
+    data = Toy(8)
+
+    def loss(m):
+        out = m.predict(data.x)
+        return torch.nn.functional.mse_loss(out * m.gscale + out.detach() * (1 - m.gscale), data.y)
+    return dict(model=model, loss=loss)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_probe_there_sees_a_knob_that_changes_only_the_gradients(py38, tmp_path):
+    """torch 1.9's zero_grad zeroes gradients in place: the probe compares copies, not views
+    (it called such a knob dead there, and live on torch 2)."""
+    (tmp_path / "gradient_only.py").write_text(GRADIENT_ONLY)
+    (tmp_path / "config.py").write_text("model = dict(type='Tiny')\n"
+                                        "optimizer = dict(type='SGD', lr=0.01)\n")
+    (tmp_path / "plan.json").write_text(json.dumps({"builder": "gradient_only:build", "targets": [
+        {"parameter": "gscale", "kind": "attribute", "attribute": "gscale", "values": [0.5, 1.0]}]}))
+    done = subprocess.run([py38, "-m", "aqr.runtime.probe", "--config", "config.py", "--plan",
+                           "plan.json", "--out", "out.json"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    (target,) = json.loads((tmp_path / "out.json").read_text())["targets"]
+    assert target["effect"] == "live", target
