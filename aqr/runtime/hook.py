@@ -74,23 +74,31 @@ class ScheduleDriver:
                  interval: int = 10, attention_bias: Optional[str] = None,
                  custom_keys: Optional[Sequence[str]] = None,
                  watch: Sequence[str] = ()) -> None:
-        if interval < 1:
-            raise ValueError(f"interval must be >= 1, but got interval={interval}")
-        self.attributes: Dict[str, Schedule] = {p: build_schedule(s)
-                                                for p, s in (attributes or {}).items()}
-        self.lr_mult: Dict[str, Schedule] = {k: build_schedule(s)
-                                             for k, s in (lr_mult or {}).items()}
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise ValueError(f"AQRScheduleHook: interval must be an int >= 1, but got "
+                             f"interval={interval!r}")
+        if not isinstance(by_epoch, bool):
+            raise ValueError(f"AQRScheduleHook: by_epoch must be true or false, but got "
+                             f"by_epoch={by_epoch!r}")
+        self.attributes = _schedules("attributes", attributes)
+        self.lr_mult = _schedules("lr_mult", lr_mult)
+        for key, schedule in self.lr_mult.items():
+            if min(schedule.extremes()) < 0:
+                raise ValueError(f"AQRScheduleHook: lr_mult[{key!r}]: a multiplier must be >= 0, "
+                                 f"but the schedule reaches {min(schedule.extremes())}")
         self.by_epoch, self.interval = by_epoch, interval
         self.attention_bias_path = attention_bias
         self.custom_keys = list(custom_keys) if custom_keys is not None else None
         self.attention_bias: Optional[AttentionBiasStats] = None
+        if isinstance(watch, str):
+            raise TypeError(f"AQRScheduleHook: watch must be a list of paths, but got the string "
+                            f"{watch!r}; write watch=[{watch!r}]")
         self._names = _scalar_names([*self.attributes, *(p for p in watch
                                                           if p not in self.attributes)])
         self._group_keys: List[Optional[str]] = []
         self._mult: Dict[str, float] = {}
 
-    def start(self, model: nn.Module, optimizer: Any, lr_bases: List[List[float]],
-              config_keys: Sequence[str] = ()) -> None:
+    def start(self, model: nn.Module, optimizer: Any, config_keys: Sequence[str] = ()) -> None:
         """Check every path and key against the model, and read the multipliers in force
         (``config_keys``: the optimizer config's custom keys, when the runner knows them).
 
@@ -100,10 +108,14 @@ class ScheduleDriver:
         """
         model = unwrap(model)
         for path in self._names:
-            resolve(model, path)
+            _check_scalar(path, getattr(*resolve(model, path)), scheduled=path in self.attributes)
         if self.attention_bias_path and self.attention_bias is None:
             owner, leaf = resolve(model, self.attention_bias_path)
-            self.attention_bias = AttentionBiasStats(getattr(owner, leaf))
+            bias = getattr(owner, leaf)
+            if not isinstance(bias, nn.Module):
+                raise TypeError(f"AQRScheduleHook: attention_bias={self.attention_bias_path!r} is "
+                                f"a {type(bias).__name__}; name the bias generator's module")
+            self.attention_bias = AttentionBiasStats(bias)
         if not self.lr_mult:
             return
         groups = optimizer.param_groups
@@ -120,16 +132,19 @@ class ScheduleDriver:
                              "parameter name holds them, or a longer key wins those that do); "
                              "use a custom key of the optimizer's paramwise_cfg that its "
                              "parameters match")
-        self._lr_bases = lr_bases
 
-    def apply(self, model: nn.Module, optimizer: Any, t: float) -> None:
-        """Set every scheduled value for time ``t`` (epochs or iterations, from 0)."""
+    def apply(self, model: nn.Module, optimizer: Any, t: float,
+              lr_bases: Sequence[List[float]] = ()) -> bool:
+        """Set every scheduled value for time ``t`` (epochs or iterations, from 0); ``lr_bases``:
+        the lr schedules' base lists (one entry per param group), rescaled with a multiplier.
+        Whether a multiplier changed."""
         model = unwrap(model)
         for path, schedule in self.attributes.items():
             owner, leaf = resolve(model, path)
             setattr(owner, leaf, schedule.value(t))
-        for key, schedule in self.lr_mult.items():
-            self._set_lr_mult(optimizer, key, schedule.value(t))
+        changed = [key for key, schedule in self.lr_mult.items()
+                   if self._set_lr_mult(optimizer, key, schedule.value(t), lr_bases)]
+        return bool(changed)
 
     def scalars(self, model: nn.Module, diagnostics: bool) -> Dict[str, float]:
         """What to log now: the scheduled values and, with ``diagnostics``, the AQR modules'
@@ -147,23 +162,74 @@ class ScheduleDriver:
                 out.update(self.attention_bias.scalars())
         return out
 
-    def _set_lr_mult(self, optimizer: Any, key: str, mult: float) -> None:
+    def _set_lr_mult(self, optimizer: Any, key: str, mult: float,
+                     lr_bases: Sequence[List[float]]) -> bool:
         old = self._mult[key]
         if mult == old:
-            return
+            return False
         base = optimizer.defaults["lr"]
+        factor = self._schedule_factor(optimizer, base, key)
         for index, group in enumerate(optimizer.param_groups):
             if self._group_keys[index] != key:
                 continue
-            # the lr schedule's current factor, kept (a multiplier of 0 has none to scale)
-            factor = group["lr"] / (base * old) if old else 1.0
-            group["lr"] = factor * base * mult
+            group["lr"] = factor * base * mult  # the lr schedule's current factor, kept
             if "initial_lr" in group:
                 group["initial_lr"] = base * mult
-            for bases in self._lr_bases:
+            for bases in lr_bases:
                 if index < len(bases):
                     bases[index] = base * mult
         self._mult[key] = mult
+        return True
+
+    def _schedule_factor(self, optimizer: Any, base: float, key: str) -> float:
+        """Where the lr schedule stands (its lr over its base): read off ``key``'s groups, or,
+        when its multiplier is 0, off another key's (1 when none has a multiplier)."""
+        for wanted in (key, *self._mult):
+            mult = self._mult.get(wanted, 0.0)
+            if not mult:
+                continue
+            for group, group_key in zip(optimizer.param_groups, self._group_keys):
+                if group_key == wanted:
+                    return group["lr"] / (base * mult)
+        return 1.0
+
+
+def _schedules(field: str, specs: Optional[Mapping[str, Any]]) -> Dict[str, Schedule]:
+    """Each path's or key's schedule.
+
+    Raises:
+        ValueError: ``specs`` is not a mapping, or a schedule is bad, naming its path or key."""
+    if specs is None:
+        return {}
+    if not isinstance(specs, Mapping):
+        raise ValueError(f"AQRScheduleHook: {field} must be a dict of schedules by path or key, "
+                         f"but got {specs!r}")
+    out = {}
+    for name, spec in specs.items():
+        try:
+            out[name] = build_schedule(spec)
+        except ValueError as err:
+            raise ValueError(f"AQRScheduleHook: {field}[{name!r}]: {err}") from None
+    return out
+
+
+def _check_scalar(path: str, value: Any, scheduled: bool) -> None:
+    """A path the hook sets or logs holds a plain number (a float, an int, a one-element tensor).
+
+    Raises:
+        TypeError: a method, a module, a parameter or tensor of several elements, or None."""
+    what = ("a method" if callable(value) and not isinstance(value, nn.Module)
+            else type(value).__name__ if isinstance(value, nn.Module) or value is None else None)
+    if isinstance(value, nn.Parameter) and scheduled:
+        what = "an nn.Parameter (trained, not set)"
+    elif hasattr(value, "numel") and value.numel() != 1:
+        what = f"a tensor of {value.numel()} elements"
+    elif what is None and not hasattr(value, "numel") and not isinstance(value, (int, float)):
+        what = type(value).__name__
+    if what is not None:
+        role = "schedule" if scheduled else "watch"
+        raise TypeError(f"AQRScheduleHook: {path!r} is {what}; {role} a plain number "
+                        "attribute (e.g. pts_bbox_head.feature_modulator.residual_weight)")
 
 
 def _scalar_names(paths: Sequence[str]) -> Dict[str, str]:
@@ -188,8 +254,12 @@ def _mmengine_custom_keys(runner: Any) -> List[str]:
     return [str(k) for k in keys]
 
 
-def _mmcv_lr_bases(runner: Any) -> List[List[float]]:
-    return [h.base_lr for h in runner.hooks if isinstance(getattr(h, "base_lr", None), list)]
+def _rederive_mmcv_lr(hook: Any, runner: Any) -> None:
+    """An mmcv 1.x ``LrUpdaterHook``'s lr for now, from its (rescaled) bases: it caches its epoch's
+    regular lr, from which its warm-up and the end of the warm-up set every iteration's."""
+    hook.regular_lr = hook.get_regular_lr(runner)
+    warming = hook.warmup is not None and runner.iter < hook.warmup_iters
+    hook._set_lr(runner, hook.get_warmup_lr(runner.iter) if warming else hook.regular_lr)
 
 
 def register_with_mmengine() -> None:
@@ -207,15 +277,17 @@ def register_with_mmengine() -> None:
 
         def before_train(self, runner: Any) -> None:
             self.driver.start(runner.model, runner.optim_wrapper.optimizer,
-                              _mmengine_lr_bases(runner), _mmengine_custom_keys(runner))
+                              _mmengine_custom_keys(runner))
 
         def before_train_epoch(self, runner: Any) -> None:
             if self.driver.by_epoch:
-                self.driver.apply(runner.model, runner.optim_wrapper.optimizer, runner.epoch)
+                self.driver.apply(runner.model, runner.optim_wrapper.optimizer, runner.epoch,
+                                  _mmengine_lr_bases(runner))
 
         def before_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None) -> None:
             if not self.driver.by_epoch:
-                self.driver.apply(runner.model, runner.optim_wrapper.optimizer, runner.iter)
+                self.driver.apply(runner.model, runner.optim_wrapper.optimizer, runner.iter,
+                                  _mmengine_lr_bases(runner))
 
         def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
                              outputs: Any = None) -> None:
@@ -243,15 +315,21 @@ def register_with_mmcv() -> None:
             self.driver = ScheduleDriver(**kwargs)
 
         def before_run(self, runner: Any) -> None:
-            self.driver.start(runner.model, runner.optimizer, _mmcv_lr_bases(runner))
+            self.driver.start(runner.model, runner.optimizer)
 
         def before_train_epoch(self, runner: Any) -> None:
             if self.driver.by_epoch:
-                self.driver.apply(runner.model, runner.optimizer, runner.epoch)
+                self._apply(runner, runner.epoch)
 
         def before_train_iter(self, runner: Any) -> None:
             if not self.driver.by_epoch:
-                self.driver.apply(runner.model, runner.optimizer, runner.iter)
+                self._apply(runner, runner.iter)
+
+        def _apply(self, runner: Any, t: float) -> None:
+            lr_hooks = [h for h in runner.hooks if isinstance(getattr(h, "base_lr", None), list)]
+            if self.driver.apply(runner.model, runner.optimizer, t, [h.base_lr for h in lr_hooks]):
+                for hook in lr_hooks:  # what each lr hook would have set had the bases been these
+                    _rederive_mmcv_lr(hook, runner)
 
         def after_train_iter(self, runner: Any) -> None:
             diagnostics = self.every_n_iters(runner, self.driver.interval)

@@ -114,12 +114,80 @@ def test_schedules_applied_and_diagnostics_logged(runner):
 def test_bad_interval_path_and_key_are_refused_naming_them():
     from aqr.runtime.hook import ScheduleDriver
 
-    with pytest.raises(ValueError, match="interval must be >= 1"):
+    with pytest.raises(ValueError, match="interval must be an int >= 1, but got interval=0"):
         ScheduleDriver(interval=0)
     model = TinyAQR()
     with pytest.raises(AttributeError, match="has no 'feature_modulatr'.*children: "
                                              "data_preprocessor, aqr_weight_generator"):
-        ScheduleDriver(attributes={"feature_modulatr.residual_weight": 0.5}).start(model, None, [])
+        ScheduleDriver(attributes={"feature_modulatr.residual_weight": 0.5}).start(model, None)
     optimizer = torch.optim.SGD([{"params": [p]} for p in model.parameters()], lr=0.1)
     with pytest.raises(ValueError, match=r"lr_mult keys \['decoder'\] win no parameter"):
-        ScheduleDriver(lr_mult={"decoder": 0.5}).start(model, optimizer, [])
+        ScheduleDriver(lr_mult={"decoder": 0.5}).start(model, optimizer)
+
+
+class Knobs(nn.Module):
+    """Things a hook's path can name: a number, a method, a parameter, a module, a matrix."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight_scale = 0.5
+        self.gate = nn.Parameter(torch.ones(1))
+        self.proj = nn.Linear(2, 2)
+        self.register_buffer("table", torch.zeros(3, 3))
+        self.missing = None
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(attributes={"forward": 0.5}), "'forward' is a method; schedule a plain number"),
+    (dict(attributes={"gate": 0.5}), r"'gate' is an nn.Parameter \(trained, not set\)"),
+    (dict(attributes={"proj": 0.5}), "'proj' is Linear; schedule a plain number"),
+    (dict(watch=["table"]), "'table' is a tensor of 9 elements; watch a plain number"),
+    (dict(watch=["missing"]), "'missing' is NoneType; watch a plain number"),
+    (dict(watch="weight_scale"), "watch must be a list of paths, but got the string"),
+    (dict(attention_bias="weight_scale"), "attention_bias='weight_scale' is a float; name the"),
+    (dict(attributes={"weight_scale": float("nan")}),
+     r"attributes\['weight_scale'\]: value must be a finite number, but got value=nan"),
+    (dict(attributes={"weight_scale": {"type": "cosine", "start": 0.7, "end": 0.4,
+                                       "warmup_epochs": float("nan")}}),
+     r"attributes\['weight_scale'\]: warmup_epochs must be a finite number"),
+    (dict(attributes={"weight_scale": {"type": "staged", "values": [0.5, None],
+                                       "boundaries": [2]}}),
+     r"attributes\['weight_scale'\]: a stage's value must be a number, but got"),
+    (dict(attributes={"weight_scale": {"type": "staged", "stages": [[0, 1.0]],
+                                       "values": [0.5]}}),
+     "give stages, or values and boundaries, not both"),
+    (dict(attributes={"weight_scale": {"type": "cosine", "start": "0.7x", "end": 0.4}}),
+     r"attributes\['weight_scale'\]: start must be a number, but got start='0.7x'"),
+    (dict(attributes={"weight_scale": [0.7, 0.4]}),
+     r"attributes\['weight_scale'\]: a schedule is a number or a dict with a type"),
+    (dict(attributes=["weight_scale"]), "attributes must be a dict of schedules by path or key"),
+    (dict(lr_mult={"proj": -0.5}), r"lr_mult\['proj'\]: a multiplier must be >= 0, but the "
+                                   "schedule reaches -0.5"),
+    (dict(interval="50"), "interval must be an int >= 1, but got interval='50'"),
+    (dict(by_epoch="False"), "by_epoch must be true or false, but got by_epoch='False'"),
+], ids=["method", "parameter", "module", "matrix", "none", "watch-string", "bias-not-module",
+        "nan", "nan-warmup", "none-stage", "stages-and-values", "not-a-number", "list-spec",
+        "list-attributes", "negative-lr-mult", "string-interval", "string-by-epoch"])
+def test_a_hook_setting_that_cannot_work_is_refused_before_training_naming_it(kwargs, error):
+    from aqr.runtime.hook import ScheduleDriver
+
+    model = Knobs()
+    optimizer = torch.optim.SGD([{"params": list(model.proj.parameters()), "initial_lr": 0.1},
+                                 {"params": [model.gate], "initial_lr": 0.1}], lr=0.1)
+    with pytest.raises((ValueError, TypeError), match=error):
+        ScheduleDriver(custom_keys=["proj"], **kwargs).start(model, optimizer)
+
+
+def test_a_multiplier_thawed_from_0_takes_the_lr_schedule_s_factor_from_another_key():
+    from aqr.runtime.hook import ScheduleDriver
+
+    model = Knobs()
+    optimizer = torch.optim.SGD([{"params": list(model.proj.parameters()), "initial_lr": 0.0},
+                                 {"params": [model.gate], "initial_lr": 0.1}], lr=0.1)
+    driver = ScheduleDriver(lr_mult={"proj": {"type": "staged", "values": [0.0, 0.5],
+                                              "boundaries": [1]}}, custom_keys=["proj", "gate"])
+    driver.start(model, optimizer)
+    for group in optimizer.param_groups:   # the lr schedule decayed by 10 meanwhile
+        group["lr"] = group["initial_lr"] * 0.1
+    assert driver.apply(model, optimizer, 1)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 * 0.1)

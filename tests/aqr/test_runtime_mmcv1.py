@@ -17,7 +17,7 @@ from pathlib import Path
 import mmcv
 import pytest
 
-from tests.kit.mmcv1_training import HOOK, group_lr, train
+from tests.kit.mmcv1_training import HOOK, LrRecorder, group_lr, train
 
 
 def test_the_hook_registers_with_mmcv1_s_hooks_once_mmcv_runner_is_imported():
@@ -58,6 +58,30 @@ def test_a_resumed_run_keeps_the_scheduled_lr_mult(tmp_path, monkeypatch):
     resumed, _ = train(tmp_path / "w", epochs=3, resume=True)
     assert group_lr(resumed, "pts_bbox_head.attention_bias_generator.bias_scale") == \
         pytest.approx(0.01 * 0.05 * 0.1)                         # not 0.025: applied once
+
+
+BIAS = "pts_bbox_head.attention_bias_generator.bias_scale"
+
+
+@pytest.mark.parametrize("schedule, lr_config, priority, expected", [
+    # the config says 0.1, the schedule 0.3 then 0.05: in force from the warm-up's first iteration
+    (dict(type="staged", values=[0.3, 0.05], boundaries=[1]),
+     dict(policy="step", step=[2], warmup="linear", warmup_iters=2, warmup_ratio=0.5), "NORMAL",
+     [0.0015, 0.00225, 0.003, 0.0005, 0.0005, 0.0005, 0.00005, 0.00005, 0.00005]),
+    # the hook before mmcv's lr hook (which makes its base list in its own before_run)
+    (dict(type="staged", values=[0.3, 0.05], boundaries=[1]), None, "HIGHEST",
+     [0.003] * 3 + [0.0005] * 3 + [0.00005] * 3),
+    # frozen, then thawed after the step decay: the decay is kept
+    (dict(type="staged", values=[0.0, 0.1], boundaries=[2]), dict(policy="step", step=[1]),
+     "NORMAL", [0.0] * 6 + [0.0001] * 3),
+], ids=["under-a-warm-up", "hook-before-the-lr-hook", "thawed-after-a-decay"])
+def test_the_scheduled_lr_mult_is_in_force_at_every_iteration(tmp_path, schedule, lr_config,
+                                                                priority, expected):
+    recorder = LrRecorder(BIAS)
+    train(tmp_path / "w", epochs=3, hook_cfg={**HOOK, "lr_mult": {
+        "attention_bias_generator.bias_scale": schedule}}, lr_config=lr_config,
+        priority=priority, recorder=recorder)
+    assert recorder.lrs == pytest.approx(expected, rel=1e-6, abs=1e-12)
 
 
 def test_a_key_mmcv1_s_constructor_shadows_is_refused(tmp_path):

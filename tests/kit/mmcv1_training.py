@@ -23,7 +23,7 @@ from tests.kit.mmcv1 import import_mmcv1_runner
 import_mmcv1_runner()  # before the hook registers itself: with mmcv 1.x
 import mmcv  # noqa: E402
 from mmcv.parallel import MMDataParallel  # noqa: E402
-from mmcv.runner import HOOKS, EpochBasedRunner, EvalHook, build_optimizer  # noqa: E402
+from mmcv.runner import HOOKS, EpochBasedRunner, EvalHook, Hook, build_optimizer  # noqa: E402
 from mmcv.utils import get_logger  # noqa: E402
 
 from aqr.runtime.hook import register_with_mmcv  # noqa: E402
@@ -111,9 +111,21 @@ HOOK = dict(type="AQRScheduleHook", interval=1,
             custom_keys=list(CUSTOM_KEYS))
 
 
-def train(work_dir: Path, epochs: int, resume: bool = False, hook_cfg: dict | None = None):
-    """An mmdet-2.x-style training: build_optimizer, EpochBasedRunner, a step lr schedule,
-    TextLoggerHook, the custom hook from mmcv's HOOKS, EvalHook; optionally resumed."""
+class LrRecorder(Hook):
+    """Every iteration's learning rate of one parameter's group, as the optimizer stepped it."""
+
+    def __init__(self, name: str):
+        self.name, self.lrs = name, []
+
+    def after_train_iter(self, runner):
+        self.lrs.append(group_lr(runner, self.name))
+
+
+def train(work_dir: Path, epochs: int, resume: bool = False, hook_cfg: dict | None = None,
+          lr_config: dict | None = None, priority: str = "NORMAL", recorder: Hook | None = None):
+    """An mmdet-2.x-style training: build_optimizer, EpochBasedRunner, an lr schedule (by
+    default a step at epoch 2), TextLoggerHook, the custom hook from mmcv's HOOKS at
+    ``priority``, EvalHook; optionally resumed, optionally recording an lr."""
     torch.manual_seed(0)
     model = TinyDetector()
     optimizer = build_optimizer(model, dict(type="SGD", lr=0.01,
@@ -125,11 +137,13 @@ def train(work_dir: Path, epochs: int, resume: bool = False, hook_cfg: dict | No
     runner = EpochBasedRunner(MMDataParallel(model), optimizer=optimizer, work_dir=str(work_dir),
                               logger=logger, meta=dict(seed=0), max_epochs=epochs)
     runner.timestamp = stamp
-    runner.register_training_hooks(dict(policy="step", step=[2]),
+    runner.register_training_hooks(lr_config or dict(policy="step", step=[2]),
                                    optimizer_config=dict(grad_clip=None),
                                    checkpoint_config=dict(interval=1),
                                    log_config=dict(interval=1, hooks=[dict(type="TextLoggerHook")]))
-    runner.register_hook(mmcv.build_from_cfg(dict(hook_cfg or HOOK), HOOKS), priority="NORMAL")
+    runner.register_hook(mmcv.build_from_cfg(dict(hook_cfg or HOOK), HOOKS), priority=priority)
+    if recorder is not None:
+        runner.register_hook(recorder, priority="LOWEST")
     runner.register_hook(EvalHook(DataLoader(Toy(8), batch_size=4), interval=1), priority="LOW")
     if resume:
         runner.resume(str(work_dir / "latest.pth"))

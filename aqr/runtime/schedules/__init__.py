@@ -24,6 +24,10 @@ def build_schedule(spec: Union[Mapping[str, Any], float, Schedule]) -> Schedule:
         return spec
     if isinstance(spec, (int, float)) and not isinstance(spec, bool):
         return ConstantSchedule(spec)
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"a schedule is a number or a dict with a type, but got {spec!r}; write "
+                         "e.g. 0.7 or {'type': 'cosine', 'start': 0.7, 'end': 0.4, "
+                         "'total_epochs': 20}")
     kwargs = dict(spec)
     name = kwargs.pop("type", None)
     if name not in SCHEDULES:

@@ -1,6 +1,8 @@
 """A schedule that holds one value."""
 
-from aqr.runtime.schedules.base import Schedule
+from typing import List
+
+from aqr.runtime.schedules.base import Schedule, finite
 
 
 class ConstantSchedule(Schedule):
@@ -11,10 +13,13 @@ class ConstantSchedule(Schedule):
     """
 
     def __init__(self, value: float) -> None:
-        self._value = float(value)
+        self._value = finite("value", value)
 
     def value(self, t: float) -> float:
         return self._value
+
+    def extremes(self) -> List[float]:
+        return [self._value]
 
     def __repr__(self) -> str:
         return f"ConstantSchedule(value={self._value})"
