@@ -120,7 +120,15 @@ class ScheduleDriver:
             return
         groups = optimizer.param_groups
         competing = set(self.lr_mult) | set(self.custom_keys or config_keys)
-        self._group_keys = group_keys(model, groups, competing)
+        found = group_keys(model, groups, competing)
+        for keys in found:
+            mixed = sorted(k for k in keys if k in self.lr_mult) if len(keys) > 1 else []
+            if mixed:
+                raise ValueError(f"AQRScheduleHook: lr_mult keys {mixed} share a param group with "
+                                 "parameters of other keys or of none: give them in the "
+                                 "optimizer's paramwise_cfg.custom_keys, so that their "
+                                 "parameters get groups of their own")
+        self._group_keys = [next(iter(keys)) if len(keys) == 1 else None for keys in found]
         base = optimizer.defaults["lr"]
         self._mult = {}
         for group, key in zip(groups, self._group_keys):
@@ -254,6 +262,11 @@ def _mmengine_custom_keys(runner: Any) -> List[str]:
     return [str(k) for k in keys]
 
 
+_ITERATIONS_ONLY = ("AQRScheduleHook: by_epoch=True, and the {} counts iterations only (no "
+                    "epoch starts: nothing would be scheduled); set by_epoch=False and give the "
+                    "schedules in iterations")
+
+
 def _rederive_mmcv_lr(hook: Any, runner: Any) -> None:
     """An mmcv 1.x ``LrUpdaterHook``'s lr for now, from its (rescaled) bases: it caches its epoch's
     regular lr, from which its warm-up and the end of the warm-up set every iteration's."""
@@ -276,6 +289,10 @@ def register_with_mmengine() -> None:
             self.driver = ScheduleDriver(**kwargs)
 
         def before_train(self, runner: Any) -> None:
+            from mmengine.runner import IterBasedTrainLoop
+
+            if self.driver.by_epoch and isinstance(runner.train_loop, IterBasedTrainLoop):
+                raise ValueError(_ITERATIONS_ONLY.format(type(runner.train_loop).__name__))
             self.driver.start(runner.model, runner.optim_wrapper.optimizer,
                               _mmengine_custom_keys(runner))
 
@@ -315,6 +332,10 @@ def register_with_mmcv() -> None:
             self.driver = ScheduleDriver(**kwargs)
 
         def before_run(self, runner: Any) -> None:
+            from mmcv.runner import IterBasedRunner
+
+            if self.driver.by_epoch and isinstance(runner, IterBasedRunner):
+                raise ValueError(_ITERATIONS_ONLY.format(type(runner).__name__))
             self.driver.start(runner.model, runner.optimizer)
 
         def before_train_epoch(self, runner: Any) -> None:

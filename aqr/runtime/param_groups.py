@@ -5,7 +5,7 @@ ties alphabetically, and give each parameter the first key that is a substring o
 ``prefix.name`` (a parameter of the model itself is ``.name``). Each parameter gets a param group
 of its own."""
 
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set
 
 from torch import nn
 
@@ -35,13 +35,11 @@ def keys_by_parameter(model: nn.Module, custom_keys: Iterable[str]) -> Dict[str,
 
 
 def group_keys(model: nn.Module, param_groups: Sequence[Mapping],
-               custom_keys: Iterable[str]) -> List[Optional[str]]:
-    """For each param group of an optimizer the constructor built, the custom key of its
-    parameters (None: no key, or parameters the model does not name)."""
+               custom_keys: Iterable[str]) -> List[Set[Optional[str]]]:
+    """For each param group of an optimizer, the custom keys that win its parameters (None: no
+    key). One key per group where the constructor built the groups from those keys; several
+    where it did not (an optimizer without ``paramwise_cfg`` has one group for all)."""
     names = {id(p): n for n, p in model.named_parameters()}
     keys = sorted_keys(custom_keys)
-    out: List[Optional[str]] = []
-    for group in param_groups:
-        found = [matching_key(names[id(p)], keys) for p in group["params"] if id(p) in names]
-        out.append(found[0] if found else None)
-    return out
+    return [{matching_key(names[id(p)], keys) for p in group["params"] if id(p) in names}
+            for group in param_groups]

@@ -40,14 +40,15 @@ def collate(batch):
     return batch[0]
 
 
-def make_runner(work_dir: Path, max_epochs: int = 3, resume: bool = False) -> Runner:
+def make_runner(work_dir: Path, max_epochs: int = 3, resume: bool = False,
+                train_cfg: dict | None = None) -> Runner:
     return Runner(
         model=TinyAQR(), work_dir=str(work_dir), resume=resume,
         # mmengine names its global visualizer/logger by experiment: keep runners apart
         experiment_name=f"{work_dir.name}-{max_epochs}-{resume}",
         train_dataloader=dict(dataset=data(), sampler=dict(type="DefaultSampler", shuffle=False),
                               batch_size=1, collate_fn=collate),
-        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        train_cfg=train_cfg or dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type="SGD", lr=0.1),
                            paramwise_cfg=dict(custom_keys={
                                "aqr_weight_generator": dict(lr_mult=0.5)})),
@@ -191,3 +192,20 @@ def test_a_multiplier_thawed_from_0_takes_the_lr_schedule_s_factor_from_another_
         group["lr"] = group["initial_lr"] * 0.1
     assert driver.apply(model, optimizer, 1)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 * 0.1)
+
+
+def test_a_schedule_by_epoch_on_an_iteration_loop_is_refused(tmp_path):
+    runner = make_runner(tmp_path, train_cfg=dict(by_epoch=False, max_iters=4))
+    with pytest.raises(ValueError, match="by_epoch=True, and the IterBasedTrainLoop counts "
+                                         "iterations only"):
+        runner.train()
+
+
+def test_an_lr_mult_key_whose_parameters_share_a_group_with_others_is_refused():
+    from aqr.runtime.hook import ScheduleDriver
+
+    model = Knobs()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)   # one group: no paramwise_cfg
+    with pytest.raises(ValueError, match=r"lr_mult keys \['proj'\] share a param group with "
+                                         "parameters of other keys or of none"):
+        ScheduleDriver(lr_mult={"proj": 0.5}).start(model, optimizer)

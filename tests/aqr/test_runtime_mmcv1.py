@@ -84,6 +84,20 @@ def test_the_scheduled_lr_mult_is_in_force_at_every_iteration(tmp_path, schedule
     assert recorder.lrs == pytest.approx(expected, rel=1e-6, abs=1e-12)
 
 
+def test_a_schedule_by_epoch_on_an_iteration_runner_is_refused(tmp_path):
+    from mmcv.runner import IterBasedRunner
+    from mmcv.utils import get_logger
+
+    from tests.kit.mmcv1_training import TinyDetector
+
+    runner = IterBasedRunner(TinyDetector(), optimizer=None, work_dir=str(tmp_path),
+                             logger=get_logger("iterations"), max_iters=4)
+    hook = mmcv.build_from_cfg(dict(HOOK), mmcv.runner.HOOKS)
+    with pytest.raises(ValueError, match="by_epoch=True, and the IterBasedRunner counts "
+                                         "iterations only"):
+        hook.before_run(runner)
+
+
 def test_a_key_mmcv1_s_constructor_shadows_is_refused(tmp_path):
     shadowed = {**HOOK, "lr_mult": {"attention_bias_generator": 0.5}}
     with pytest.raises(ValueError, match=r"lr_mult keys \['attention_bias_generator'\] win no "):
