@@ -97,10 +97,14 @@ class ScheduleDriver:
                                                           if p not in self.attributes)])
         self._group_keys: List[Optional[str]] = []
         self._mult: Dict[str, float] = {}
+        self._base = 0.0
 
-    def start(self, model: nn.Module, optimizer: Any, config_keys: Sequence[str] = ()) -> None:
+    def start(self, model: nn.Module, optimizer: Any, config_keys: Sequence[str] = (),
+              lr_scale: float = 1.0) -> None:
         """Check every path and key against the model, and read the multipliers in force
-        (``config_keys``: the optimizer config's custom keys, when the runner knows them).
+        (``config_keys``: the optimizer config's custom keys, when the runner knows them;
+        ``lr_scale``: what the runner multiplied every group's lr by, its optimizer's default
+        lr left as configured: mmengine's ``auto_scale_lr``).
 
         Raises:
             AttributeError: a path the model does not have. ValueError: an lr_mult key that no
@@ -129,7 +133,7 @@ class ScheduleDriver:
                                  "optimizer's paramwise_cfg.custom_keys, so that their "
                                  "parameters get groups of their own")
         self._group_keys = [next(iter(keys)) if len(keys) == 1 else None for keys in found]
-        base = optimizer.defaults["lr"]
+        self._base = base = optimizer.defaults["lr"] * lr_scale
         self._mult = {}
         for group, key in zip(groups, self._group_keys):
             if key is not None and key not in self._mult:
@@ -175,7 +179,7 @@ class ScheduleDriver:
         old = self._mult[key]
         if mult == old:
             return False
-        base = optimizer.defaults["lr"]
+        base = self._base
         factor = self._schedule_factor(optimizer, base, key)
         for index, group in enumerate(optimizer.param_groups):
             if self._group_keys[index] != key:
@@ -256,6 +260,15 @@ def _mmengine_lr_bases(runner: Any) -> List[List[float]]:
                 getattr(s, "base_values", None), list)]
 
 
+def _mmengine_lr_scale(runner: Any) -> float:
+    """The factor mmengine's ``auto_scale_lr`` multiplied every group's lr by (as
+    ``Runner.scale_lr`` does; the optimizer's default lr keeps the configured one)."""
+    auto = getattr(runner, "auto_scale_lr", None)
+    if not auto or not auto.get("enable", False):
+        return 1.0
+    return runner.world_size * runner.train_dataloader.batch_size / auto["base_batch_size"]
+
+
 def _mmengine_custom_keys(runner: Any) -> List[str]:
     cfg = getattr(runner, "cfg", None) or {}
     keys = cfg.get("optim_wrapper", {}).get("paramwise_cfg", {}).get("custom_keys", {})
@@ -294,7 +307,7 @@ def register_with_mmengine() -> None:
             if self.driver.by_epoch and isinstance(runner.train_loop, IterBasedTrainLoop):
                 raise ValueError(_ITERATIONS_ONLY.format(type(runner.train_loop).__name__))
             self.driver.start(runner.model, runner.optim_wrapper.optimizer,
-                              _mmengine_custom_keys(runner))
+                              _mmengine_custom_keys(runner), _mmengine_lr_scale(runner))
 
         def before_train_epoch(self, runner: Any) -> None:
             if self.driver.by_epoch:

@@ -41,8 +41,8 @@ def collate(batch):
 
 
 def make_runner(work_dir: Path, max_epochs: int = 3, resume: bool = False,
-                train_cfg: dict | None = None) -> Runner:
-    return Runner(
+                train_cfg: dict | None = None, **options) -> Runner:
+    return Runner(**options,
         model=TinyAQR(), work_dir=str(work_dir), resume=resume,
         # mmengine names its global visualizer/logger by experiment: keep runners apart
         experiment_name=f"{work_dir.name}-{max_epochs}-{resume}",
@@ -209,3 +209,12 @@ def test_an_lr_mult_key_whose_parameters_share_a_group_with_others_is_refused():
     with pytest.raises(ValueError, match=r"lr_mult keys \['proj'\] share a param group with "
                                          "parameters of other keys or of none"):
         ScheduleDriver(lr_mult={"proj": 0.5}).start(model, optimizer)
+
+
+def test_the_scheduled_lr_mult_keeps_mmengine_s_auto_scaled_lr(tmp_path):
+    """auto_scale_lr halves every group's lr (batch 1 of a base 2) and leaves the optimizer's
+    default lr at 0.1: the multiplier 0.5 -> 0.25 at epoch 1 keeps the halving."""
+    runner = make_runner(tmp_path, max_epochs=2,
+                         auto_scale_lr=dict(enable=True, base_batch_size=2))
+    runner.train()
+    assert generator_lr(runner) == pytest.approx(0.1 * 0.5 * 0.25)
