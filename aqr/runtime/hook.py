@@ -134,10 +134,19 @@ class ScheduleDriver:
                                  "parameters get groups of their own")
         self._group_keys = [next(iter(keys)) if len(keys) == 1 else None for keys in found]
         self._base = base = optimizer.defaults["lr"] * lr_scale
-        self._mult = {}
+        found_mults: Dict[str, List[float]] = {}
         for group, key in zip(groups, self._group_keys):
-            if key is not None and key not in self._mult:
-                self._mult[key] = group.get("initial_lr", group["lr"]) / base
+            if key is not None:
+                found_mults.setdefault(key, []).append(group.get("initial_lr", group["lr"]) / base)
+        for key in self.lr_mult:
+            mults = found_mults.get(key, [])
+            if mults and not math.isclose(min(mults), max(mults), rel_tol=1e-6, abs_tol=1e-12):
+                raise ValueError(
+                    f"AQRScheduleHook: lr_mult key {key!r}: the optimizer gave its parameters "
+                    f"different learning rates (x{min(mults):g} to x{max(mults):g} the base), so "
+                    "another custom key wins some of them; give the hook the optimizer's custom "
+                    "keys (custom_keys=[...]), and the key to the optimizer's paramwise_cfg")
+        self._mult = {key: mults[0] for key, mults in found_mults.items()}
         missing = sorted(set(self.lr_mult) - set(self._mult))
         if missing:
             raise ValueError(f"AQRScheduleHook: lr_mult keys {missing} win no parameter's group (no "

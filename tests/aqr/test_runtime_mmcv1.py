@@ -98,6 +98,18 @@ def test_a_schedule_by_epoch_on_an_iteration_runner_is_refused(tmp_path):
         hook.before_run(runner)
 
 
+def test_an_lr_mult_key_longer_config_keys_partly_win_is_refused_without_custom_keys(tmp_path):
+    """Without the optimizer's custom keys the hook cannot see that longer keys win some of
+    'pts_bbox_head''s parameters ('attention_bias_generator.bias_scale' x0.1, others x1): their
+    groups' learning rates differ, and it refuses rather than set them all alike."""
+    hook = {k: v for k, v in HOOK.items() if k != "custom_keys"}
+    hook["lr_mult"] = {"pts_bbox_head": 0.5}
+    with pytest.raises(ValueError, match=r"lr_mult key 'pts_bbox_head': the optimizer "
+                                         r"gave its parameters different learning rates \(x0.1 to "
+                                         r"x1 the base\)"):
+        train(tmp_path / "w", epochs=1, hook_cfg=hook)
+
+
 def test_a_key_mmcv1_s_constructor_shadows_is_refused(tmp_path):
     shadowed = {**HOOK, "lr_mult": {"attention_bias_generator": 0.5}}
     with pytest.raises(ValueError, match=r"lr_mult keys \['attention_bias_generator'\] win no "):
