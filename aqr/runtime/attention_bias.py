@@ -5,8 +5,11 @@ fork only ``print()``s: gathered by a forward hook on the generator, logged by t
 when it sits at or beyond ``[min_scale, max_scale]`` (where the fork's clamp gives it no gradient);
 ``aqr/attn_bias_abs_mean`` / ``_abs_max`` the bias's magnitude, ``aqr/attn_bias_frac_clamped`` the
 share of its entries at the final clamp ``min(5, max_scale)``, ``aqr/attn_bias_frac_nonzero`` the
-share that biases anything; ``aqr/attn_bias_missing`` is 1 when no bias was made since the last
-log (the fork swallowed an error and trained without it).
+share that biases anything (over its finite entries), ``aqr/attn_bias_frac_nonfinite`` the share
+of NaN or infinite entries; ``aqr/attn_bias_missing`` is 1 when no bias was made since the last
+log: with ``aqr/attn_bias_not_called`` 0 the generator ran and made none (the fork swallowed an
+error and trained without it), with 1 it never ran (AQR off, or the hook names a module the
+forward does not use).
 """
 
 from typing import Any, Dict, Optional
@@ -38,8 +41,12 @@ class AttentionBiasStats:
     def __init__(self, generator: nn.Module) -> None:
         self.generator = generator
         self._bias: Optional[Tensor] = None
-        self._made = 0
+        self._made = self._called = 0
+        generator.register_forward_pre_hook(self._enter)
         generator.register_forward_hook(self._capture)
+
+    def _enter(self, module: nn.Module, inputs: Any) -> None:
+        self._called += 1
 
     def _capture(self, module: nn.Module, inputs: Any, output: Any) -> None:
         bias = _first_tensor(output)
@@ -60,12 +67,18 @@ class AttentionBiasStats:
             if low is not None and high is not None:
                 out["aqr/bias_scale_at_limit"] = float(raw <= low or raw >= high)
         out["aqr/attn_bias_missing"] = float(self._made == 0)
+        out["aqr/attn_bias_not_called"] = float(self._called == 0)
         if self._bias is not None and self._bias.numel():
-            bias = self._bias.float().abs()
-            limit = min(FINAL_CLAMP, float(high)) if high is not None else FINAL_CLAMP
-            out["aqr/attn_bias_abs_mean"] = float(bias.mean())
-            out["aqr/attn_bias_abs_max"] = float(bias.max())
-            out["aqr/attn_bias_frac_clamped"] = float((bias >= limit * (1 - 1e-3)).float().mean())
-            out["aqr/attn_bias_frac_nonzero"] = float((bias > 0).float().mean())
-        self._made = 0
+            values = self._bias.float()
+            finite = torch.isfinite(values)
+            out["aqr/attn_bias_frac_nonfinite"] = float((~finite).float().mean())
+            bias = values[finite].abs()
+            if bias.numel():
+                limit = min(FINAL_CLAMP, float(high)) if high is not None else FINAL_CLAMP
+                out["aqr/attn_bias_abs_mean"] = float(bias.mean())
+                out["aqr/attn_bias_abs_max"] = float(bias.max())
+                out["aqr/attn_bias_frac_clamped"] = float(
+                    (bias >= limit * (1 - 1e-3)).float().mean())
+                out["aqr/attn_bias_frac_nonzero"] = float((bias > 0).float().mean())
+        self._made = self._called = 0
         return out
