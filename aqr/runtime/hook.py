@@ -293,7 +293,10 @@ def _rederive_mmcv_lr(hook: Any, runner: Any) -> None:
     """An mmcv 1.x ``LrUpdaterHook``'s lr for now, from its (rescaled) bases: it caches its epoch's
     regular lr, from which its warm-up and the end of the warm-up set every iteration's."""
     hook.regular_lr = hook.get_regular_lr(runner)
-    warming = hook.warmup is not None and runner.iter < hook.warmup_iters
+    # a warm-up counted in epochs has no length in iterations before the lr hook's first epoch
+    # starts (it then sets the lr itself, from these bases)
+    warming = hook.warmup is not None and hook.warmup_iters is not None and \
+        runner.iter < hook.warmup_iters
     hook._set_lr(runner, hook.get_warmup_lr(runner.iter) if warming else hook.regular_lr)
 
 

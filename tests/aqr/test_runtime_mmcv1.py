@@ -74,7 +74,13 @@ BIAS = "pts_bbox_head.attention_bias_generator.bias_scale"
     # frozen, then thawed after the step decay: the decay is kept
     (dict(type="staged", values=[0.0, 0.1], boundaries=[2]), dict(policy="step", step=[1]),
      "NORMAL", [0.0] * 6 + [0.0001] * 3),
-], ids=["under-a-warm-up", "hook-before-the-lr-hook", "thawed-after-a-decay"])
+    # a warm-up counted in epochs, the hook before the lr hook
+    (dict(type="staged", values=[0.3, 0.05], boundaries=[1]),
+     dict(policy="step", step=[2], warmup="linear", warmup_iters=1, warmup_by_epoch=True,
+          warmup_ratio=0.5), "HIGHEST",
+     [0.0015, 0.002, 0.0025, 0.0005, 0.0005, 0.0005, 0.00005, 0.00005, 0.00005]),
+], ids=["under-a-warm-up", "hook-before-the-lr-hook", "thawed-after-a-decay",
+        "before-a-warm-up-in-epochs"])
 def test_the_scheduled_lr_mult_is_in_force_at_every_iteration(tmp_path, schedule, lr_config,
                                                                 priority, expected):
     recorder = LrRecorder(BIAS)
