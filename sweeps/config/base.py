@@ -59,20 +59,26 @@ def read_config(path: Path) -> dict[str, Any]:
 
     Raises:
         Exception: whatever mmengine raises on a config it cannot read (the first error);
-            TimeoutError after :data:`READ_SECONDS`."""
+            TimeoutError after :data:`READ_SECONDS`; RuntimeError when the file exits while
+            it is read (a script: ``sys.exit``, or its argparse finding no arguments)."""
     from mmengine.config import Config
 
     with _deadline(READ_SECONDS):
         try:
-            return Config.fromfile(str(path), import_custom_modules=False).to_dict()
-        except TimeoutError:
-            raise
-        except Exception as err:  # noqa: BLE001 - re-raised unless the plain reading succeeds
             try:
-                return Config.fromfile(str(path), import_custom_modules=False,
-                                       lazy_import=False).to_dict()
-            except Exception:  # noqa: BLE001 - the first error is the one to show
-                raise err from None
+                return Config.fromfile(str(path), import_custom_modules=False).to_dict()
+            except TimeoutError:
+                raise
+            except Exception as err:  # noqa: BLE001 - re-raised unless the plain reading succeeds
+                try:
+                    return Config.fromfile(str(path), import_custom_modules=False,
+                                           lazy_import=False).to_dict()
+                except Exception:  # noqa: BLE001 - the first error is the one to show
+                    raise err from None
+        except SystemExit as stop:
+            raise RuntimeError(f"it exited (exit code {stop.code!r}) while it was read: a "
+                               "script, not a config? give the config file the training "
+                               "reads") from None
 
 
 @contextmanager
@@ -108,7 +114,7 @@ def load_base_config(space: SweepSpace, space_file: Path) -> BaseConfig:
     try:
         values = read_config(path)
     except Exception as err:  # noqa: BLE001 - any error of the user's config file is reported
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        first = (str(err).strip().splitlines() or ["(no message)"])[0]
         raise space.problem("base_config", f"{path} cannot be read as a config: "
                                            f"{type(err).__name__}: {first}") from None
     base = BaseConfig(path, values)

@@ -408,3 +408,20 @@ def test_a_base_config_that_never_ends_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(SpaceError, match=r"base.py cannot be read as a config: TimeoutError: "
                                          r"reading it took over 1 s; does it loop"):
         load_base_config(space, tmp_path / "s.yaml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("import sys\nprint('hello')\nsys.exit(3)\n",
+     "RuntimeError: it exited (exit code 3) while it was read: a script, not a config?"),
+    ("import argparse\nargparse.ArgumentParser().parse_args(['--work-dir'])\n",
+     "RuntimeError: it exited (exit code 2) while it was read"),
+    ("raise RuntimeError\n", "RuntimeError: (no message)"),
+], ids=["exits", "argparse", "bare-raise"])
+def test_a_script_given_as_the_base_config_is_one_line(tmp_path, text, message):
+    base = tmp_path / "base.py"
+    base.write_text(text)
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": str(base), "max_epochs": 3,
+        "parameters": {"x": {"type": "int", "low": 1, "high": 3, "targets": ["x"]}}})
+    with pytest.raises(SpaceError, match=re.escape(f"base.py cannot be read as a config: {message}")):
+        load_base_config(space, tmp_path / "s.yaml")
