@@ -32,6 +32,7 @@ import math
 import sys
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+import torch
 from torch import nn
 
 from aqr.runtime.attention_bias import AttentionBiasStats
@@ -239,18 +240,24 @@ def _check_scalar(path: str, value: Any, scheduled: bool) -> None:
 
     Raises:
         TypeError: a method, a module, a parameter or tensor of several elements, or None."""
-    what = ("a method" if callable(value) and not isinstance(value, nn.Module)
-            else type(value).__name__ if isinstance(value, nn.Module) or value is None else None)
-    if isinstance(value, nn.Parameter) and scheduled:
-        what = "an nn.Parameter (trained, not set)"
-    elif hasattr(value, "numel") and value.numel() != 1:
-        what = f"a tensor of {value.numel()} elements"
-    elif what is None and not hasattr(value, "numel") and not isinstance(value, (int, float)):
-        what = type(value).__name__
+    what = _what_else(value, scheduled)
     if what is not None:
         role = "schedule" if scheduled else "watch"
         raise TypeError(f"AQRScheduleHook: {path!r} is {what}; {role} a plain number "
                         "attribute (e.g. pts_bbox_head.feature_modulator.residual_weight)")
+
+
+def _what_else(value: Any, scheduled: bool) -> Optional[str]:
+    """What ``value`` is when it is not a plain number the hook can set (``scheduled``) or log."""
+    if isinstance(value, nn.Module) or value is None:
+        return type(value).__name__
+    if callable(value):
+        return "a method"
+    if isinstance(value, nn.Parameter) and scheduled:
+        return "an nn.Parameter (trained, not set)"
+    if isinstance(value, torch.Tensor):
+        return None if value.numel() == 1 else f"a tensor of {value.numel()} elements"
+    return None if isinstance(value, (int, float)) else type(value).__name__
 
 
 def _scalar_names(paths: Sequence[str]) -> Dict[str, str]:
