@@ -42,10 +42,13 @@ class Contender:
 
 
 def ours_space(space: SweepSpace, settings: dict[str, Any]) -> SweepSpace:
-    """The space with aqr-sweep's settings overridden (``pruner``, ``confirm``, ``sampler``)."""
+    """The space with aqr-sweep's settings overridden (``pruner``, ``confirm``, ``sampler``). A
+    ``confirm`` without ``after`` confirms from the first completed trial: the tuning grid's
+    settings that leave it out ran when that was the default, and keep meaning what they ran."""
     search = space.search
     if "confirm" in settings:
-        search = search.model_copy(update={"confirm": ConfirmSpec(**settings["confirm"])})
+        confirm = ConfirmSpec(**{"after": 0, **settings["confirm"]})
+        search = search.model_copy(update={"confirm": confirm})
     if "sampler" in settings:
         search = search.model_copy(update={"sampler": settings["sampler"]})
     update: dict[str, Any] = {"search": search}

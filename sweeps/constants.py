@@ -27,6 +27,9 @@ KNOWN_EPOCHS_KEY = "__known_epochs"
 #: chosen on the tuning surfaces by ``benchmarks/tune_search.py``: 1.5 ties 1 on regret and gets
 #: within 0.01 of the best sooner)
 DEFAULT_PESSIMISM = 1.5
+#: completed trials before the first confirmation run (``search.confirm.after``; chosen with the
+#: pessimism: a leader among fewer runs is mostly one lucky seed)
+DEFAULT_CONFIRM_AFTER = 3
 #: what ``logs`` shows of a log when no metric is asked for
 DEFAULT_SHOWN_METRICS = (DEFAULT_METRIC, "pts_bbox_NuScenes/mAP")
 

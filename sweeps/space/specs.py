@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from sweeps.constants import DEFAULT_PESSIMISM
+from sweeps.constants import DEFAULT_CONFIRM_AFTER, DEFAULT_PESSIMISM
 from sweeps.space.checks import Strict, checked, plain_data, text
 
 #: ``params: base_config`` enqueues the base config's own values (read from its first targets)
@@ -37,7 +37,7 @@ class ConfirmSpec(Strict):
     seeds: int = Field(1, ge=0, le=100)
     when: Literal["leading", "end"] = "leading"
     #: completed trials before the first confirmation run (``when: leading``)
-    after: int = Field(0, ge=0, le=100_000)
+    after: int = Field(DEFAULT_CONFIRM_AFTER, ge=0, le=100_000)
     #: standard errors a configuration's mean is lowered by to rank it (which leads, which is
     #: the answer): a single run outranks a configuration measured twice only by beating it by
     #: this much more of the noise (0: the plain mean)
@@ -51,7 +51,7 @@ class ConfirmSpec(Strict):
 
 class SearchSpec(Strict):
     """How Optuna proposes configurations. ``confirm``: see :class:`ConfirmSpec`; left out, it is
-    on (``top_k: 2, seeds: 1``) when the command takes ``{seed}``, else off."""
+    on (its defaults: the tuned ones) when the command takes ``{seed}``, else off."""
 
     sampler: Literal["tpe", "random", "grid", "cmaes", "gp", "qmc"] = "tpe"
     seed: int | None = Field(0, ge=0, le=2**32 - 1)  # numpy's seed range

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from benchmarks.contenders import OURS, Arena, Contender, run_all
+from benchmarks.contenders import OURS, Arena, Contender, ours_space, run_all
 from benchmarks.tune_search import (
     FINALISTS,
     OURS_GRID,
@@ -34,7 +34,7 @@ from benchmarks.tune_search import (
     to_target,
     winner,
 )
-from sweeps.space import load_space
+from sweeps.space import SweepSpace, load_space
 from sweeps.space.specs import ConfirmSpec
 
 
@@ -146,3 +146,29 @@ def test_the_shipped_spaces_state_the_chosen_default():
         assert {k: getattr(space.pruner, k) for k in chosen["pruner"]} == chosen["pruner"], name
         assert space.confirm == ConfirmSpec(**chosen["confirm"]), name
         assert space.search.sampler == chosen.get("sampler", "tpe"), name
+
+
+def test_a_space_that_names_no_search_settings_runs_the_chosen_default():
+    """A space without ``pruner`` or ``search.confirm`` (its command takes ``{seed}``) gets what
+    the tuning chose, not an untuned neighbour (the schema confirmed from the first trial)."""
+    chosen = json.loads(OUT.read_text())[OURS]["settings"]
+    space = SweepSpace.model_validate({
+        "name": "s", "base_config": "c.py", "max_epochs": 6,
+        "parameters": {"x": {"type": "float", "low": 0, "high": 1, "targets": ["x"]}}})
+    assert space.pruner.model_dump(exclude_defaults=False, include=set(chosen["pruner"])) \
+        == chosen["pruner"]
+    assert space.confirm == ConfirmSpec(**chosen["confirm"])
+    assert space.search.sampler == chosen.get("sampler", "tpe")
+
+
+def test_a_grid_setting_without_after_confirms_from_the_first_trial_as_it_ran():
+    """The grid's settings that leave ``after`` out ran when 0 was the default: a new default
+    must not relabel their results."""
+    space = load_space(SPACES / "demo.yaml")
+    without = [s for s in OURS_GRID if s["confirm"].get("when") == "leading"
+               and "after" not in s["confirm"]]
+    assert without
+    for settings in without:
+        assert ours_space(space, settings).confirm.after == 0
+    stated = next(s for s in OURS_GRID if s["confirm"].get("after") == 3)
+    assert ours_space(space, stated).confirm.after == 3

@@ -51,7 +51,9 @@ def space(**confirm) -> SweepSpace:
         "name": "s", "base_config": "c.py", "max_epochs": 2, "mode": "max",
         "command": ["train", "{config}", "--work-dir", "{work_dir}", "--seed", "{seed}"],
         "parameters": {"x": {"type": "float", "low": 0, "high": 1, "targets": ["x"]}},
-        "search": {"num_trials": 8, "confirm": confirm or {"top_k": 1, "seeds": 1}}})
+        # from the first completed trial (the default waits for 3)
+        "search": {"num_trials": 8, "confirm": {"after": 0,
+                                                **(confirm or {"top_k": 1, "seeds": 1})}}})
 
 
 def study_with(points: list[tuple[str, float]]) -> optuna.Study:
