@@ -621,7 +621,7 @@ def _print_summary(summary) -> None:
 
         params = ", ".join(f"{k}={format_value(v)}" for k, v in summary.best_params.items())
         value = describe(summary.best_value, summary.best_runs, summary.best_half_width,
-                         summary.best_at_epoch)
+                         summary.best_at_epoch, summary.best_noise_dof)
         console.print(f"best: trial {summary.best_number}, {value} ({params})", highlight=False)
     console.print("next:", highlight=False)
     for line in (f"aqr-sweep status {summary.name}", f"aqr-sweep report {summary.name}",

@@ -15,7 +15,7 @@ from sweeps.config.overrides import cfg_options, flat_overrides
 from sweeps.config.writer import config_text
 from sweeps.constants import CURRENT_LABEL, TrialAttr, TrialState
 from sweeps.errors import BadOptionError, NoResultError
-from sweeps.run.ranking import Ranking, describe, params_key
+from sweeps.run.ranking import Ranking, describe, interval_basis, params_key
 
 
 @dataclass
@@ -32,6 +32,7 @@ class BestTrial:
         versus_current: ``best vs current: +d ± e METRIC over n seeds``, or None.
         at_epoch: When none of its runs completed: the epoch its value is from (its run was
             stopped there, or is still running), else None.
+        noise_dof: The degrees of freedom of the noise ``half_width`` rests on.
     """
 
     number: int
@@ -43,6 +44,7 @@ class BestTrial:
     tied_with: list[int] = field(default_factory=list)
     versus_current: str | None = None
     at_epoch: int | None = None
+    noise_dof: int = 0
 
 
 def best_trial(data: SweepData) -> BestTrial:
@@ -70,12 +72,12 @@ def best_trial(data: SweepData) -> BestTrial:
     work_dir = str(data.trials.set_index("trial").loc[first, "work_dir"])
     return BestTrial(first, best.mean, params, work_dir, best.runs, best.half_width,
                      [s.trials[0] for s in ranking.tied()],
-                     versus_current(data, ranking), best.at_epoch)
+                     versus_current(data, ranking), best.at_epoch, best.noise_dof)
 
 
 def describe_mean(best: BestTrial) -> str:
-    """``0.3381 ± 0.0120 over 2 seed(s)`` (see :func:`sweeps.run.ranking.describe`)."""
-    return describe(best.value, best.runs, best.half_width, best.at_epoch)
+    """``0.3381 ± 0.0120 over 2 seed(s) (95%; ...)`` (see :func:`sweeps.run.ranking.describe`)."""
+    return describe(best.value, best.runs, best.half_width, best.at_epoch, best.noise_dof)
 
 
 def versus_current(data: SweepData, ranking: Ranking) -> str | None:
@@ -101,7 +103,7 @@ def versus_current(data: SweepData, ranking: Ranking) -> str | None:
                 "estimate: no configuration ran twice)")
     spread = ranking.noise * math.sqrt(1 / best.runs + 1 / standing.runs)
     return (f"best vs current: {diff:+.4f} ± {ranking.t * spread:.4f} {metric} over {seeds} "
-            f"seed(s)")
+            f"seed(s) {interval_basis(ranking.noise_dof)}")
 
 
 def latest_checkpoint(work_dir: str) -> str | None:

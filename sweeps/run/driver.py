@@ -97,6 +97,8 @@ class SweepSummary:
     best_value: float | None = None
     best_runs: int = 0
     best_half_width: float = math.nan
+    #: the degrees of freedom of the noise that half-width rests on
+    best_noise_dof: int = 0
     best_params: dict = field(default_factory=dict)
     #: when no run of the best completed: the epoch its value is from
     best_at_epoch: int | None = None
@@ -477,7 +479,7 @@ class SweepRun:
         if best is not None:
             summary.best_number, summary.best_value = best.trials[0], best.mean
             summary.best_runs, summary.best_half_width = best.runs, best.half_width
-            summary.best_at_epoch = best.at_epoch
+            summary.best_at_epoch, summary.best_noise_dof = best.at_epoch, best.noise_dof
             summary.best_params = dict(study.get_trials(deepcopy=False)[best.trials[0]].params)
         return summary
 

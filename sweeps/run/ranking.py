@@ -57,6 +57,7 @@ class Standing:
         half_width: The half-width of the mean's ``CONFIDENCE`` interval (NaN without one).
         at_epoch: For a configuration with no completed run: the epoch its furthest run's
             value is from (stopped, or still running); None when it stands on completed runs.
+        noise_dof: The degrees of freedom of the noise its interval rests on (the ranking's).
     """
 
     key: Hashable
@@ -66,10 +67,15 @@ class Standing:
     stderr: float
     half_width: float
     at_epoch: int | None = None
+    noise_dof: int = 0
 
     @property
     def runs(self) -> int:
         return len(self.values)
+
+    def describe(self) -> str:
+        """Its mean as :func:`describe` writes it."""
+        return describe(self.mean, self.runs, self.half_width, self.at_epoch, self.noise_dof)
 
 
 @dataclass(frozen=True)
@@ -129,18 +135,27 @@ def rank(runs: Iterable[Run], mode: Mode, pessimism: float = DEFAULT_PESSIMISM) 
         stderr = noise / math.sqrt(len(values))
         standings.append(Standing(key, values, tuple(r.trial for r in chosen),
                                   statistics.fmean(values), stderr, t * stderr,
-                                  chosen[0].at_epoch))
+                                  chosen[0].at_epoch, dof))
     standings.sort(key=lambda s: -pessimistic(s, mode, pessimism))
     return Ranking(tuple(standings), mode, noise, dof)
 
 
-def describe(mean: float, runs: int, half_width: float, at_epoch: int | None) -> str:
-    """``0.3381 ± 0.0120 over 2 seed(s)`` (no ± without a noise estimate), or, for a
-    configuration with no completed run, ``0.3100 at epoch 3 (no run of it completed)``."""
+def describe(mean: float, runs: int, half_width: float, at_epoch: int | None,
+             noise_dof: int = 0) -> str:
+    """``0.3381 ± 0.0120 over 2 seed(s) (95%; seed noise from 3 re-runs)`` (no ± without a noise
+    estimate; its re-runs, ``noise_dof``, say how far the noise can be trusted: one re-run makes a
+    wide interval), or, for a configuration with no completed run, ``0.3100 at epoch 3 (no run of
+    it completed)``."""
     if at_epoch is not None:
         return f"{mean:.4f} at epoch {at_epoch} (no run of it completed)"
-    spread = "" if math.isnan(half_width) else f" ± {half_width:.4f}"
-    return f"{mean:.4f}{spread} over {runs} seed(s)"
+    if math.isnan(half_width):
+        return f"{mean:.4f} over {runs} seed(s)"
+    return f"{mean:.4f} ± {half_width:.4f} over {runs} seed(s) {interval_basis(noise_dof)}"
+
+
+def interval_basis(noise_dof: int) -> str:
+    """``(95%; seed noise from 3 re-runs)``: what an interval of the sweep's noise rests on."""
+    return f"({CONFIDENCE:.0%}; seed noise from {noise_dof} re-run{'' if noise_dof == 1 else 's'})"
 
 
 def pessimistic(standing: Standing, mode: Mode, pessimism: float) -> float:

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from reports.export import best_trial
 from reports.html import matrix_html
 from reports.matrix import matrix, quick_reference, tuning_pair
 from reports.report import write_report
@@ -143,6 +144,22 @@ def test_the_marked_best_trial_is_the_answer_by_mean_not_the_luckiest_run(tmp_pa
     page = write_report(lucky, tmp_path / "report").index.read_text()
     assert "<tr class='best' id='best-trial' data-trial='1'>" in page
     assert "Best trial: 1, pts_bbox_NuScenes/NDS = 0.4100" in page
+
+
+def test_the_report_compares_the_best_with_current_over_the_same_seeds(tmp_path):
+    """Both run on seeds 0 and 1: the difference of their means, with the 95% interval of the
+    sweep's seed noise (two re-runs: t with 2 degrees of freedom), and what it rests on."""
+    both = sweep_data(tmp_path, [
+        ("current", "completed", 1.5, 0.7, 1.0, 0.35, 4),
+        ("", "completed", 2.0, 0.6, 1.0, 0.40, 4),
+        ("confirm 1, seed 1", "completed", 2.0, 0.6, 1.0, 0.42, 4),
+        ("current, seed 1", "completed", 1.5, 0.7, 1.0, 0.33, 4)])
+    line = ("best vs current: +0.0700 ± 0.0608 NDS over 2 seed(s) (95%; seed noise from 2 "
+            "re-runs)")
+    assert best_trial(both).versus_current == line
+    page = write_report(both, tmp_path / "report").index.read_text()
+    assert "= 0.4100 ± 0.0430 over 2 seed(s) (95%; seed noise from 2 re-runs)" in page
+    assert "Best vs current: +0.0700 ± 0.0608 NDS" in page
 
 
 def test_html_marks_the_best_cell_and_the_best_trial(data, tmp_path):

@@ -26,6 +26,9 @@ def test_a_lucky_run_does_not_outrank_a_confirmed_mean_within_the_noise():
     assert [s.key for s in ranking.standings] == ["a", "b"]
     assert ranking.best.mean == pytest.approx(0.32) and ranking.best.runs == 2
     assert [s.key for s in ranking.tied()] == ["b"]
+    # the interval says what it rests on: one re-run (a's second), so t has 1 degree of freedom
+    assert ranking.best.describe() == ("0.3200 ± 0.2541 over 2 seed(s) (95%; seed noise from "
+                                       "1 re-run)")
     assert rank([Run("a", 0.2), Run("b", 0.1)], Mode.MIN).best.key == "b"  # mode decides
     assert rank([Run("a", 0.2), Run("b", 0.3)], Mode.MAX).tied() == []  # no noise: exact only
 
@@ -118,7 +121,9 @@ def test_a_run_stopped_above_every_completed_mean_leads_the_ranking():
     assert [(s.key, s.mean, s.at_epoch) for s in ranking.standings] == [
         ("b", 0.33, 3), ("a", 0.30, None), ("c", 0.20, None)]
     assert describe(0.33, 1, math.nan, 3) == "0.3300 at epoch 3 (no run of it completed)"
-    assert describe(0.3381, 2, 0.012, None) == "0.3381 ± 0.0120 over 2 seed(s)"
+    assert describe(0.3381, 2, 0.012, None, 3) == ("0.3381 ± 0.0120 over 2 seed(s) (95%; seed "
+                                                   "noise from 3 re-runs)")
+    assert describe(0.3890, 1, 0.1517, None, 1).endswith("(95%; seed noise from 1 re-run)")
     # runs that did not complete are no answer on their own
     assert rank([Run("b", 0.36, 1, at_epoch=2)], Mode.MAX).best is None
 
