@@ -29,7 +29,8 @@ class BestTrial:
         half_width: The half-width of the mean's 95% interval (NaN: no noise estimate, no
             configuration ran twice).
         tied_with: The first runs of the configurations tied with it within noise.
-        versus_current: ``best vs current: +d ± e METRIC over n seeds``, or None.
+        versus_current: ``best vs current: +d ± e METRIC over n seed(s) (95%; seed noise from k
+            re-runs)``, or None.
         at_epoch: When none of its runs completed: the epoch its value is from (its run was
             stopped there, or is still running), else None.
         noise_dof: The degrees of freedom of the noise ``half_width`` rests on.
@@ -48,8 +49,9 @@ class BestTrial:
 
 
 def best_trial(data: SweepData) -> BestTrial:
-    """The configuration the ranking puts first (its mean over its runs, pessimistic by one
-    standard error), with the configurations tied with it and how it compares with ``current``.
+    """The configuration the ranking puts first (its mean over its runs, less
+    ``search.confirm.pessimism`` standard errors), with the configurations tied with it and how
+    it compares with ``current``.
 
     Raises:
         NoResultError: no trial completed, with what the sweep holds instead.
@@ -81,9 +83,9 @@ def describe_mean(best: BestTrial) -> str:
 
 
 def versus_current(data: SweepData, ranking: Ranking) -> str | None:
-    """``best vs current: +d ± e METRIC over n seeds`` (e: the 95% interval of the difference
-    from the sweep's seed noise); ``not compared`` when one of the two has no completed run;
-    None when ``current`` has no run or is the best."""
+    """``best vs current: +d ± e METRIC over n seed(s) (95%; seed noise from k re-runs)`` (e:
+    the 95% interval of the difference from the sweep's seed noise); ``not compared`` when one
+    of the two has no completed run; None when ``current`` has no run or is the best."""
     current = next((t for t in data.study.get_trials(deepcopy=False)
                     if t.user_attrs.get(TrialAttr.LABEL) == CURRENT_LABEL and t.params), None)
     standing = ranking.of(params_key(current.params)) if current is not None else None

@@ -2,11 +2,12 @@
 
 Every run of the search trains with seed 0. Once a configuration is among the ``top_k`` of the
 ranking (:mod:`sweeps.run.ranking`), it is run again with seeds 1..``seeds``, after the enqueued
-points and ahead of new proposals: as soon as it leads (``when: leading``), or only in the sweep's
-last trials (``when: end``, which keeps ``ConfirmSpec.reserved`` of them for the stage). At the
-end of the sweep (when no more trials are left than it needs), the enqueued ``current``
-configuration gets the seeds of the best, so that the two compare seed for seed. A seed once tried
-for a configuration (whatever came of it) is not tried again.
+points and ahead of new proposals: as soon as it leads (``when: leading``, once ``after`` runs
+completed), or only in the sweep's last trials (``when: end``, which keeps
+``ConfirmSpec.reserved`` of them for the stage). At the end of the sweep (when no more trials are
+left than it needs), the enqueued ``current`` configuration gets the seeds of the best, so that
+the two compare seed for seed. A seed once tried for a configuration (whatever came of it) is not
+tried again.
 """
 
 from __future__ import annotations

@@ -66,16 +66,12 @@ class Standing:
     mean: float
     stderr: float
     half_width: float
-    at_epoch: int | None = None
-    noise_dof: int = 0
+    at_epoch: int | None
+    noise_dof: int
 
     @property
     def runs(self) -> int:
         return len(self.values)
-
-    def describe(self) -> str:
-        """Its mean as :func:`describe` writes it."""
-        return describe(self.mean, self.runs, self.half_width, self.at_epoch, self.noise_dof)
 
 
 @dataclass(frozen=True)
@@ -141,7 +137,7 @@ def rank(runs: Iterable[Run], mode: Mode, pessimism: float = DEFAULT_PESSIMISM) 
 
 
 def describe(mean: float, runs: int, half_width: float, at_epoch: int | None,
-             noise_dof: int = 0) -> str:
+             noise_dof: int) -> str:
     """``0.3381 ± 0.0120 over 2 seed(s) (95%; seed noise from 3 re-runs)`` (no ± without a noise
     estimate; its re-runs, ``noise_dof``, say how far the noise can be trusted: one re-run makes a
     wide interval), or, for a configuration with no completed run, ``0.3100 at epoch 3 (no run of

@@ -222,7 +222,8 @@ def _warmup_problems(space: SweepSpace) -> list[Found]:
 
 def _confirm_problems(space: SweepSpace) -> list[Found]:
     """Confirmation runs need a new training seed each, which the command must take; kept for
-    the end, they need trials before them to have finalists."""
+    the end, they need trials before them to have finalists; as leaders lead, trials after the
+    ``after`` completed ones."""
     confirm = space.search.confirm
     if confirm is None or not confirm.seeds or not confirm.top_k:
         return []
@@ -237,4 +238,9 @@ def _confirm_problems(space: SweepSpace) -> list[Found]:
                  f"take {len(space.search.enqueue)}, so num_trials must be more than {kept} to "
                  f"leave any for the search, but got {space.num_trials()}; raise "
                  "search.num_trials, or set when: leading")]
+    if confirm.when == "leading" and confirm.after >= space.num_trials():
+        return [(("search", "confirm", "after"), f"must be < num_trials ({space.num_trials()}): "
+                 "leaders are re-run once that many runs completed, which never happens before "
+                 f"the sweep's last trial, but got {confirm.after}; lower it (e.g. "
+                 f"{min(3, space.num_trials() // 2)}), or raise search.num_trials")]
     return []

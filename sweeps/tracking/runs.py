@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from sweeps.constants import MAX_TAG_CHARS, NON_METRIC_KEYS, Mode, Tag, TrialState
 from sweeps.errors import DamagedStoreError
-from sweeps.run.ranking import Standing
+from sweeps.run.ranking import Standing, describe
 from sweeps.space import SweepSpace
 from sweeps.store.status import TrialStatus
 from sweeps.store.sweep_dir import SweepDir, SweepRecord
@@ -163,7 +163,7 @@ def record_summary(client: MlflowClient, parent: str, space: SweepSpace,
         metrics.append(Metric(space.metric, float(best.mean), now, 0))
         tags += [RunTag("aqr.best_trial", str(first.number)),
                  RunTag("aqr.best_params", json.dumps(first.params, default=str)[:MAX_TAG_CHARS])]
-        mean = best.describe()
+        mean = describe(best.mean, best.runs, best.half_width, best.at_epoch, best.noise_dof)
         name = " ".join(filter(None, (f"trial {first.number}", first.label)))
         lines.append(f"Best: {name}, {space.metric} = {mean}, params {first.params}.")
     lines.append("Pruned trials end as KILLED runs named `trial_NNNN pruned@K`; "

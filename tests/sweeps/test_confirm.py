@@ -27,8 +27,9 @@ def test_a_lucky_run_does_not_outrank_a_confirmed_mean_within_the_noise():
     assert ranking.best.mean == pytest.approx(0.32) and ranking.best.runs == 2
     assert [s.key for s in ranking.tied()] == ["b"]
     # the interval says what it rests on: one re-run (a's second), so t has 1 degree of freedom
-    assert ranking.best.describe() == ("0.3200 ± 0.2541 over 2 seed(s) (95%; seed noise from "
-                                       "1 re-run)")
+    best = ranking.best
+    assert describe(best.mean, best.runs, best.half_width, best.at_epoch, best.noise_dof) == (
+        "0.3200 ± 0.2541 over 2 seed(s) (95%; seed noise from 1 re-run)")
     assert rank([Run("a", 0.2), Run("b", 0.1)], Mode.MIN).best.key == "b"  # mode decides
     assert rank([Run("a", 0.2), Run("b", 0.3)], Mode.MAX).tied() == []  # no noise: exact only
 
@@ -50,13 +51,14 @@ def test_the_pessimism_is_the_spaces_and_decides_how_far_a_single_run_must_lead(
 
 
 def space(**confirm) -> SweepSpace:
+    """A space confirming from the first completed run (``after=None``: the default's wait)."""
+    confirm = {"after": 0, **(confirm or {"top_k": 1, "seeds": 1})}
     return SweepSpace.model_validate({
         "name": "s", "base_config": "c.py", "max_epochs": 2, "mode": "max",
         "command": ["train", "{config}", "--work-dir", "{work_dir}", "--seed", "{seed}"],
         "parameters": {"x": {"type": "float", "low": 0, "high": 1, "targets": ["x"]}},
-        # from the first completed trial (the default waits for 3)
-        "search": {"num_trials": 8, "confirm": {"after": 0,
-                                                **(confirm or {"top_k": 1, "seeds": 1})}}})
+        "search": {"num_trials": 8,
+                   "confirm": {k: v for k, v in confirm.items() if v is not None}}})
 
 
 def study_with(points: list[tuple[str, float]]) -> optuna.Study:
@@ -120,7 +122,7 @@ def test_a_run_stopped_above_every_completed_mean_leads_the_ranking():
     # b stands on its furthest stopped run (epoch 3); c on its completed run, its stopped one aside
     assert [(s.key, s.mean, s.at_epoch) for s in ranking.standings] == [
         ("b", 0.33, 3), ("a", 0.30, None), ("c", 0.20, None)]
-    assert describe(0.33, 1, math.nan, 3) == "0.3300 at epoch 3 (no run of it completed)"
+    assert describe(0.33, 1, math.nan, 3, 0) == "0.3300 at epoch 3 (no run of it completed)"
     assert describe(0.3381, 2, 0.012, None, 3) == ("0.3381 ± 0.0120 over 2 seed(s) (95%; seed "
                                                    "noise from 3 re-runs)")
     assert describe(0.3890, 1, 0.1517, None, 1).endswith("(95%; seed noise from 1 re-run)")
@@ -166,3 +168,16 @@ def test_currents_last_trials_come_before_a_finalist_and_after_counts_completed_
     study.tell(stopped, state=optuna.trial.TrialState.PRUNED)
     sp = space(top_k=1, seeds=1, after=2)
     assert next_confirmation(study, sp, remaining=5) is None  # one completed run, not two
+
+
+def test_a_confirmation_stage_that_leaves_out_after_waits_for_three_completed_runs():
+    """The tuned default: a leader among fewer runs is mostly one lucky seed."""
+    sp = space(top_k=1, seeds=1, after=None)
+    assert sp.confirm.after == 3
+    distribution = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study = study_with([("a", 0.2), ("b", 0.9), ("c", 0.5)])
+    for value in (0.30, 0.40):
+        study.tell(study.ask(distribution), value)
+    assert next_confirmation(study, sp, remaining=6) is None     # two completed runs
+    study.tell(study.ask(distribution), 0.35)
+    assert next_confirmation(study, sp, remaining=5).params == {"x": 0.9}

@@ -179,6 +179,10 @@ CASES: list[tuple[str, str | bytes, str, str, int | None]] = [
                                                  "'{seed}']\nsearch:\n  num_trials: 3\n"
                                                  "  confirm: {top_k: 2, seeds: 1, when: end}\n"),
      "search.confirm.when", "num_trials must be more than 3", 13),
+    ("confirm_after_every_trial", base(extra="command: [t, '{config}', '{work_dir}', "
+                                             "'{seed}']\nsearch:\n  num_trials: 3\n"
+                                             "  confirm: {top_k: 1, seeds: 1, after: 3}\n"),
+     "search.confirm.after", "must be < num_trials (3)", 13),
     ("negative_pessimism", base(extra="search: {confirm: {top_k: 1, seeds: 1, pessimism: -1}}\n"),
      "search.confirm.pessimism", "greater than or equal to 0", 10),
     ("nan_pessimism", base(extra="search: {confirm: {top_k: 1, seeds: 1, pessimism: .nan}}\n"),
