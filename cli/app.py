@@ -614,15 +614,14 @@ def _print_summary(summary) -> None:
                   highlight=False, soft_wrap=True)
     console.print(f"MLflow: {summary.tracking_uri}, parent run {summary.parent_run_id}",
                   highlight=False, soft_wrap=True)
-    if summary.best_number is None:
+    if (best := summary.best) is None:
         console.print("no completed trial yet.")
     else:
         from sweeps.run.ranking import describe
 
         params = ", ".join(f"{k}={format_value(v)}" for k, v in summary.best_params.items())
-        value = describe(summary.best_value, summary.best_runs, summary.best_half_width,
-                         summary.best_at_epoch, summary.best_noise_dof)
-        console.print(f"best: trial {summary.best_number}, {value} ({params})", highlight=False)
+        value = describe(best.mean, best.runs, best.half_width, best.at_epoch, best.noise_dof)
+        console.print(f"best: trial {best.trials[0]}, {value} ({params})", highlight=False)
     console.print("next:", highlight=False)
     for line in (f"aqr-sweep status {summary.name}", f"aqr-sweep report {summary.name}",
                  f"aqr-sweep export-best {summary.name} -o best.py",

@@ -11,7 +11,6 @@ after ``stop_grace_seconds``, SIGKILL (on other nodes, each trial's reaper does 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import shutil
 import signal
@@ -49,6 +48,7 @@ from sweeps.run.cluster import reach, trial_problem
 from sweeps.run.confirm import study_ranking
 from sweeps.run.halt import SweepHalt
 from sweeps.run.ledger import TrialEntry, TrialLedger
+from sweeps.run.ranking import Standing
 from sweeps.run.scheduler import build_scheduler
 from sweeps.run.searcher import OptunaAskTellSearcher
 from sweeps.run.trial import make_trainable
@@ -91,17 +91,20 @@ class SweepSummary:
     parent_run_id: str
     trials: list[TrialStatus] = field(default_factory=list)
     ran: list[TrialEntry] = field(default_factory=list)
-    #: the ranking's best configuration: its first run, its mean over its runs (training
-    #: seeds), their count and the mean's 95% half-width (NaN: no noise estimate)
-    best_number: int | None = None
-    best_value: float | None = None
-    best_runs: int = 0
-    best_half_width: float = math.nan
-    #: the degrees of freedom of the noise that half-width rests on
-    best_noise_dof: int = 0
+    #: the ranking's best configuration (export-best's answer: a mean over seeds), and the
+    #: params of its first run
+    best: Standing | None = None
     best_params: dict = field(default_factory=dict)
-    #: when no run of the best completed: the epoch its value is from
-    best_at_epoch: int | None = None
+
+    @property
+    def best_number(self) -> int | None:
+        """The best configuration's first run."""
+        return None if self.best is None else self.best.trials[0]
+
+    @property
+    def best_value(self) -> float | None:
+        """Its mean over its runs."""
+        return None if self.best is None else self.best.mean
 
     def counts(self) -> dict[TrialState, int]:
         """Trials of the whole sweep per state."""
@@ -475,11 +478,8 @@ class SweepRun:
                                self.record.parent_run_id,
                                trials=trial_statuses(study, self.space, driver_alive=False),
                                ran=self.ledger.entries())
-        best = study_ranking(study, self.space).best  # export-best's answer: a mean over seeds
+        summary.best = best = study_ranking(study, self.space).best
         if best is not None:
-            summary.best_number, summary.best_value = best.trials[0], best.mean
-            summary.best_runs, summary.best_half_width = best.runs, best.half_width
-            summary.best_at_epoch, summary.best_noise_dof = best.at_epoch, best.noise_dof
             summary.best_params = dict(study.get_trials(deepcopy=False)[best.trials[0]].params)
         return summary
 
