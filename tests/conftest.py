@@ -105,6 +105,8 @@ def _stray_files() -> set[str]:
 
 
 def pytest_sessionstart(session):
+    if hasattr(session.config, "workerinput"):    # an xdist worker: the controller checks
+        return
     session.config._stray_before = _stray_files() if (REPO / ".git").exists() else None
 
 
