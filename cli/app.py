@@ -621,7 +621,7 @@ def _print_summary(summary) -> None:
 
         params = ", ".join(f"{k}={format_value(v)}" for k, v in summary.best_params.items())
         value = describe(best.mean, best.runs, best.half_width, best.at_epoch, best.noise_dof)
-        console.print(f"best: trial {best.trials[0]}, {value} ({params})", highlight=False)
+        console.print(f"best: trial {summary.best_number}, {value} ({params})", highlight=False)
     console.print("next:", highlight=False)
     for line in (f"aqr-sweep status {summary.name}", f"aqr-sweep report {summary.name}",
                  f"aqr-sweep export-best {summary.name} -o best.py",
