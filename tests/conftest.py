@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,16 @@ from tests.kit.spaces import MINI_CONFIG
 # default, which Python turns into KeyboardInterrupt).
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# A Ray started without an address joins the cluster last registered in its temp dir, and
+# ray.cluster_utils.Cluster (test_multinode) registers its own: with one temp dir, the other xdist
+# worker's sweeps would run on that test cluster and their drivers die when it is shut down. Each
+# worker (and every driver it starts, which inherits this) keeps its Ray in a temp dir of its own.
+if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8]   # another test run on the machine
+    _ray_tmp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / f"aqr-{_run}-{_worker}"
+    _ray_tmp.mkdir(parents=True, exist_ok=True)
+    os.environ["RAY_TMPDIR"] = str(_ray_tmp)
 
 MINI_SWEEP = """\
 name: mini

@@ -237,12 +237,12 @@ def _create(space_path: Path, sweep: SweepDir, created: bool
 
 @contextmanager
 def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
-    """Ray, connected to ``address`` (default: started on this machine) unless this process
-    already runs it, then shut down if it was started here.
+    """Ray, connected to ``address`` (else ``RAY_ADDRESS``'s; with neither, started on this
+    machine, not the cluster a ``ray start`` left registered, which ``--address auto`` joins)
+    unless this process already runs it, then shut down if it was started here.
 
     Raises:
-        RayClusterError: no cluster answers at ``address`` (or ``RAY_ADDRESS``'s, which Ray
-            takes when ``address`` is None).
+        RayClusterError: no cluster answers at ``address`` (or ``RAY_ADDRESS``'s).
         SpaceError: a trial asks for more than a Ray started on this machine has (a cluster's
             autoscaler may still add nodes, so one at an address is not judged).
     """
@@ -257,7 +257,7 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
     try:
         if started:
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                ray.init(address=target or "local", include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING, configure_logging=False)
             except ConnectionError as err:
                 raise RayClusterError(f"{source} {target}: "

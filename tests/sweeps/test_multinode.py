@@ -1,7 +1,8 @@
 """More than one node: a Ray cluster of this machine's processes (Ray's own cluster_utils), nodes
 declaring GPUs they do not have. Two 2-GPU trials share a 4-GPU node with disjoint
 CUDA_VISIBLE_DEVICES and their own ports; that node is then removed mid-trial, and both trials
-move to another node, where they resume from their checkpoints in the shared sweep folder."""
+move to another node, where they resume from their checkpoints in the shared sweep folder. A
+cluster registered on the machine is joined only when asked (``--address auto``)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,25 @@ def test_two_gpu_trials_share_a_node_then_move_when_it_is_lost(tmp_path):
         assert len(attempts) == 2 and "--resume" in (work / "command.txt").read_text()
         assert attempts[1]["start_epoch"] > 1                 # resumed from its checkpoint
         assert len(attempts[1]["CUDA_VISIBLE_DEVICES"].split(",")) == 2
+
+
+def test_without_an_address_the_sweep_starts_its_own_ray_not_a_registered_cluster(tmp_path):
+    """A cluster that ``ray start`` (here Ray's Cluster) left registered on the machine, with GPUs:
+    a sweep run without an address judges a GPU trial against the Ray it starts itself (none)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 4,
+                                                            "include_dashboard": False})
+    try:
+        assert ray._private.utils.read_ray_address() == cluster.address   # what ray.init() joins
+        space = write_space(tmp_path, "local", resources={"cpu": 1, "gpu": 1})
+        env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
+        env.pop("RAY_ADDRESS", None)
+        proc = subprocess.run([sys.executable, "-m", "cli", "run", "--no-preflight", str(space)],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        cluster.shutdown()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.count("\n") == 1, proc.stderr[-2000:]
+    assert "resources.gpu: a trial asks for 1 GPUs but this machine's Ray has 0 (" in proc.stderr

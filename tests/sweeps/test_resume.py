@@ -23,10 +23,18 @@ from tests.kit.spaces import write_space
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def orphaned_ray_workers() -> list[int]:
-    """``ray::`` processes adopted by init (their node is gone)."""
-    return [p.pid for p in psutil.process_iter(["cmdline", "ppid"])
-            if p.info["ppid"] == 1 and (p.info["cmdline"] or [""])[0].startswith("ray::")]
+def orphaned_ray_workers(root: Path) -> list[int]:
+    """``ray::`` processes adopted by init (their node is gone) of drivers whose sweeps are kept
+    under ``root`` (Ray's workers inherit the driver's environment): not another test's."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "ppid"]):
+        try:
+            if proc.info["ppid"] == 1 and (proc.info["cmdline"] or [""])[0].startswith("ray::") \
+                    and proc.environ().get("AQR_SWEEP_ROOT") == str(root):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
 
 
 CLI = [sys.executable, "-m", "cli"]
@@ -82,7 +90,7 @@ def test_resume_after_the_driver_is_killed(tmp_path):
     proc = subprocess.run([*CLI, "resume", "killed"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert orphaned_ray_workers() == []       # the dead driver's Ray workers were ended too
+    assert orphaned_ray_workers(tmp_path / "runs") == []   # the dead driver's Ray workers ended too
     study = optuna.load_study(study_name="killed",
                               storage=SweepDir("killed", tmp_path / "runs").study_storage)
     trials = study.get_trials()
