@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+import tempfile
 
 import pytest
 
@@ -20,10 +20,11 @@ def chromium(*args: str, timeout: float = 120) -> str:
     """Run headless Chromium; its stdout (``--dump-dom``: the DOM after scripts ran)."""
     if CHROMIUM is None:
         pytest.skip("no chromium here: `apt-get install -y chromium` (.ci/run does)")
-    home = Path(os.environ.get("TMPDIR", "/tmp")) / "aqr-sweep-chromium"
-    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                           "--disable-dev-shm-usage", f"--user-data-dir={home}", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    # a new profile each time: two Chromiums on one profile (another test worker's) abort
+    with tempfile.TemporaryDirectory(prefix="aqr-sweep-chromium-") as home:
+        done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                               "--disable-dev-shm-usage", f"--user-data-dir={home}", *args],
+                              capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 

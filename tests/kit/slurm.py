@@ -112,6 +112,10 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             yield env
         finally:
             subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
+            deadline = time.time() + 30  # a job that outlived its daemons would keep the cores
+            while time.time() < deadline and subprocess.run(
+                    ["squeue", "-h"], env=env, capture_output=True, text=True).stdout.strip():
+                time.sleep(0.5)
             for daemon in ("slurmd", "slurmctld"):
                 pid_file = folder / f"{daemon}.pid"
                 if pid_file.exists():

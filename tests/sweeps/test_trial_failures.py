@@ -122,7 +122,7 @@ def test_a_training_that_hangs_after_its_last_validation_completes_its_trial(tmp
                                                                           monkeypatch):
     """It validated max_epochs, then deadlocked tearing down: after progress_timeout_seconds
     it is stopped and its trial COMPLETE on that validation (not FAILED as hung)."""
-    space = write_space(tmp_path, "teardown", parameters=PARAMETERS, progress_timeout_seconds=8,
+    space = write_space(tmp_path, "teardown", parameters=PARAMETERS, progress_timeout_seconds=20,
                         search={"num_trials": 1, "concurrency": 1, "enqueue": [
                             {"name": "stuck", "params": {"x": 0.5, "mode": "hang_after_last"}}]})
     monkeypatch.setenv("AQR_SWEEP_ROOT", str(tmp_path / "runs"))
