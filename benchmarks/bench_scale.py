@@ -58,7 +58,7 @@ def run_ours(folder: Path, trials: int) -> dict:
     os.environ["AQR_SWEEP_ROOT"] = str(folder / "runs")
     space = _space(folder, trials)
     (folder / "config.py").write_text(f"x = 0.5\nmode = 'normal'\nepochs = {EPOCHS}\n")
-    ray.init(num_cpus=CONCURRENCY, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=CONCURRENCY, include_dashboard=False, log_to_driver=False,
              logging_level="ERROR")
     started = time.perf_counter()
     summary = run_sweep(space, backend=ReplayBackend(METRIC, EPOCHS, EPOCH_SECONDS),
@@ -81,7 +81,7 @@ def run_ray(folder: Path, trials: int) -> dict:
             time.sleep(EPOCH_SECONDS)
             tune.report({METRIC: config["x"] * epoch, "epoch": epoch})
 
-    ray.init(num_cpus=CONCURRENCY, include_dashboard=False, log_to_driver=False,
+    ray.init(address="local", num_cpus=CONCURRENCY, include_dashboard=False, log_to_driver=False,
              logging_level="ERROR")
     started = time.perf_counter()
     tuner = tune.Tuner(

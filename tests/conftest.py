@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,14 +22,13 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # A Ray started without an address joins the cluster last registered in its temp dir, and
-# ray.cluster_utils.Cluster (test_multinode) registers its own: with one temp dir, the other xdist
-# worker's sweeps would run on that test cluster and their drivers die when it is shut down. Each
-# worker (and every driver it starts, which inherits this) keeps its Ray in a temp dir of its own.
-if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
-    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:8]   # another test run on the machine
-    _ray_tmp = Path(os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()) / f"aqr-{_run}-{_worker}"
-    _ray_tmp.mkdir(parents=True, exist_ok=True)
-    os.environ["RAY_TMPDIR"] = str(_ray_tmp)
+# ray.cluster_utils.Cluster (test_multinode) registers its own there, then removes it: with one
+# temp dir, the other xdist worker's sweeps would run on that test cluster and die with it, and a
+# developer's own `ray start` would be unregistered. Each test process (and every driver it starts,
+# which inherits this) keeps its Ray in a temp dir of its own, short (Ray's socket paths hold 107
+# bytes), under TMPDIR (not under an inherited RAY_TMPDIR: the xdist controller's is the workers').
+_RAY_TMP = Path(tempfile.mkdtemp(prefix="aqr"))
+os.environ["RAY_TMPDIR"] = str(_RAY_TMP)
 
 MINI_SWEEP = """\
 name: mini
@@ -133,3 +133,7 @@ def pytest_sessionfinish(session, exitstatus):
         session.config.get_terminal_writer().line(
             f"tests left files in the checkout: {', '.join(new[:10])}", red=True)
         session.exitstatus = 1
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_RAY_TMP, ignore_errors=True)  # Ray's session logs of this test process

@@ -265,7 +265,7 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
                                       ) from None
             # ray.init sets a SIGTERM handler that ends this process and leaves its Ray running
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-        if not target and (problem := trial_problem(space, ray.cluster_resources())):
+        if target in (None, "", "local") and (problem := trial_problem(space, ray.cluster_resources())):
             raise space.problem(*problem)
         yield
     finally:

@@ -21,7 +21,7 @@ def chromium(*args: str, timeout: float = 120) -> str:
     if CHROMIUM is None:
         pytest.skip("no chromium here: `apt-get install -y chromium` (.ci/run does)")
     # a new profile each time: two Chromiums on one profile (another test worker's) abort
-    with tempfile.TemporaryDirectory(prefix="aqr-sweep-chromium-") as home:
+    with tempfile.TemporaryDirectory(prefix="aqr-sweep-chromium-", ignore_cleanup_errors=True) as home:
         done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
                                "--disable-dev-shm-usage", f"--user-data-dir={home}", *args],
                               capture_output=True, text=True, timeout=timeout)

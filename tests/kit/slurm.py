@@ -113,8 +113,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         finally:
             subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
             deadline = time.time() + 30  # a job that outlived its daemons would keep the cores
-            while time.time() < deadline and subprocess.run(
-                    ["squeue", "-h"], env=env, capture_output=True, text=True).stdout.strip():
+            while time.time() < deadline and _queued(env):
                 time.sleep(0.5)
             for daemon in ("slurmd", "slurmctld"):
                 pid_file = folder / f"{daemon}.pid"
@@ -123,6 +122,15 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
                         os.kill(int(pid_file.read_text()), signal.SIGTERM)
                     except ProcessLookupError:
                         pass
+
+
+def _queued(env: dict[str, str]) -> bool:
+    """Jobs are still in the queue (or slurmctld does not answer within 10 s)."""
+    try:
+        return bool(subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True,
+                                   timeout=10).stdout.strip())
+    except subprocess.TimeoutExpired:
+        return True
 
 
 def job_state(job: str, env: dict[str, str]) -> str:

@@ -68,6 +68,9 @@ def test_run_refuses_both_in_one_line_and_writes_no_sweep(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert "resources.cpu: a trial asks for 512 CPUs but this machine's Ray has" in proc.stderr
+    proc = run(tmp_path, "run", str(big), "--no-preflight", ray_address="local")  # the same Ray
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "resources.cpu: a trial asks for 512 CPUs" in proc.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
