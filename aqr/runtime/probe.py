@@ -37,6 +37,7 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -374,7 +375,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--config", required=True, help="the trial's config file")
     parser.add_argument("--plan", required=True, help="JSON: the targets to probe")
     parser.add_argument("--out", required=True, help="JSON: where the results go")
-    parser.add_argument("--work-dir", help="scratch folder (default: a temporary one)")
+    parser.add_argument("--work-dir", help="scratch folder (default: a temporary one, removed)")
     args = parser.parse_args(argv)
     with open(args.plan) as f:
         plan = json.load(f)
@@ -385,6 +386,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         result = {"error": f"{type(err).__name__}: {err}",
                   "traceback": traceback.format_exc()}
         traceback.print_exc()
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2, default=str)
     return 1 if "error" in result else 0

@@ -249,7 +249,9 @@ def test_the_probe_there_sees_a_knob_that_changes_only_the_gradients(py38, tmp_p
         {"parameter": "gscale", "kind": "attribute", "attribute": "gscale", "values": [0.5, 1.0]}]}))
     done = subprocess.run([py38, "-m", "aqr.runtime.probe", "--config", "config.py", "--plan",
                            "plan.json", "--out", "out.json"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(REPO),
+                                                       "TMPDIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-3000:]
     (target,) = json.loads((tmp_path / "out.json").read_text())["targets"]
     assert target["effect"] == "live", target
+    assert not list(tmp_path.glob("aqr_probe_*"))  # its scratch folder (no --work-dir) is removed
