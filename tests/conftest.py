@@ -137,3 +137,18 @@ def pytest_sessionfinish(session, exitstatus):
 
 def pytest_unconfigure(config):
     shutil.rmtree(_RAY_TMP, ignore_errors=True)  # Ray's session logs of this test process
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` as ``loadfile`` (each test file whole on one worker), except that the
+    files of one ``xdist_group`` go together: those sharing a session fixture that takes a minute
+    to make (``mini_sweep``, ``mixed_sweep``) make it once, in the order one process runs them."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid.rsplit("@", 1)[-1] if "@" in nodeid else nodeid.split("::", 1)[0]
+
+    return FileOrGroupScheduling(config, log)

@@ -17,7 +17,8 @@ import pytest
 
 from tests.browser.conftest import chromium
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration,
+              pytest.mark.xdist_group("mixed_sweep")]  # one worker makes mixed_sweep once
 BUDGET = "--virtual-time-budget=30000"  # the UI fetches runs after load: let its scripts run
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from tests.browser.conftest import chromium
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration,
+              pytest.mark.xdist_group("mixed_sweep")]  # one worker makes mixed_sweep once
 
 
 class Elements(HTMLParser):

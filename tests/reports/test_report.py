@@ -17,7 +17,8 @@ from reports.sweep_data import load_sweep
 from sweeps.config.overrides import flat_overrides
 from sweeps.errors import NoResultError
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration,
+              pytest.mark.xdist_group("mini_sweep")]  # one worker makes mini_sweep once
 LOGS = Path(__file__).resolve().parents[1] / "data" / "cmt_logs"  # copies of shared/data/cmt_logs
 REPO = Path(__file__).resolve().parents[2]
 

@@ -24,6 +24,8 @@ from sweeps.simulation.surface import Curve, Surface, load_surface
 from sweeps.space import PrunerSpec, load_space
 from tests.kit.surface import KNOBS, write_surface
 
+pytestmark = pytest.mark.xdist_group("mini_sweep")  # one worker makes mini_sweep once
+
 DEMO = Path(__file__).resolve().parents[2] / "search_spaces" / "demo.yaml"
 CLI = [sys.executable, "-m", "cli"]
 POINTS = [("current", {"max_weight_clamp": 1.5, "residual_weight": 0.7, "gaussian_sigma": 1.0,

@@ -10,7 +10,8 @@ import optuna
 import pytest
 from mlflow.tracking import MlflowClient
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration,
+              pytest.mark.xdist_group("mini_sweep")]  # one worker makes mini_sweep once
 NDS = "pts_bbox_NuScenes/NDS"
 
 
