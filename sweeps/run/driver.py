@@ -250,6 +250,7 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
 
     source, target = ("--address", address) if address else ("RAY_ADDRESS",
                                                               os.environ.get("RAY_ADDRESS"))
+    ray_address = target or "local"   # with neither, a Ray of its own (not a registered one)
     started = not ray.is_initialized()
     if started and target:
         reach(target, source)
@@ -257,7 +258,7 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
     try:
         if started:
             try:
-                ray.init(address=target or "local", include_dashboard=False, log_to_driver=False,
+                ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
                          logging_level=logging.WARNING, configure_logging=False)
             except ConnectionError as err:
                 raise RayClusterError(f"{source} {target}: "
@@ -265,7 +266,7 @@ def _ray(address: str | None, space: SweepSpace) -> Iterator[None]:
                                       ) from None
             # ray.init sets a SIGTERM handler that ends this process and leaves its Ray running
             signal.signal(signal.SIGTERM, signal.default_int_handler)
-        if target in (None, "", "local") and (problem := trial_problem(space, ray.cluster_resources())):
+        if ray_address == "local" and (problem := trial_problem(space, ray.cluster_resources())):
             raise space.problem(*problem)
         yield
     finally:
