@@ -44,11 +44,11 @@ from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
     TARGET,
-    gpu_hours_ratio,
+    best_peer,
     mean_regret,
     median_epochs,
-    paired,
     reached,
+    verdict,
 )
 from sweeps.constants import R50_GPU_HOURS_PER_EPOCH  # noqa: E402
 from sweeps.errors import UserError  # noqa: E402
@@ -169,22 +169,16 @@ def main() -> None:
     print("\n| ours minus peer | regret@1/4 | regret@1/2 | regret@1 | GPU-hours ratio "
           "(peer / ours) |")
     print("|---|---|---|---|---|")
-    rows = {}
-    for c in entrants[1:]:
-        theirs = scores[c.name]
-        diffs = [paired([s.regrets[i] for s in ours], [s.regrets[i] for s in theirs])
-                 for i in (1, 2, 3)]
-        ratio = gpu_hours_ratio(median_epochs(ours), median_epochs(theirs))
-        rows[c.name] = (diffs, ratio)
-        print(f"| {c.name} | {diffs[0]} | {diffs[1]} | {diffs[2]} | {ratio:.1f}x |")
+    verdicts = {c.name: verdict(ours, scores[c.name]) for c in entrants[1:]}
+    for name, v in verdicts.items():
+        print(f"| {name} | {v.quarter} | {v.half} | {v.whole} | {v.ratio:.1f}x |")
 
-    best = min(entrants[1:], key=lambda c: mean_regret(scores[c.name], 0.25)
-               + mean_regret(scores[c.name], 0.5))
-    (quarter, half, _), ratio = rows[best.name]
+    best = best_peer(scores, list(verdicts))
+    against = verdicts[best]
     print(f"\n({time.perf_counter() - started:.0f} s)")
-    print(f"aqr-sweep vs best peer {best.name}: regret@1/4 {quarter}, regret@1/2 {half}, "
+    print(f"aqr-sweep vs best peer {best}: regret@1/4 {against.quarter}, regret@1/2 {against.half}, "
           f"GPU-hours to regret<={TARGET}: {hours(median_epochs(ours))} vs "
-          f"{hours(median_epochs(scores[best.name]))} ({ratio:.1f}x)")
+          f"{hours(median_epochs(scores[best]))} ({against.ratio:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ are compared over repetitions.
   repetition whose final answer is further off never gets there.
 - **Paired comparisons**: the per-repetition differences (ours minus the peer's), their mean and
   a bootstrap confidence interval.
+- **The criterion** (issue 18) against the best peer (the lowest regret at 1/4 plus 1/2): at 1/4
+  and 1/2 a mean difference <= 0 whose interval ends at most :data:`MAX_HIGH` above 0, and at least
+  :data:`MIN_RATIO` times fewer GPU-hours to the target (medians).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from sweeps.simulation.surface import Config, Surface
 FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1.0)
 #: how close to the best configuration's mean counts as found (NDS)
 TARGET = 0.01
+#: the criterion: the highest upper bound of a regret difference, the lowest GPU-hours ratio
+MAX_HIGH, MIN_RATIO = 0.002, 1.2
 #: bootstrap resamples of a paired comparison, and its two-sided confidence
 RESAMPLES, CONFIDENCE = 4000, 0.95
 
@@ -130,3 +135,34 @@ def mean_share_to_target(scores: Sequence[Score]) -> float:
 
 def mean_regret(scores: Sequence[Score], fraction: float) -> float:
     return float(np.mean([s.regrets[FRACTIONS.index(fraction)] for s in scores]))
+
+
+def best_peer(scores: dict[str, list[Score]], peers: Sequence[str]) -> str:
+    """The peer with the lowest mean regret at 1/4 plus 1/2 of the budget."""
+    return min(peers, key=lambda name: mean_regret(scores[name], 0.25)
+               + mean_regret(scores[name], 0.5))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Ours against one peer, as the criterion reads it."""
+
+    #: ours minus theirs, in regret at 1/4, 1/2 and 1 of the budget
+    quarter: Difference
+    half: Difference
+    whole: Difference
+    #: their median epochs to the target over ours (:func:`gpu_hours_ratio`)
+    ratio: float
+
+    @property
+    def holds(self) -> bool:
+        return (all(d.mean <= 0 and d.high <= MAX_HIGH for d in (self.quarter, self.half))
+                and self.ratio >= MIN_RATIO)
+
+
+def verdict(ours: Sequence[Score], theirs: Sequence[Score]) -> Verdict:
+    """Paired differences at 1/4, 1/2 and 1 of the budget, and the GPU-hours ratio."""
+    quarter, half, whole = (paired([s.regrets[i] for s in ours], [s.regrets[i] for s in theirs])
+                            for i in (1, 2, 3))
+    return Verdict(quarter, half, whole, gpu_hours_ratio(median_epochs(ours),
+                                                         median_epochs(theirs)))

@@ -326,3 +326,20 @@ def test_bench_scale_runs_both_sides_and_prints_its_last_line(tmp_path):
     assert re.fullmatch(rf"6-trial sweep: aqr-sweep {seconds} s vs Ray Tune by hand {seconds} s "
                         rf"\({seconds}x\), status {seconds} s, report {seconds} s", last), last
     assert "driver peak memory" in done.stdout and "stores: MLflow" in done.stdout
+
+
+def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_judges_a_test():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "criterion_on_tuning.py"),
+                           "--surfaces", "lcdb_12", "--repetitions", "3", "--finalists", "1",
+                           "--jobs", "1", "--peers", "ray-random-asha", "guide-grid"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "repetitions 300-302; aqr-sweep settings:" in out
+    assert "guide-grid left out: the guide's grid needs" in out  # LCDB has no AQR knobs
+    assert re.search(r"### lcdb_12 \(LCDB\): best peer ray-random-asha, regret@1/4 \d\.\d{4}", out)
+    number = r"[+-]\d\.\d{3}"
+    for name in ("default", "tied 1"):
+        assert re.search(rf"\| {name} \| {number} \[{number}, {number}\] \| {number} \[{number}, "
+                         rf"{number}\] \| (?:\d+\.\d\d|inf)x \| \d+% \| (?:holds|fails) \|", out)
+        assert re.search(rf"\| {name} \| 0 of 0 \| [01] of 1 \|", out)

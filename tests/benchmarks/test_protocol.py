@@ -6,12 +6,15 @@ from types import SimpleNamespace as NS
 
 from benchmarks.protocol import (
     TARGET,
+    Score,
+    best_peer,
     mean_regret,
     mean_share_to_target,
     median_epochs,
     paired,
     reached,
     score,
+    verdict,
 )
 from sweeps.constants import Mode
 
@@ -59,3 +62,31 @@ def test_recommending_a_configuration_whose_every_run_diverged_costs_the_worst_r
     s = score(trace((10, "diverged"), (20, "best")), SURFACE, Mode.MAX, 20, "current")
     assert [round(r, 3) for r in s.regrets] == [0.05, 0.05, 0.1, 0.0]  # current, current, ...
     assert s.epochs_to_target == 20
+
+
+def _scores(regrets: list[tuple[float, float, float, float]], epochs: float) -> list[Score]:
+    return [Score(r, epochs, 1, 100.0) for r in regrets]
+
+
+def test_the_criterion_needs_both_budgets_within_the_bound_and_the_gpu_hours_ratio():
+    """D <= 0 and HI <= +0.002 at 1/4 and 1/2, and 1.2x fewer GPU-hours (medians)."""
+    theirs = _scores([(0.05, 0.020 + i / 1000, 0.010, 0.0) for i in range(10)], 60.0)
+    better = _scores([(0.05, 0.018 + i / 1000, 0.008, 0.0) for i in range(10)], 40.0)
+    v = verdict(better, theirs)
+    assert v.holds and v.ratio == 1.5 and v.quarter.high <= 0 and v.half.mean < 0
+    slower = _scores([(0.05, 0.018 + i / 1000, 0.008, 0.0) for i in range(10)], 55.0)
+    assert not verdict(slower, theirs).holds  # 60 / 55 < 1.2
+    wide = _scores([(0.05, 0.020 + i / 1000 + (0.02 if i % 2 else -0.0201), 0.008, 0.0)
+                    for i in range(10)], 40.0)
+    v = verdict(wide, theirs)
+    assert v.quarter.mean <= 0 < v.quarter.high - 0.002 and not v.holds  # the interval's end
+    never = _scores([(0.05, 0.018, 0.008, 0.0)] * 10, math.inf)
+    assert verdict(never, theirs).ratio == 0.0 and not verdict(never, theirs).holds
+
+
+def test_the_best_peer_has_the_lowest_regret_at_a_quarter_plus_a_half():
+    scores = {"a": _scores([(0.0, 0.02, 0.02, 0.0)], 1.0),
+              "b": _scores([(0.9, 0.03, 0.00, 0.9)], 1.0),
+              "c": _scores([(0.0, 0.00, 0.05, 0.0)], 1.0)}
+    assert best_peer(scores, ["a", "b", "c"]) == "b"
+    assert best_peer(scores, ["a", "c"]) == "a"

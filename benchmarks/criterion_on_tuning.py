@@ -1,0 +1,116 @@
+"""The issue's check, read on the tuning surfaces: would aqr-sweep's default, and the settings
+tied with it, pass it there?
+
+``bench_search.py`` judges a test surface: aqr-sweep against the best peer (the lowest regret at
+1/4 plus 1/2), at 1/4 and 1/2 of the budget a paired mean difference <= 0 whose interval ends at
+most +0.002, and at least 1.2x fewer GPU-hours to within 0.01 (``benchmarks.protocol.verdict``).
+``tune_search.py`` chooses the default on the tuning surfaces by a smoother measure (the mean
+regret at 1/4 plus 1/2, ties broken by the share of the budget to within 0.01). This script reads
+that choice by the check itself: on every tuning surface, the default and the settings the last
+stage tied with it (up to ``--finalists``, best objective first) against every peer at its tuned
+settings, on repetitions tuning never drew (from 300: it used 0-279). It prints, per surface, each
+setting's verdict, then how many surfaces of each family each setting passes on. The test surfaces
+stay out of it.
+
+Run: ``python benchmarks/criterion_on_tuning.py [--repetitions 100] [--first-repetition 300]
+[--finalists 5] [--peers NAME ...] [--surfaces NAME ...] [--jobs 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_search import applicable, at_least  # noqa: E402
+from benchmarks.contenders import OURS, Arena, Contender, run_all  # noqa: E402
+from benchmarks.peers import PEERS  # noqa: E402
+from benchmarks.protocol import (  # noqa: E402
+    MAX_HIGH,
+    MIN_RATIO,
+    best_peer,
+    mean_regret,
+    reached,
+    verdict,
+)
+from benchmarks.tune_search import OUT, TIE, TUNING, describe  # noqa: E402
+
+#: where the repetitions start: past every one the tuning stages drew (0-279)
+FIRST = 300
+
+
+def finalists(tuned: dict, most: int) -> list[dict]:
+    """aqr-sweep's default first, then the other settings its last stage put within :data:`TIE`
+    of that stage's best objective, best first, ``most`` at most."""
+    ours = tuned[OURS]
+    stage = sorted((g for g in ours["grid"] if g["repetitions"] == ours["repetitions"]),
+                   key=lambda g: g["objective"])
+    best = stage[0]["objective"] if stage else ours["objective"]
+    tied = [g["settings"] for g in stage
+            if g["objective"] <= best + TIE and g["settings"] != ours["settings"]]
+    return [ours["settings"], *tied[:most]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repetitions", type=at_least(2), default=100)
+    parser.add_argument("--first-repetition", type=at_least(0), default=FIRST)
+    parser.add_argument("--finalists", type=at_least(0), default=5,
+                        help="tied settings beside the default (default 5)")
+    parser.add_argument("--peers", nargs="*", choices=list(PEERS), metavar="PEER",
+                        help="peers to run (default: all)")
+    parser.add_argument("--surfaces", nargs="*", metavar="NAME",
+                        help="only these tuning surfaces (file names without .csv)")
+    parser.add_argument("--jobs", type=at_least(1), default=2)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    tuned = json.loads(OUT.read_text())
+    settings = finalists(tuned, args.finalists)
+    names = {describe(s): f"{'default' if i == 0 else f'tied {i}'}" for i, s in
+             enumerate(settings)}
+    ours = [Contender(describe(s), None, s) for s in settings]
+    peers = [Contender(name, name, tuned.get(name, {}).get("settings", {}))
+             for name in args.peers or list(PEERS)]
+    first, end = args.first_repetition, args.first_repetition + args.repetitions
+    print(f"repetitions {first}-{end - 1}; aqr-sweep settings:")
+    for c in ours:
+        print(f"- {names[c.name]}: {c.name}")
+    holds: dict[str, dict[str, list[bool]]] = {c.name: {} for c in ours}
+    for family, pairs in TUNING.items():
+        for space_file, surface in pairs:
+            if args.surfaces and surface.stem not in args.surfaces:
+                continue
+            arena = Arena(space_file, surface)
+            space, points, _ = arena.load()
+            entrants = applicable(space, points, peers)
+            scores = run_all(arena, [*ours, *entrants], args.repetitions, args.jobs, first=first)
+            best = best_peer(scores, [c.name for c in entrants])
+            print(f"\n### {surface.stem} ({family}): best peer {best}, regret@1/4 "
+                  f"{mean_regret(scores[best], 0.25):.4f}, @1/2 {mean_regret(scores[best], 0.5):.4f}"
+                  f", within 0.01 in {reached(scores[best]):.0%} "
+                  f"({time.perf_counter() - started:.0f} s so far)")
+            print("| aqr-sweep | regret@1/4 | regret@1/2 | GPU-hours ratio | within 0.01 | "
+                  "criterion |")
+            print("|---|---|---|---|---|---|")
+            for c in ours:
+                v = verdict(scores[c.name], scores[best])
+                holds[c.name].setdefault(family, []).append(v.holds)
+                print(f"| {names[c.name]} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
+                      f"{reached(scores[c.name]):.0%} | {'holds' if v.holds else 'fails'} |")
+            sys.stdout.flush()
+    print(f"\n| aqr-sweep | {' | '.join(f'holds on ({f})' for f in TUNING)} |")
+    print(f"|---|{'---|' * len(TUNING)}")
+    for c in ours:
+        cells = [f"{sum(h)} of {len(h)}" for h in (holds[c.name].get(f, []) for f in TUNING)]
+        print(f"| {names[c.name]} | {' | '.join(cells)} |")
+    print(f"\n(criterion: D <= 0 and HI <= +{MAX_HIGH} at 1/4 and 1/2, GPU-hours ratio >= {MIN_RATIO}; "
+          f"{time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
