@@ -176,7 +176,8 @@ def main() -> None:
     best = best_peer(scores, list(verdicts))
     against = verdicts[best]
     print(f"\n({time.perf_counter() - started:.0f} s)")
-    print(f"aqr-sweep vs best peer {best}: regret@1/4 {against.quarter}, regret@1/2 {against.half}, "
+    print(f"aqr-sweep vs best peer {best}: regret@1/4 {against.quarter}, "
+          f"regret@1/2 {against.half}, "
           f"GPU-hours to regret<={TARGET}: {hours(median_epochs(ours))} vs "
           f"{hours(median_epochs(scores[best]))} ({against.ratio:.1f}x)")
 

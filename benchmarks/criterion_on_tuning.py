@@ -3,12 +3,14 @@ tied with it, pass it there?
 
 ``bench_search.py`` judges a test surface: aqr-sweep against the best peer (the lowest regret at
 1/4 plus 1/2), at 1/4 and 1/2 of the budget a paired mean difference <= 0 whose interval ends at
-most +0.002, and at least 1.2x fewer GPU-hours to within 0.01 (``benchmarks.protocol.verdict``).
+most ``MAX_HIGH`` above 0, and ``MIN_RATIO`` times fewer GPU-hours to within 0.01
+(``benchmarks.protocol.verdict``).
 ``tune_search.py`` chooses the default on the tuning surfaces by a smoother measure (the mean
 regret at 1/4 plus 1/2, ties broken by the share of the budget to within 0.01). This script reads
 that choice by the check itself: on every tuning surface, the default and the settings the last
-stage tied with it (up to ``--finalists``, best objective first) against every peer at its tuned
-settings, on repetitions tuning never drew (from 300: it used 0-279). It prints, per surface, each
+stage tied with it (the settings ``tune_search.py``'s tie-break chose between, up to
+``--finalists``, best objective first) against every peer at its tuned settings, on repetitions
+no tuning stage drew (from the first past every stage's). It prints, per surface, each
 setting's verdict, then how many surfaces of each family each setting passes on. The test surfaces
 stay out of it.
 
@@ -23,6 +25,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -38,45 +41,64 @@ from benchmarks.protocol import (  # noqa: E402
     reached,
     verdict,
 )
-from benchmarks.tune_search import OUT, TIE, TUNING, describe  # noqa: E402
+from benchmarks.tune_search import (  # noqa: E402
+    OURS_GRID,
+    OUT,
+    TUNING,
+    confirms,
+    describe,
+    tied,
+)
+from sweeps.errors import UserError  # noqa: E402
 
-#: where the repetitions start: past every one the tuning stages drew (0-279)
-FIRST = 300
+SURFACES = [surface.stem for pairs in TUNING.values() for _, surface in pairs]
 
 
-def finalists(tuned: dict, most: int) -> list[dict]:
-    """aqr-sweep's default first, then the other settings its last stage put within :data:`TIE`
-    of that stage's best objective, best first, ``most`` at most."""
+def finalists(tuned: dict[str, Any], most: int) -> list[dict]:
+    """aqr-sweep's default first, then the settings its last stage tied with it (those
+    ``tune_search.py``'s tie-break chose between: confirming, within its ``TIE`` of the best),
+    best objective first, ``most`` at most."""
     ours = tuned[OURS]
-    stage = sorted((g for g in ours["grid"] if g["repetitions"] == ours["repetitions"]),
-                   key=lambda g: g["objective"])
-    best = stage[0]["objective"] if stage else ours["objective"]
-    tied = [g["settings"] for g in stage
-            if g["objective"] <= best + TIE and g["settings"] != ours["settings"]]
-    return [ours["settings"], *tied[:most]]
+    objective = {describe(g["settings"]): g["objective"] for g in ours["grid"]
+                 if g["repetitions"] == ours["repetitions"]}
+    ties = sorted((s for s in tied(OURS, OURS_GRID, tuned, confirms)
+                   if s != ours["settings"]), key=lambda s: objective[describe(s)])
+    return [ours["settings"], *ties[:most]]
+
+
+def untouched(tuned: dict[str, Any]) -> int:
+    """The first repetition past every one a tuning stage drew."""
+    return max(g["repetitions"][1] for entry in tuned.values() for g in entry.get("grid", []))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repetitions", type=at_least(2), default=100)
-    parser.add_argument("--first-repetition", type=at_least(0), default=FIRST)
+    parser.add_argument("--first-repetition", type=at_least(0),
+                        help="where the repetitions start (default: past every tuning stage's)")
     parser.add_argument("--finalists", type=at_least(0), default=5,
                         help="tied settings beside the default (default 5)")
     parser.add_argument("--peers", nargs="*", choices=list(PEERS), metavar="PEER",
                         help="peers to run (default: all)")
-    parser.add_argument("--surfaces", nargs="*", metavar="NAME",
-                        help="only these tuning surfaces (file names without .csv)")
+    parser.add_argument("--surfaces", nargs="*", choices=SURFACES, metavar="NAME",
+                        help=f"only these tuning surfaces (default: all: {', '.join(SURFACES)})")
     parser.add_argument("--jobs", type=at_least(1), default=2)
     args = parser.parse_args()
     started = time.perf_counter()
-    tuned = json.loads(OUT.read_text())
+    tuned = json.loads(OUT.read_text()) if OUT.exists() else {}
+    if OURS not in tuned:
+        parser.error(f"{OUT} holds no aqr-sweep choice: run benchmarks/tune_search.py first")
+    tuning_end = untouched(tuned)
+    first = tuning_end if args.first_repetition is None else args.first_repetition
+    if first < tuning_end:
+        parser.error(f"--first-repetition {first} draws repetitions the tuning stages chose on "
+                     f"(they drew up to {tuning_end - 1}): start at {tuning_end} or later")
     settings = finalists(tuned, args.finalists)
-    names = {describe(s): f"{'default' if i == 0 else f'tied {i}'}" for i, s in
-             enumerate(settings)}
+    names = {describe(s): "default" if i == 0 else f"tied {i}" for i, s in enumerate(settings)}
     ours = [Contender(describe(s), None, s) for s in settings]
     peers = [Contender(name, name, tuned.get(name, {}).get("settings", {}))
              for name in args.peers or list(PEERS)]
-    first, end = args.first_repetition, args.first_repetition + args.repetitions
+    end = first + args.repetitions
     print(f"repetitions {first}-{end - 1}; aqr-sweep settings:")
     for c in ours:
         print(f"- {names[c.name]}: {c.name}")
@@ -88,12 +110,15 @@ def main() -> None:
             arena = Arena(space_file, surface)
             space, points, _ = arena.load()
             entrants = applicable(space, points, peers)
+            if not entrants:
+                print(f"\n### {surface.stem} ({family}): no peer applies, left out")
+                continue
             scores = run_all(arena, [*ours, *entrants], args.repetitions, args.jobs, first=first)
             best = best_peer(scores, [c.name for c in entrants])
             print(f"\n### {surface.stem} ({family}): best peer {best}, regret@1/4 "
-                  f"{mean_regret(scores[best], 0.25):.4f}, @1/2 {mean_regret(scores[best], 0.5):.4f}"
-                  f", within 0.01 in {reached(scores[best]):.0%} "
-                  f"({time.perf_counter() - started:.0f} s so far)")
+                  f"{mean_regret(scores[best], 0.25):.4f}, "
+                  f"@1/2 {mean_regret(scores[best], 0.5):.4f}, within 0.01 in "
+                  f"{reached(scores[best]):.0%} ({time.perf_counter() - started:.0f} s so far)")
             print("| aqr-sweep | regret@1/4 | regret@1/2 | GPU-hours ratio | within 0.01 | "
                   "criterion |")
             print("|---|---|---|---|---|---|")
@@ -108,9 +133,13 @@ def main() -> None:
     for c in ours:
         cells = [f"{sum(h)} of {len(h)}" for h in (holds[c.name].get(f, []) for f in TUNING)]
         print(f"| {names[c.name]} | {' | '.join(cells)} |")
-    print(f"\n(criterion: D <= 0 and HI <= +{MAX_HIGH} at 1/4 and 1/2, GPU-hours ratio >= {MIN_RATIO}; "
-          f"{time.perf_counter() - started:.0f} s)")
+    print(f"\n(criterion: D <= 0 and HI <= +{MAX_HIGH} at 1/4 and 1/2, GPU-hours ratio >= "
+          f"{MIN_RATIO}; {time.perf_counter() - started:.0f} s)")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as err:  # a missing or malformed space or surface: one line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

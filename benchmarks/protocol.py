@@ -18,7 +18,7 @@ are compared over repetitions.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,7 +137,7 @@ def mean_regret(scores: Sequence[Score], fraction: float) -> float:
     return float(np.mean([s.regrets[FRACTIONS.index(fraction)] for s in scores]))
 
 
-def best_peer(scores: dict[str, list[Score]], peers: Sequence[str]) -> str:
+def best_peer(scores: Mapping[str, Sequence[Score]], peers: Sequence[str]) -> str:
     """The peer with the lowest mean regret at 1/4 plus 1/2 of the budget."""
     return min(peers, key=lambda name: mean_regret(scores[name], 0.25)
                + mean_regret(scores[name], 0.5))
@@ -145,17 +145,19 @@ def best_peer(scores: dict[str, list[Score]], peers: Sequence[str]) -> str:
 
 @dataclass(frozen=True)
 class Verdict:
-    """Ours against one peer, as the criterion reads it."""
+    """Ours against one peer, as the criterion reads it: ``quarter``, ``half`` and ``whole`` are
+    the paired differences in regret (ours minus theirs) at 1/4, 1/2 and 1 of the budget,
+    ``ratio`` their median epochs to the target over ours (:func:`gpu_hours_ratio`)."""
 
-    #: ours minus theirs, in regret at 1/4, 1/2 and 1 of the budget
     quarter: Difference
     half: Difference
     whole: Difference
-    #: their median epochs to the target over ours (:func:`gpu_hours_ratio`)
     ratio: float
 
     @property
     def holds(self) -> bool:
+        """At 1/4 and 1/2 a mean <= 0 whose interval ends at most :data:`MAX_HIGH` above 0, and a
+        ratio of at least :data:`MIN_RATIO`."""
         return (all(d.mean <= 0 and d.high <= MAX_HIGH for d in (self.quarter, self.half))
                 and self.ratio >= MIN_RATIO)
 

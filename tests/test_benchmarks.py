@@ -328,9 +328,11 @@ def test_bench_scale_runs_both_sides_and_prints_its_last_line(tmp_path):
     assert "driver peak memory" in done.stdout and "stores: MLflow" in done.stdout
 
 
+@pytest.mark.slow
 def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_judges_a_test():
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "criterion_on_tuning.py"),
                            "--surfaces", "lcdb_12", "--repetitions", "3", "--finalists", "1",
+                           "--first-repetition", "300",
                            "--jobs", "1", "--peers", "ray-random-asha", "guide-grid"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -343,3 +345,16 @@ def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_jud
         assert re.search(rf"\| {name} \| {number} \[{number}, {number}\] \| {number} \[{number}, "
                          rf"{number}\] \| (?:\d+\.\d\d|inf)x \| \d+% \| (?:holds|fails) \|", out)
         assert re.search(rf"\| {name} \| 0 of 0 \| [01] of 1 \|", out)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--surfaces", "lcdb_12.csv"], "argument --surfaces: invalid choice: 'lcdb_12.csv'"),
+    (["--first-repetition", "100"], "--first-repetition 100 draws repetitions the tuning stages "
+     "chose on (they drew up to 279): start at 280 or later"),
+    (["--surfaces", "hard_seed11"], "invalid choice: 'hard_seed11'"),  # a test surface
+])
+def test_criterion_on_tuning_refuses_bad_input_in_one_line(args, says):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "criterion_on_tuning.py"),
+                           *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert says in done.stderr.strip().splitlines()[-1], done.stderr[-2000:]

@@ -82,6 +82,14 @@ def test_the_criterion_needs_both_budgets_within_the_bound_and_the_gpu_hours_rat
     assert v.quarter.mean <= 0 < v.quarter.high - 0.002 and not v.holds  # the interval's end
     never = _scores([(0.05, 0.018, 0.008, 0.0)] * 10, math.inf)
     assert verdict(never, theirs).ratio == 0.0 and not verdict(never, theirs).holds
+    within = _scores([(0.05, 0.020 + i / 1000 + (0.002 if i % 2 else -0.0022), 0.008, 0.0)
+                      for i in range(10)], 50.0)
+    v = verdict(within, theirs)  # a mean just below 0, its interval ending above 0; exactly 1.2x
+    assert v.quarter.mean < 0 < v.quarter.high <= 0.002 and v.ratio == 1.2 and v.holds
+    above = _scores([(0.05, 0.0205 + i / 1000, 0.008, 0.0) for i in range(10)], 40.0)
+    assert verdict(above, theirs).quarter.high <= 0.002 and not verdict(above, theirs).holds
+    late = _scores([(0.05, 0.018 + i / 1000, 0.012, 0.0) for i in range(10)], 40.0)
+    assert verdict(late, theirs).quarter.high < 0 and not verdict(late, theirs).holds  # at 1/2
 
 
 def test_the_best_peer_has_the_lowest_regret_at_a_quarter_plus_a_half():
