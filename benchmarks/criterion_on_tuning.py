@@ -14,7 +14,7 @@ no tuning stage drew (from the first past every stage's). It prints, per surface
 setting's verdict, then how many surfaces of each family each setting passes on. The test surfaces
 stay out of it.
 
-Run: ``python benchmarks/criterion_on_tuning.py [--repetitions 100] [--first-repetition 300]
+Run: ``python benchmarks/criterion_on_tuning.py [--repetitions 100] [--first-repetition N]
 [--finalists 5] [--peers NAME ...] [--surfaces NAME ...] [--jobs 2]``
 """
 
@@ -93,15 +93,13 @@ def main() -> None:
     if first < tuning_end:
         parser.error(f"--first-repetition {first} draws repetitions the tuning stages chose on "
                      f"(they drew up to {tuning_end - 1}): start at {tuning_end} or later")
-    settings = finalists(tuned, args.finalists)
-    names = {describe(s): "default" if i == 0 else f"tied {i}" for i, s in enumerate(settings)}
-    ours = [Contender(describe(s), None, s) for s in settings]
+    ours = [Contender("default" if i == 0 else f"tied {i}", None, s)
+            for i, s in enumerate(finalists(tuned, args.finalists))]
     peers = [Contender(name, name, tuned.get(name, {}).get("settings", {}))
              for name in args.peers or list(PEERS)]
-    end = first + args.repetitions
-    print(f"repetitions {first}-{end - 1}; aqr-sweep settings:")
+    print(f"repetitions {first}-{first + args.repetitions - 1}; aqr-sweep settings:")
     for c in ours:
-        print(f"- {names[c.name]}: {c.name}")
+        print(f"- {c.name}: {describe(c.settings)}")
     holds: dict[str, dict[str, list[bool]]] = {c.name: {} for c in ours}
     for family, pairs in TUNING.items():
         for space_file, surface in pairs:
@@ -125,14 +123,14 @@ def main() -> None:
             for c in ours:
                 v = verdict(scores[c.name], scores[best])
                 holds[c.name].setdefault(family, []).append(v.holds)
-                print(f"| {names[c.name]} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
+                print(f"| {c.name} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
                       f"{reached(scores[c.name]):.0%} | {'holds' if v.holds else 'fails'} |")
             sys.stdout.flush()
     print(f"\n| aqr-sweep | {' | '.join(f'holds on ({f})' for f in TUNING)} |")
     print(f"|---|{'---|' * len(TUNING)}")
     for c in ours:
         cells = [f"{sum(h)} of {len(h)}" for h in (holds[c.name].get(f, []) for f in TUNING)]
-        print(f"| {names[c.name]} | {' | '.join(cells)} |")
+        print(f"| {c.name} | {' | '.join(cells)} |")
     print(f"\n(criterion: D <= 0 and HI <= +{MAX_HIGH} at 1/4 and 1/2, GPU-hours ratio >= "
           f"{MIN_RATIO}; {time.perf_counter() - started:.0f} s)")
 
