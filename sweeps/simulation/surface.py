@@ -173,21 +173,30 @@ def metric_column(frame: pd.DataFrame, metric: str, source: str) -> str:
 
 
 def numeric_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.DataFrame:
-    """``frame`` with ``columns`` (those it has) as numbers; ``seed`` and ``epoch`` whole ones.
+    """``frame`` with ``columns`` (those it has) as numbers; ``seed`` and ``epoch`` whole ones,
+    ``epoch_seconds`` at least 0. A metric's empty cell or NaN is a run that diverged.
 
     Raises:
-        SurfaceError: a cell that is not a number, naming its line and column.
+        SurfaceError: a cell that is not a number (or infinite, or negative seconds), naming its
+            line and column.
     """
     for column in (c for c in dict.fromkeys(columns) if c in frame.columns):
         numbers = pd.to_numeric(frame[column], errors="coerce")
         whole = column in ("seed", "epoch")
         bad = (numbers.isna() & (frame[column].notna() | whole)) | (
-            whole & (numbers.round() != numbers))
+            whole & (numbers.round() != numbers)) | np.isinf(numbers) | (
+            (column == "epoch_seconds") & (numbers < 0))
         if bad.any():
             row = bad.idxmax()
             cell = frame[column][row]
-            what = "is empty" if pd.isna(cell) else (
-                f"{cell!r} is not {'a whole number' if whole else 'a number'}")
+            if pd.isna(cell):
+                what = "is empty"
+            elif np.isinf(numbers[row]):
+                what = f"{cell!r} is not a finite number (a run that diverged is NaN)"
+            elif numbers[row] < 0 and column == "epoch_seconds":
+                what = f"{cell!r} is negative (an epoch takes 0 seconds or more)"
+            else:
+                what = f"{cell!r} is not {'a whole number' if whole else 'a number'}"
             raise SurfaceError(f"{path}: line {int(row) + 2}, column {column!r}: {what}")
         frame = frame.assign(**{column: numbers.astype(int) if whole else numbers})
     return frame

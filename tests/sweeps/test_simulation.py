@@ -108,10 +108,14 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
     (lambda f: pd.concat([f, f.iloc[[4]]], ignore_index=True), r"repeats line 6 exactly"),
     (lambda f: f.drop(index=2), "has no row for epoch 3; a run has one row per epoch"),
     (lambda f: f.assign(epoch=f.epoch - 1), "starts at epoch 0"),
+    (lambda f: f.assign(NDS=f.NDS.where(f.index != 6, float("-inf"))),
+     r"line 8, column 'NDS': -inf is not a finite number \(a run that diverged is NaN\)"),
+    (lambda f: f.assign(epoch_seconds=f.epoch_seconds.where(f.index != 2, -1.0)),
+     r"line 4, column 'epoch_seconds': -1.0 is negative"),
 ])
 def test_a_bad_cell_or_row_is_named_by_its_line(space, tmp_path, surface_file, edit, message):
-    """A table's own mistakes (a word for a number, an empty cell, a repeated or missing row)
-    are one line naming where, not a traceback or a silently shifted curve."""
+    """A table's own mistakes (a word for a number, an infinite value, negative seconds, an empty
+    cell, a repeated or missing row) are one line naming where, not a traceback or a silently shifted curve."""
     edit(pd.read_csv(surface_file)).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(SurfaceError, match=message):
         load_surface(tmp_path / "bad.csv", space)
