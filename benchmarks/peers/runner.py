@@ -21,15 +21,17 @@ from sweeps.constants import Mode
 from sweeps.simulation.compare import CurveFor, Simulation
 from sweeps.simulation.loop import SimEnd, Step, Trace, TrialRun
 from sweeps.simulation.strategies import Strategy
-from sweeps.simulation.surface import Config
+from sweeps.simulation.surface import Config, Surface
 
 
 @dataclass(frozen=True)
 class Runner:
-    """A peer whose library runs its own loop: ``run(simulation, repetition) -> Trace``."""
+    """A peer whose library runs its own loop: ``run(simulation, repetition) -> Trace``;
+    ``replays(surface, max_epochs)`` raises ValueError, saying why, for a table it cannot replay."""
 
     name: str
     run: Callable[[Simulation, int], Trace]
+    replays: Callable[[Surface, int], None] = lambda surface, max_epochs: None
 
 
 Peer = Strategy | Runner

@@ -68,27 +68,27 @@ MAX_RESOURCE = "max_epochs"
 
 def blackbox(surface: Surface, max_epochs: int):
     """The surface as Syne Tune's ``BlackboxTabular``: per configuration its seeds in sorted order
-    (as ``Surface.draw`` numbers them), per epoch [value, cumulative seconds].
+    (as ``Surface.draw`` numbers them), per epoch [value, cumulative seconds]. A configuration with
+    fewer seeds than the most has its own repeated in the slots left over (the seed of a trial is
+    ours to draw: a slot past a configuration's own seeds is never replayed).
 
     Raises:
-        ValueError: configurations with different numbers of seeds, or a curve shorter than the
-            schedule (a replayed sweep's pruned trial): a tabular blackbox holds neither.
+        ValueError: a curve shorter than the schedule (a replayed sweep's pruned trial): a tabular
+            blackbox has no values past it.
     """
     from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
     from syne_tune.config_space import choice, randint
 
     configs = surface.configs
-    seeds = {len(surface.curves[c]) for c in configs}
-    if len(seeds) != 1:
-        raise ValueError(f"{surface.source}: Syne Tune's BlackboxTabular needs the same number of "
-                         f"seeds per configuration (found {sorted(seeds)})")
-    y = np.zeros((len(configs), seeds.pop(), max_epochs, 2))
+    slots = max(len(surface.curves[c]) for c in configs)
+    y = np.zeros((len(configs), slots, max_epochs, 2))
     for i, config in enumerate(configs):
-        for s, seed in enumerate(sorted(surface.curves[config])):
-            curve = surface.curves[config][seed]
+        seeds = sorted(surface.curves[config])
+        for s in range(slots):
+            curve = surface.curves[config][seeds[s % len(seeds)]]
             if len(curve.values) < max_epochs:
-                raise ValueError(f"{surface.source}: a curve of {surface.as_params(config)} stops "
-                                 f"at epoch {len(curve.values)} of {max_epochs}: Syne Tune's "
+                raise ValueError(f"a curve of {surface.as_params(config)} stops at epoch "
+                                 f"{len(curve.values)} of {max_epochs}: Syne Tune's "
                                  "BlackboxTabular needs whole curves")
             y[i, s, :, 0] = curve.values[:max_epochs]
             y[i, s, :, 1] = np.cumsum(curve.seconds[:max_epochs])
@@ -103,6 +103,11 @@ def blackbox(surface: Surface, max_epochs: int):
     if not isinstance(index.index, pd.MultiIndex):
         index.index = pd.MultiIndex.from_arrays([index.index], names=surface.knobs)
     return table
+
+
+def _replays(surface: Surface, max_epochs: int) -> None:
+    """Raises ValueError, saying why, when ``surface`` is not a table Syne Tune's holds."""
+    blackbox(surface, max_epochs)
 
 
 def search_space(space: SweepSpace, surface: Surface, on_table: bool) -> dict[str, Any]:
@@ -192,7 +197,7 @@ def syne_tune(space: SweepSpace, points: Points = (), *, scheduler: str = "asha"
                 _syne_tune_quiet(folder), numpy_global_seed(seed):
             return _run(sim, repetition, seed, scheduler_cls, points, settings)
 
-    return Runner(name, run)
+    return Runner(name, run, replays=_replays)
 
 
 def _run(sim: Simulation, repetition: int, seed: int, scheduler_cls, points: Points,

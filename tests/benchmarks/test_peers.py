@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from benchmarks.peers import PEERS, SLOW, SLOW_PEERS, knobs, make_peer, run_peer
@@ -174,3 +175,40 @@ def test_registry_names_settings_and_the_extra(space):
         make_peer("hyperopt", space)
     with pytest.raises(ImportError, match=r"\.\[bench\]"):
         need("no_such_library_here", "a peer")
+
+
+def test_syne_tune_replays_a_table_whose_configurations_ran_different_seeds(space, tmp_path):
+    """A configuration run on one seed where the others ran two: Syne Tune's tabular blackbox
+    (one seed count for all) still holds the table, and the peer replays our draw."""
+    table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
+    one_seed = (table["max_weight_clamp"] == 1.5) & (table["seed"] == 1)
+    table[~one_seed].to_csv(tmp_path / "ragged.csv", index=False)
+    surface = load_surface(tmp_path / "ragged.csv", space)
+    assert {len(runs) for runs in surface.curves.values()} == {1, 2}
+    trace = run_peer(_peer(space, "syne-tune-asha"), Simulation(surface, space, slots=2,
+                                                                budget_epochs=60), 2)
+    assert trace.epochs == 60
+    _replays_our_draw(trace, surface, space, 2)
+
+
+def test_a_peer_that_cannot_replay_the_table_is_left_out_saying_why(space, tmp_path, capsys):
+    """A run that stops before the schedule's end (a pruned run in a table): Syne Tune's tabular
+    blackbox has no values past it, so bench_search leaves its peers out, naming the run, and
+    keeps the others."""
+    from benchmarks.bench_search import applicable
+    from benchmarks.contenders import OURS, Contender
+
+    table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
+    stopped = (table["max_weight_clamp"] == 3.0) & (table["residual_weight"] == 0.4) \
+        & (table["gaussian_sigma"] == 1.0) & (table["aqr_lr_mult"] == 0.5) \
+        & (table["seed"] == 0) & (table["epoch"] > 2)
+    table[~stopped].to_csv(tmp_path / "stopped.csv", index=False)
+    surface = load_surface(tmp_path / "stopped.csv", space)
+    or_skip(lambda: make_peer("syne-tune-asha", space, POINTS))
+    entrants = [Contender(OURS), Contender("syne-tune-asha", "syne-tune-asha"),
+                Contender("ray-random-asha", "ray-random-asha")]
+    kept = applicable(space, POINTS, surface, entrants)
+    assert [c.name for c in kept] == [OURS, "ray-random-asha"]
+    said = capsys.readouterr().out
+    assert "syne-tune-asha left out: a curve of {'max_weight_clamp': 3.0, 'residual_weight': 0.4," \
+        in said and "stops at epoch 2 of 6: Syne Tune's BlackboxTabular needs whole curves" in said
