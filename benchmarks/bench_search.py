@@ -13,19 +13,15 @@ Scored (``benchmarks.protocol``), per repetition: the true-mean regret of the re
 configuration at 1/8, 1/4, 1/2 and 1 of the budget, and the GPU-hours (an epoch of the real R50
 run is 16) until that regret stays at or below 0.01; then, against each peer, the paired mean
 difference in regret (ours minus theirs, bootstrap 95% interval). The best peer is the one with
-the lowest regret at 1/4 plus 1/2, picked for each half of the repetitions on the other half
-(``--pick cross``; picked on the scored repetitions themselves, the best of thirteen carries its
-luck there into the comparison; ``--pick scored`` does that). The last line:
+the lowest regret at 1/4 plus 1/2. The last line:
 
 ``aqr-sweep vs best peer NAME: regret@1/4 D [LO, HI], regret@1/2 D [LO, HI], GPU-hours to
 regret<=0.01: A vs B (R.Rx)`` (R = B / A, medians; a strategy whose median repetition never
 stays within 0.01 reads ``never``: R is 0 when only the peer gets there, inf when only aqr-sweep
 does, 1 when neither does).
 
-(NAME: the two halves' picks joined by ``/`` when they differ.)
-
 Run: ``python benchmarks/bench_search.py [--space S] [--surface T] [--repetitions 100]
-[--pick cross|scored] [--jobs 2] [--peers NAME ...]``
+[--jobs 2] [--peers NAME ...]``
 """
 
 from __future__ import annotations
@@ -52,7 +48,6 @@ from benchmarks.protocol import (  # noqa: E402
     best_peer,
     mean_regret,
     median_epochs,
-    pick_best,
     reached,
     verdict,
 )
@@ -143,9 +138,6 @@ def main() -> None:
     parser.add_argument("--surface", type=Path, default=SURFACE)
     parser.add_argument("--repetitions", type=at_least(2), default=100,
                         help="repetitions a strategy (default 100; a paired interval needs 2)")
-    parser.add_argument("--pick", choices=("cross", "scored"), default="cross",
-                        help="how the best peer is picked: for each half of the repetitions on "
-                             "the other half (default), or on the scored repetitions themselves")
     parser.add_argument("--jobs", type=at_least(1), default=2, help="processes (default 2)")
     parser.add_argument("--peers", nargs="*", choices=list(PEERS), metavar="PEER",
                         help=f"peers to run (default: all: "
@@ -163,10 +155,12 @@ def main() -> None:
         print(f"the table's curves run {space.max_epochs} epochs: replayed as the full schedule "
               f"({args.space.name} says max_epochs {stated})")
     entrants = applicable(space, points, sim.surface, contenders(args.settings, args.peers))
-    if len(entrants) < 2:
-        raise BadOptionError(f"--peers: none of {', '.join(args.peers or PEERS)} applies to "
-                             f"{args.space.name} and {arena.surface_file.name} (said above); "
-                             "name another peer, or leave --peers out for all")
+    if not entrants[1:]:  # entrants[0] is aqr-sweep
+        named = f"--peers: none of {', '.join(args.peers)}" if args.peers else "no peer"
+        raise BadOptionError(f"{named} applies to {args.space.name} and "
+                             f"{arena.surface_file.name} (said above)"
+                             + ("; name another peer, or leave --peers out for all"
+                                if args.peers else ""))
     print(f"{args.repetitions} repetitions a strategy; peers at their settings from "
           f"{args.settings.name}", flush=True)
     scores = run_all(arena, entrants, args.repetitions, args.jobs,
@@ -191,23 +185,13 @@ def main() -> None:
     for name, v in verdicts.items():
         print(f"| {name} | {v.quarter} | {v.half} | {v.whole} | {v.ratio:.1f}x |")
 
-    pick = pick_best(scores, list(verdicts), cross=args.pick == "cross")
-    against = verdict(ours, pick.scores)
-    if args.pick == "cross":
-        half = args.repetitions // 2
-        print(f"\nbest peer, picked for each half of the repetitions on the other: repetitions "
-              f"0-{half - 1} against {pick.names[0]} (the lowest on {half}-"
-              f"{args.repetitions - 1}), {half}-{args.repetitions - 1} against {pick.names[1]} "
-              f"(the lowest on 0-{half - 1})")
-        if (lowest := best_peer(scores, list(verdicts))) not in pick.names:
-            v = verdicts[lowest]
-            print(f"the lowest on all of them, {lowest}: against it regret@1/4 {v.quarter}, "
-                  f"regret@1/2 {v.half}, GPU-hours ratio {v.ratio:.1f}x")
+    best = best_peer(scores, list(verdicts))
+    against = verdicts[best]
     print(f"\n({time.perf_counter() - started:.0f} s)")
-    print(f"aqr-sweep vs best peer {pick.name}: regret@1/4 {against.quarter}, "
+    print(f"aqr-sweep vs best peer {best}: regret@1/4 {against.quarter}, "
           f"regret@1/2 {against.half}, "
           f"GPU-hours to regret<={TARGET}: {hours(median_epochs(ours))} vs "
-          f"{hours(median_epochs(pick.scores))} ({against.ratio:.1f}x)")
+          f"{hours(median_epochs(scores[best]))} ({against.ratio:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 tied with it, pass it there?
 
 ``bench_search.py`` judges a test surface: aqr-sweep against the best peer (the lowest regret at
-1/4 plus 1/2, picked for each half of the repetitions on the other: ``--pick``), at 1/4 and 1/2
-of the budget a paired mean difference <= 0 whose interval ends at most ``MAX_HIGH`` above 0, and
-``MIN_RATIO`` times fewer GPU-hours to within 0.01 (``benchmarks.protocol.verdict``).
+1/4 plus 1/2), at 1/4 and 1/2 of the budget a paired mean difference <= 0 whose interval ends at
+most ``MAX_HIGH`` above 0, and ``MIN_RATIO`` times fewer GPU-hours to within 0.01
+(``benchmarks.protocol.verdict``).
 ``tune_search.py`` chooses the default on the tuning surfaces by a smoother measure (the mean
 regret at 1/4 plus 1/2, ties broken by the share of the budget to within 0.01). This script reads
 that choice by the check itself: on every tuning surface, the default and the settings the last
@@ -15,7 +15,7 @@ setting's verdict, then how many surfaces of each family each setting passes on.
 stay out of it.
 
 Run: ``python benchmarks/criterion_on_tuning.py [--repetitions 100] [--first-repetition N]
-[--pick cross|scored] [--finalists 5] [--peers NAME ...] [--surfaces NAME ...] [--jobs 2]``
+[--finalists 5] [--peers NAME ...] [--surfaces NAME ...] [--jobs 2]``
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     MAX_HIGH,
     MIN_RATIO,
+    best_peer,
     mean_regret,
-    pick_best,
     reached,
     verdict,
 )
@@ -76,9 +76,6 @@ def main() -> None:
     parser.add_argument("--repetitions", type=at_least(2), default=100)
     parser.add_argument("--first-repetition", type=at_least(0),
                         help="where the repetitions start (default: past every tuning stage's)")
-    parser.add_argument("--pick", choices=("cross", "scored"), default="cross",
-                        help="how the best peer is picked: for each half of the repetitions on "
-                             "the other half (default), or on the scored repetitions themselves")
     parser.add_argument("--finalists", type=at_least(0), default=5,
                         help="tied settings beside the default (default 5)")
     parser.add_argument("--peers", nargs="*", choices=list(PEERS), metavar="PEER",
@@ -115,16 +112,16 @@ def main() -> None:
                 print(f"\n### {surface.stem} ({family}): no peer applies, left out")
                 continue
             scores = run_all(arena, [*ours, *entrants], args.repetitions, args.jobs, first=first)
-            pick = pick_best(scores, [c.name for c in entrants], cross=args.pick == "cross")
-            print(f"\n### {surface.stem} ({family}): best peer {pick.name}, regret@1/4 "
-                  f"{mean_regret(pick.scores, 0.25):.4f}, "
-                  f"@1/2 {mean_regret(pick.scores, 0.5):.4f}, within 0.01 in "
-                  f"{reached(pick.scores):.0%} ({time.perf_counter() - started:.0f} s so far)")
+            best = best_peer(scores, [c.name for c in entrants])
+            print(f"\n### {surface.stem} ({family}): best peer {best}, regret@1/4 "
+                  f"{mean_regret(scores[best], 0.25):.4f}, "
+                  f"@1/2 {mean_regret(scores[best], 0.5):.4f}, within 0.01 in "
+                  f"{reached(scores[best]):.0%} ({time.perf_counter() - started:.0f} s so far)")
             print("| aqr-sweep | regret@1/4 | regret@1/2 | GPU-hours ratio | within 0.01 | "
                   "criterion |")
             print("|---|---|---|---|---|---|")
             for c in ours:
-                v = verdict(scores[c.name], pick.scores)
+                v = verdict(scores[c.name], scores[best])
                 holds[c.name].setdefault(family, []).append(v.holds)
                 print(f"| {c.name} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
                       f"{reached(scores[c.name]):.0%} | {'holds' if v.holds else 'fails'} |")

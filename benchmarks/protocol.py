@@ -12,9 +12,7 @@ are compared over repetitions.
   a bootstrap confidence interval.
 - **The criterion** (issue 18) against the best peer (the lowest regret at 1/4 plus 1/2): at 1/4
   and 1/2 a mean difference <= 0 whose interval ends at most :data:`MAX_HIGH` above 0, and at least
-  :data:`MIN_RATIO` times fewer GPU-hours to the target (medians). Picked on the very repetitions
-  it is scored on, the best of a dozen peers carries its luck there into the comparison;
-  :func:`pick_best` picks it for each half of the repetitions on the other half (cross-fitting).
+  :data:`MIN_RATIO` times fewer GPU-hours to the target (medians).
 """
 
 from __future__ import annotations
@@ -143,39 +141,6 @@ def best_peer(scores: Mapping[str, Sequence[Score]], peers: Sequence[str]) -> st
     """The peer with the lowest mean regret at 1/4 plus 1/2 of the budget."""
     return min(peers, key=lambda name: mean_regret(scores[name], 0.25)
                + mean_regret(scores[name], 0.5))
-
-
-@dataclass(frozen=True)
-class Pick:
-    """The best peer for each half of the repetitions (the same name twice when picked on all of
-    them), and the scores it is compared on, repetition by repetition."""
-
-    names: tuple[str, str]
-    scores: list[Score]
-
-    @property
-    def name(self) -> str:
-        """One name, or the two halves' joined by ``/`` when they differ."""
-        return self.names[0] if self.names[0] == self.names[1] else "/".join(self.names)
-
-
-def pick_best(scores: Mapping[str, Sequence[Score]], peers: Sequence[str], cross: bool = True
-              ) -> Pick:
-    """The best peer (:func:`best_peer`): with ``cross``, for the first half of the repetitions
-    the one lowest on the second half and the other way round, so that no repetition is scored
-    against a pick its own luck made; else the one lowest on all of them."""
-    if not cross:
-        name = best_peer(scores, peers)
-        return Pick((name, name), list(scores[name]))
-    count = len(scores[peers[0]])
-    halves = (range(count // 2), range(count // 2, count))
-    names, chosen = [], list(scores[peers[0]])
-    for scored, picked_on in (halves, halves[::-1]):
-        name = best_peer({p: [scores[p][i] for i in picked_on] for p in peers}, peers)
-        names.append(name)
-        for i in scored:
-            chosen[i] = scores[name][i]
-    return Pick((names[0], names[1]), chosen)
 
 
 @dataclass(frozen=True)

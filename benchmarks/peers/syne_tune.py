@@ -87,9 +87,9 @@ def blackbox(surface: Surface, max_epochs: int):
         for s in range(slots):
             curve = surface.curves[config][seeds[s % len(seeds)]]
             if len(curve.values) < max_epochs:
-                raise ValueError(f"a curve of {surface.as_params(config)} stops at epoch "
-                                 f"{len(curve.values)} of {max_epochs}: Syne Tune's "
-                                 "BlackboxTabular needs whole curves")
+                raise ValueError(f"{surface.source}: a curve of {surface.as_params(config)} "
+                                 f"stops at epoch {len(curve.values)} of {max_epochs}: Syne "
+                                 "Tune's BlackboxTabular needs whole curves")
             y[i, s, :, 0] = curve.values[:max_epochs]
             y[i, s, :, 1] = np.cumsum(curve.seconds[:max_epochs])
     table = BlackboxTabular(

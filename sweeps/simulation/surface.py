@@ -192,7 +192,8 @@ def numeric_columns(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.D
             if pd.isna(cell):
                 what = "is empty"
             elif np.isinf(numbers[row]):
-                what = f"{cell!r} is not a finite number (a run that diverged is NaN)"
+                what = f"{cell!r} is not a finite number" + (
+                    "" if column in NON_KNOB_COLUMNS else " (a run that diverged is NaN)")
             elif numbers[row] < 0 and column == "epoch_seconds":
                 what = f"{cell!r} is negative (an epoch takes 0 seconds or more)"
             else:

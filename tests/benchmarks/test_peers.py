@@ -189,6 +189,7 @@ def test_syne_tune_replays_a_table_whose_configurations_ran_different_seeds(spac
                                                                 budget_epochs=60), 2)
     assert trace.epochs == 60
     _replays_our_draw(trace, surface, space, 2)
+    assert any(t.config[0] == 1.5 for t in trace.trials)  # a one-seed configuration replayed
 
 
 def test_a_peer_that_cannot_replay_the_table_is_left_out_saying_why(space, tmp_path, capsys):
@@ -210,5 +211,6 @@ def test_a_peer_that_cannot_replay_the_table_is_left_out_saying_why(space, tmp_p
     kept = applicable(space, POINTS, surface, entrants)
     assert [c.name for c in kept] == [OURS, "ray-random-asha"]
     said = capsys.readouterr().out
-    assert "syne-tune-asha left out: a curve of {'max_weight_clamp': 3.0, 'residual_weight': 0.4," \
-        in said and "stops at epoch 2 of 6: Syne Tune's BlackboxTabular needs whole curves" in said
+    assert f"syne-tune-asha left out: {tmp_path / 'stopped.csv'}: a curve of {{'max_weight_clamp'" \
+        ": 3.0, 'residual_weight': 0.4," in said
+    assert "stops at epoch 2 of 6: Syne Tune's BlackboxTabular needs whole curves" in said

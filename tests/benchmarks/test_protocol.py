@@ -12,7 +12,6 @@ from benchmarks.protocol import (
     mean_share_to_target,
     median_epochs,
     paired,
-    pick_best,
     reached,
     score,
     verdict,
@@ -99,22 +98,3 @@ def test_the_best_peer_has_the_lowest_regret_at_a_quarter_plus_a_half():
               "c": _scores([(0.0, 0.00, 0.05, 0.0)], 1.0)}
     assert best_peer(scores, ["a", "b", "c"]) == "b"
     assert best_peer(scores, ["a", "c"]) == "a"
-
-
-def test_each_half_of_the_repetitions_is_scored_against_the_peer_the_other_half_picked():
-    """Cross-fitting: a peer lucky on the first half only ("a": 0.01 there, 0.05 after) is the
-    pick for the second half, scored there on its unlucky repetitions; picked on all of them, the
-    steady "b" (0.03 throughout) would be the best peer. Picked on the scored repetitions
-    themselves (``cross=False``), the best over all, its scores as they are."""
-    scores = {"a": _scores([(0.0, 0.01, 0.0, 0.0)] * 2 + [(0.0, 0.05, 0.0, 0.0)] * 2, 1.0),
-              "b": _scores([(0.0, 0.03, 0.0, 0.0)] * 4, 2.0)}
-    pick = pick_best(scores, ["a", "b"])
-    assert pick.names == ("b", "a") and pick.name == "b/a"
-    assert [s.regrets[1] for s in pick.scores] == [0.03, 0.03, 0.05, 0.05]
-    assert [s.epochs_to_target for s in pick.scores] == [2.0, 2.0, 1.0, 1.0]
-    whole = pick_best(scores, ["a", "b"], cross=False)
-    assert whole.names == ("b", "b") and whole.name == "b" and whole.scores == scores["b"]
-    odd = {"a": _scores([(0.0, 0.02, 0.0, 0.0)] * 5, 1.0),
-           "b": _scores([(0.0, 0.03, 0.0, 0.0)] * 5, 1.0)}
-    pick = pick_best(odd, ["a", "b"])  # 2 and 3 repetitions: every one scored once
-    assert pick.name == "a" and len(pick.scores) == 5

@@ -112,6 +112,8 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
      r"line 8, column 'NDS': -inf is not a finite number \(a run that diverged is NaN\)"),
     (lambda f: f.assign(epoch_seconds=f.epoch_seconds.where(f.index != 2, -1.0)),
      r"line 4, column 'epoch_seconds': -1.0 is negative"),
+    (lambda f: f.assign(epoch_seconds=f.epoch_seconds.where(f.index != 2, float("inf"))),
+     r"line 4, column 'epoch_seconds': inf is not a finite number$"),
 ])
 def test_a_bad_cell_or_row_is_named_by_its_line(space, tmp_path, surface_file, edit, message):
     """A table's own mistakes (a word for a number, an infinite value, negative seconds, an empty
