@@ -106,7 +106,7 @@ def blackbox(surface: Surface, max_epochs: int):
 
 
 def _replays(surface: Surface, max_epochs: int) -> None:
-    """Raises ValueError, saying why, when ``surface`` is not a table Syne Tune's holds."""
+    """Raises ValueError, saying why, when Syne Tune's BlackboxTabular cannot hold ``surface``."""
     blackbox(surface, max_epochs)
 
 
