@@ -66,6 +66,17 @@ ELAPSED = "elapsed_time"
 MAX_RESOURCE = "max_epochs"
 
 
+def whole_curves(surface: Surface, max_epochs: int) -> None:
+    """Raises ValueError, naming it, when a curve of ``surface`` stops before ``max_epochs`` (a
+    replayed sweep's pruned trial): Syne Tune's ``BlackboxTabular`` has no values past it."""
+    for config, runs in surface.curves.items():
+        for curve in runs.values():
+            if len(curve.values) < max_epochs:
+                raise ValueError(f"{surface.source}: a curve of {surface.as_params(config)} "
+                                 f"stops at epoch {len(curve.values)} of {max_epochs}: Syne "
+                                 "Tune's BlackboxTabular needs whole curves")
+
+
 def blackbox(surface: Surface, max_epochs: int):
     """The surface as Syne Tune's ``BlackboxTabular``: per configuration its seeds in sorted order
     (as ``Surface.draw`` numbers them), per epoch [value, cumulative seconds]. A configuration with
@@ -73,12 +84,12 @@ def blackbox(surface: Surface, max_epochs: int):
     ours to draw: a slot past a configuration's own seeds is never replayed).
 
     Raises:
-        ValueError: a curve shorter than the schedule (a replayed sweep's pruned trial): a tabular
-            blackbox has no values past it.
+        ValueError: see :func:`whole_curves`.
     """
     from syne_tune.blackbox_repository.blackbox_tabular import BlackboxTabular
     from syne_tune.config_space import choice, randint
 
+    whole_curves(surface, max_epochs)
     configs = surface.configs
     slots = max(len(surface.curves[c]) for c in configs)
     y = np.zeros((len(configs), slots, max_epochs, 2))
@@ -86,10 +97,6 @@ def blackbox(surface: Surface, max_epochs: int):
         seeds = sorted(surface.curves[config])
         for s in range(slots):
             curve = surface.curves[config][seeds[s % len(seeds)]]
-            if len(curve.values) < max_epochs:
-                raise ValueError(f"{surface.source}: a curve of {surface.as_params(config)} "
-                                 f"stops at epoch {len(curve.values)} of {max_epochs}: Syne "
-                                 "Tune's BlackboxTabular needs whole curves")
             y[i, s, :, 0] = curve.values[:max_epochs]
             y[i, s, :, 1] = np.cumsum(curve.seconds[:max_epochs])
     table = BlackboxTabular(
@@ -103,11 +110,6 @@ def blackbox(surface: Surface, max_epochs: int):
     if not isinstance(index.index, pd.MultiIndex):
         index.index = pd.MultiIndex.from_arrays([index.index], names=surface.knobs)
     return table
-
-
-def _replays(surface: Surface, max_epochs: int) -> None:
-    """Raises ValueError, saying why, when Syne Tune's BlackboxTabular cannot hold ``surface``."""
-    blackbox(surface, max_epochs)
 
 
 def search_space(space: SweepSpace, surface: Surface, on_table: bool) -> dict[str, Any]:
@@ -197,7 +199,7 @@ def syne_tune(space: SweepSpace, points: Points = (), *, scheduler: str = "asha"
                 _syne_tune_quiet(folder), numpy_global_seed(seed):
             return _run(sim, repetition, seed, scheduler_cls, points, settings)
 
-    return Runner(name, run, replays=_replays)
+    return Runner(name, run, replays=whole_curves)
 
 
 def _run(sim: Simulation, repetition: int, seed: int, scheduler_cls, points: Points,

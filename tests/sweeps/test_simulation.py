@@ -117,7 +117,8 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
 ])
 def test_a_bad_cell_or_row_is_named_by_its_line(space, tmp_path, surface_file, edit, message):
     """A table's own mistakes (a word for a number, an infinite value, negative seconds, an empty
-    cell, a repeated or missing row) are one line naming where, not a traceback or a silently shifted curve."""
+    cell, a repeated or missing row) are one line naming where, not a traceback or a silently
+    shifted curve."""
     edit(pd.read_csv(surface_file)).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(SurfaceError, match=message):
         load_surface(tmp_path / "bad.csv", space)
