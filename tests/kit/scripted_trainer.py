@@ -7,7 +7,9 @@ Environment: ``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes (``a,b``: e
 (pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first epoch); a config key ``slow`` makes epochs after
 the first take that many seconds; ``SCRIPTED_STUBBORN`` ignores SIGTERM (only
 SIGKILL ends it); ``SCRIPTED_CHILD`` starts a "rank" in a session of its own that outlives the
-trainer. Each start notes in ``overlaps.txt`` any earlier trainer of the work dir still alive.
+trainer; ``SCRIPTED_HOLD`` names a file: epochs after the first wait until it exists (a training
+held for as long as a test needs). Each start notes in ``overlaps.txt`` any earlier trainer of the
+work dir still alive.
 Modes:
 
 - ``normal``: trains ``epochs`` epochs, a checkpoint each; ``--resume`` goes on after the last one.
@@ -81,6 +83,9 @@ def train(first: int, last: int) -> None:
     for epoch in range(first, last + 1):
         slow = float(cfg.get("slow", 0))
         time.sleep(slow if slow and epoch > 1 else pauses[min(epoch, len(pauses)) - 1])
+        while epoch > 1 and os.environ.get("SCRIPTED_HOLD") and not Path(
+                os.environ["SCRIPTED_HOLD"]).exists():
+            time.sleep(0.1)
         validate(epoch, NDS=x * epoch)
         (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
         (work / "last_epoch").write_text(str(epoch))

@@ -122,7 +122,8 @@ def test_a_grid_sweep_ends_cleanly(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.integration
 def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
-    space = write_space(tmp_path, "busy", env={"SCRIPTED_EPOCH_SECONDS": "2"})
+    hold = tmp_path / "release"              # the first driver's training waits for this file
+    space = write_space(tmp_path, "busy", env={"SCRIPTED_HOLD": str(hold)})
     env = {**os.environ, "AQR_SWEEP_ROOT": str(tmp_path / "runs")}
     first = subprocess.Popen([*CLI, "run", "--no-preflight", str(space)], cwd=tmp_path, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -131,12 +132,14 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
         trial = tmp_path / "runs" / "busy" / "trials" / "0000"
         while not (trial / "starts.txt").exists() and time.time() < deadline:
             time.sleep(0.2)
-        started = time.time()
-        second = cli(tmp_path, "resume", "busy")
-        assert second.returncode == 2 and time.time() - started < 15
+        # refused at once: a refusal that waited for the first driver would wait out the timeout
+        second = cli(tmp_path, "resume", "busy", timeout=120)
+        assert second.returncode == 2
         assert f"sweep 'busy' is being run by pid {first.pid} on " in second.stderr
-        again = cli(tmp_path, "run", "--no-preflight", str(space))
+        again = cli(tmp_path, "run", "--no-preflight", str(space), timeout=120)
         assert again.returncode == 2 and "is being run by pid" in again.stderr
+        assert first.poll() is None
+        hold.touch()
         assert first.wait(timeout=200) == 0, first.stderr.read()[-2000:]
     finally:
         if first.poll() is None:
