@@ -7,9 +7,9 @@ Environment: ``SCRIPTED_EPOCH_SECONDS`` sets the time an epoch takes (``a,b``: e
 (pid, ``CUDA_VISIBLE_DEVICES``, ``PORT``, first epoch); a config key ``slow`` makes epochs after
 the first take that many seconds; ``SCRIPTED_STUBBORN`` ignores SIGTERM (only
 SIGKILL ends it); ``SCRIPTED_CHILD`` starts a "rank" in a session of its own that outlives the
-trainer; ``SCRIPTED_HOLD`` names a file: epochs after the first wait until it exists (a training
-held for as long as a test needs). Each start notes in ``overlaps.txt`` any earlier trainer of the
-work dir still alive.
+trainer; ``SCRIPTED_HOLD`` names a file that every epoch but the first waits for before it
+validates (a training held until the test lets it go, a resumed one too). Each start notes in
+``overlaps.txt`` any earlier trainer of the work dir still alive.
 Modes:
 
 - ``normal``: trains ``epochs`` epochs, a checkpoint each; ``--resume`` goes on after the last one.

@@ -130,18 +130,21 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path):
     try:
         deadline = time.time() + 120
         trial = tmp_path / "runs" / "busy" / "trials" / "0000"
-        while not (trial / "starts.txt").exists() and time.time() < deadline:
+        while not (trial / "starts.txt").exists() and first.poll() is None and time.time() < deadline:
             time.sleep(0.2)
+        assert first.poll() is None, first.communicate()[1][-2000:]
         # refused at once: a refusal that waited for the first driver would wait out the timeout
         second = cli(tmp_path, "resume", "busy", timeout=120)
         assert second.returncode == 2
         assert f"sweep 'busy' is being run by pid {first.pid} on " in second.stderr
         again = cli(tmp_path, "run", "--no-preflight", str(space), timeout=120)
         assert again.returncode == 2 and "is being run by pid" in again.stderr
-        assert first.poll() is None
+        assert first.poll() is None, first.communicate()[1][-2000:]
         hold.touch()
-        assert first.wait(timeout=200) == 0, first.stderr.read()[-2000:]
+        _, err = first.communicate(timeout=200)
+        assert first.returncode == 0, err[-2000:]
     finally:
+        hold.touch()                         # whatever failed, no training stays held
         if first.poll() is None:
             first.kill()
     study = optuna.load_study(study_name="busy", storage=SweepDir("busy", tmp_path / "runs")
