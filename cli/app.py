@@ -112,6 +112,9 @@ def _print_error(message: str) -> None:
 #: MLflow with Ray's traceback), or says nothing to the user, by logger
 _QUIET = {"ray.tune.execution.tune_controller": "Trial task failed",
           "ray.tune.tune": "Trials did not complete",
+          # Ray's result grid, which the driver does not read, on a trial stopped before Ray
+          # wrote its first result
+          "ray.tune.analysis.experiment_analysis": "Failed to fetch metrics",
           "ray._private.authentication.authentication_token_setup":
               "Token authentication is enabled"}
 

@@ -106,3 +106,21 @@ def test_once_ray_is_loaded_the_process_ends_when_the_command_does(tmp_path):
                            str(tmp_path / "no.yaml")],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "SpaceError" in proc.stderr
+
+
+QUIETED = ("import logging\nimport ray.tune\nfrom cli.app import _QUIET, _setup_logging\n"
+           "_setup_logging()\nfor name, start in _QUIET.items():\n"
+           "    logging.getLogger(name).warning(start + ' (quieted)')\n"
+           "    logging.getLogger(name).warning('kept: ' + name)\n")
+
+
+def test_what_the_sweep_s_view_already_says_is_not_printed_again():
+    """Ray's messages on a failed or stopped trial (e.g. its result grid failing to fetch the
+    metrics of a trial stopped before its first result) are left out; the rest of those
+    loggers' warnings are printed."""
+    from cli.app import _QUIET
+
+    proc = subprocess.run([sys.executable, "-c", QUIETED], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "(quieted)" not in proc.stderr and proc.stderr.count("kept: ") == len(_QUIET)
