@@ -48,6 +48,7 @@ args = sys.argv[3:]
 x, mode, epochs = float(cfg.get("x", 0.5)), cfg.get("mode", "normal"), int(cfg.get("epochs", 3))
 resume = "--resume" in args
 pauses = [float(s) for s in os.environ.get("SCRIPTED_EPOCH_SECONDS", "0").split(",")]
+hold = os.environ.get("SCRIPTED_HOLD")
 work.mkdir(parents=True, exist_ok=True)
 for earlier in work.glob("pid_*"):
     try:
@@ -83,8 +84,7 @@ def train(first: int, last: int) -> None:
     for epoch in range(first, last + 1):
         slow = float(cfg.get("slow", 0))
         time.sleep(slow if slow and epoch > 1 else pauses[min(epoch, len(pauses)) - 1])
-        while epoch > 1 and os.environ.get("SCRIPTED_HOLD") and not Path(
-                os.environ["SCRIPTED_HOLD"]).exists():
+        while epoch > 1 and hold and not Path(hold).exists():
             time.sleep(0.1)
         validate(epoch, NDS=x * epoch)
         (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
