@@ -13,7 +13,8 @@ Scored (``benchmarks.protocol``), per repetition: the true-mean regret of the re
 configuration at 1/8, 1/4, 1/2 and 1 of the budget, and the GPU-hours (an epoch of the real R50
 run is 16) until that regret stays at or below 0.01; then, against each peer, the paired mean
 difference in regret (ours minus theirs, bootstrap 95% interval). The best peer is the one with
-the lowest regret at 1/4 plus 1/2. The last line:
+the lowest regret at 1/4 plus 1/2. Before the last line, the bar: each peer judged by the same
+check against the best of the other peers. The last line:
 
 ``aqr-sweep vs best peer NAME: regret@1/4 D [LO, HI], regret@1/2 D [LO, HI], GPU-hours to
 regret<=0.01: A vs B (R.Rx)`` (R = B / A, medians; a strategy whose median repetition never
@@ -45,6 +46,7 @@ from benchmarks.peers.runner import Runner  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
     TARGET,
+    bar,
     best_peer,
     mean_regret,
     median_epochs,
@@ -132,6 +134,21 @@ def surface_line(name: str, sim: Simulation) -> str:
             f"{hours(sim.budget_epochs)} GPU-hours; {sim.slots} trials at once")
 
 
+def print_bar(scores: dict, peers: list[str]) -> None:
+    """How high the bar is here: each peer judged by the same check against the best of the
+    other peers (aqr-sweep left out)."""
+    faced = bar(scores, peers)
+    print("\n| the bar: peer vs the best of the other peers | regret@1/4 | regret@1/2 | "
+          "GPU-hours ratio | criterion |")
+    print("|---|---|---|---|---|")
+    for name, (best, v) in faced.items():
+        print(f"| {name} vs {best} | {v.quarter} | {v.half} | {v.ratio:.1f}x | "
+              f"{'holds' if v.holds else 'fails'} |")
+    passing = [name for name, (_, v) in faced.items() if v.holds]
+    print(f"\n{len(passing)} of {len(faced)} peers pass the check against the best of the "
+          f"others{': ' + ', '.join(passing) if passing else ''}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--space", type=Path, default=SPACE)
@@ -185,6 +202,8 @@ def main() -> None:
     for name, v in verdicts.items():
         print(f"| {name} | {v.quarter} | {v.half} | {v.whole} | {v.ratio:.1f}x |")
 
+    if len(verdicts) > 1:
+        print_bar(scores, list(verdicts))
     best = best_peer(scores, list(verdicts))
     against = verdicts[best]
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -11,8 +11,9 @@ that choice by the check itself: on every tuning surface, the default and the se
 stage tied with it (the settings ``tune_search.py``'s tie-break chose between, up to
 ``--finalists``, best objective first) against every peer at its tuned settings, on repetitions
 no tuning stage drew (from the first past every stage's). It prints, per surface, each
-setting's verdict, then how many surfaces of each family each setting passes on. The test surfaces
-stay out of it.
+setting's verdict, then how many surfaces of each family each setting passes on, and beside it
+the bar: how many each peer passes on, judged by the same check against the best of the other
+peers. The test surfaces stay out of it.
 
 Run: ``python benchmarks/criterion_on_tuning.py [--repetitions 100] [--first-repetition N]
 [--finalists 5] [--peers NAME ...] [--surfaces NAME ...] [--jobs 2]``
@@ -36,6 +37,7 @@ from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     MAX_HIGH,
     MIN_RATIO,
+    bar,
     best_peer,
     mean_regret,
     reached,
@@ -100,7 +102,7 @@ def main() -> None:
     print(f"repetitions {first}-{first + args.repetitions - 1}; aqr-sweep settings:")
     for c in ours:
         print(f"- {c.name}: {describe(c.settings)}")
-    holds: dict[str, dict[str, list[bool]]] = {c.name: {} for c in ours}
+    holds: dict[str, dict[str, list[bool]]] = {c.name: {} for c in [*ours, *peers]}
     for family, pairs in TUNING.items():
         for space_file, surface in pairs:
             if args.surfaces and surface.stem not in args.surfaces:
@@ -125,12 +127,20 @@ def main() -> None:
                 holds[c.name].setdefault(family, []).append(v.holds)
                 print(f"| {c.name} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
                       f"{reached(scores[c.name]):.0%} | {'holds' if v.holds else 'fails'} |")
+            if len(entrants) > 1:
+                faced = bar(scores, [c.name for c in entrants])
+                for name, (_, v) in faced.items():
+                    holds[name].setdefault(family, []).append(v.holds)
+                passing = [name for name, (_, v) in faced.items() if v.holds]
+                print(f"\nthe bar: {len(passing)} of {len(faced)} peers pass against the best of "
+                      f"the others{': ' + ', '.join(passing) if passing else ''}")
             sys.stdout.flush()
     print(f"\n| aqr-sweep | {' | '.join(f'holds on ({f})' for f in TUNING)} |")
     print(f"|---|{'---|' * len(TUNING)}")
-    for c in ours:
+    for c in [*ours, *peers]:
         cells = [f"{sum(h)} of {len(h)}" for h in (holds[c.name].get(f, []) for f in TUNING)]
-        print(f"| {c.name} | {' | '.join(cells)} |")
+        against = " (the bar: against the best of the other peers)" if c.peer else ""
+        print(f"| {c.name}{against} | {' | '.join(cells)} |")
     print(f"\n(criterion: D <= 0 and HI <= +{MAX_HIGH} at 1/4 and 1/2, GPU-hours ratio >= "
           f"{MIN_RATIO}; {time.perf_counter() - started:.0f} s)")
 

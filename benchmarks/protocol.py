@@ -13,6 +13,8 @@ are compared over repetitions.
 - **The criterion** (issue 18) against the best peer (the lowest regret at 1/4 plus 1/2): at 1/4
   and 1/2 a mean difference <= 0 whose interval ends at most :data:`MAX_HIGH` above 0, and at least
   :data:`MIN_RATIO` times fewer GPU-hours to the target (medians).
+- **The bar**: the same check, each peer against the best of the other peers on the same
+  repetitions: how often a strategy already among the peers would pass it.
 """
 
 from __future__ import annotations
@@ -168,3 +170,14 @@ def verdict(ours: Sequence[Score], theirs: Sequence[Score]) -> Verdict:
                             for i in (1, 2, 3))
     return Verdict(quarter, half, whole, gpu_hours_ratio(median_epochs(ours),
                                                          median_epochs(theirs)))
+
+
+def bar(scores: Mapping[str, Sequence[Score]], peers: Sequence[str]
+        ) -> dict[str, tuple[str, Verdict]]:
+    """Each of ``peers`` (at least two) against the best of the others, as :func:`verdict`
+    judges aqr-sweep against the best peer: the peer it faced, and the verdict."""
+    faced = {}
+    for name in peers:
+        best = best_peer(scores, [p for p in peers if p != name])
+        faced[name] = (best, verdict(scores[name], scores[best]))
+    return faced

@@ -212,6 +212,13 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
         rf"regret<=0\.01: {hours} vs {hours} \((?:\d+\.\d|inf)x\)", lines[-1]), lines[-1]
     for strategy in ("aqr-sweep", "ray-optuna-asha", "optuna-tpe-hyperband"):
         assert f"| {strategy} |" in done.stdout
+    for peer, other in (("ray-optuna-asha", "optuna-tpe-hyperband"),
+                        ("optuna-tpe-hyperband", "ray-optuna-asha")):  # the bar: each vs the other
+        assert re.search(rf"\| {peer} vs {other} \| {number} \[{number}, {number}\] \| {number} "
+                         rf"\[{number}, {number}\] \| (?:\d+\.\dx|infx) \| (?:holds|fails) \|",
+                         done.stdout)
+    assert re.fullmatch(r"[0-2] of 2 peers pass the check against the best of the others(?::.*)?",
+                        lines[-4]), lines[-4]
 
 
 @pytest.mark.parametrize(("args", "says"), [
@@ -337,7 +344,8 @@ def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_jud
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "criterion_on_tuning.py"),
                            "--surfaces", "lcdb_12", "--repetitions", "3", "--finalists", "1",
                            "--first-repetition", "300",
-                           "--jobs", "1", "--peers", "ray-random-asha", "guide-grid"],
+                           "--jobs", "1", "--peers", "ray-random-asha", "guide-grid",
+                           "optuna-tpe-hyperband"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
@@ -349,6 +357,11 @@ def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_jud
         assert re.search(rf"\| {name} \| {number} \[{number}, {number}\] \| {number} \[{number}, "
                          rf"{number}\] \| (?:\d+\.\d\d|inf)x \| \d+% \| (?:holds|fails) \|", out)
         assert re.search(rf"\| {name} \| 0 of 0 \| [01] of 1 \|", out)
+    assert re.search(r"the bar: [0-2] of 2 peers pass against the best of the others", out)
+    for peer in ("ray-random-asha", "optuna-tpe-hyperband"):
+        assert re.search(rf"\| {peer} \(the bar: against the best of the other peers\) \| 0 of 0 "
+                         rf"\| [01] of 1 \|", out)
+    assert "| guide-grid (the bar: against the best of the other peers) | 0 of 0 | 0 of 0 |" in out
 
 
 @pytest.mark.parametrize(("args", "says"), [

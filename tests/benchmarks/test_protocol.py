@@ -7,6 +7,7 @@ from types import SimpleNamespace as NS
 from benchmarks.protocol import (
     TARGET,
     Score,
+    bar,
     best_peer,
     mean_regret,
     mean_share_to_target,
@@ -98,3 +99,14 @@ def test_the_best_peer_has_the_lowest_regret_at_a_quarter_plus_a_half():
               "c": _scores([(0.0, 0.00, 0.05, 0.0)], 1.0)}
     assert best_peer(scores, ["a", "b", "c"]) == "b"
     assert best_peer(scores, ["a", "c"]) == "a"
+
+
+def test_the_bar_judges_each_peer_against_the_best_of_the_others():
+    """The best peer faces the runner-up; every other peer faces the best."""
+    theirs = _scores([(0.05, 0.020 + i / 1000, 0.010, 0.0) for i in range(10)], 60.0)
+    better = _scores([(0.05, 0.018 + i / 1000, 0.008, 0.0) for i in range(10)], 40.0)
+    worse = _scores([(0.05, 0.030 + i / 1000, 0.020, 0.0) for i in range(10)], 80.0)
+    faced = bar({"a": theirs, "b": better, "c": worse}, ["a", "b", "c"])
+    assert {name: best for name, (best, _) in faced.items()} == {"a": "b", "b": "a", "c": "b"}
+    assert faced["b"][1].holds and not faced["a"][1].holds and not faced["c"][1].holds
+    assert faced["b"][1] == verdict(better, theirs)
