@@ -46,6 +46,7 @@ from benchmarks.peers.runner import Runner  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
     TARGET,
+    Verdict,
     bar,
     best_peer,
     mean_regret,
@@ -144,9 +145,14 @@ def print_bar(scores: dict, peers: list[str]) -> None:
     for name, (best, v) in faced.items():
         print(f"| {name} vs {best} | {v.quarter} | {v.half} | {v.ratio:.1f}x | "
               f"{'holds' if v.holds else 'fails'} |")
+    print(f"\n{bar_summary(faced)}")
+
+
+def bar_summary(faced: dict[str, tuple[str, Verdict]]) -> str:
+    """One line: how many peers pass the check against the best of the others, and which."""
     passing = [name for name, (_, v) in faced.items() if v.holds]
-    print(f"\n{len(passing)} of {len(faced)} peers pass the check against the best of the "
-          f"others{': ' + ', '.join(passing) if passing else ''}")
+    return (f"the bar: {len(passing)} of {len(faced)} peers pass the check against the best of "
+            f"the others{': ' + ', '.join(passing) if passing else ''}")
 
 
 def main() -> None:

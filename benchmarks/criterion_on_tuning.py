@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_search import applicable, at_least  # noqa: E402
+from benchmarks.bench_search import applicable, at_least, bar_summary  # noqa: E402
 from benchmarks.contenders import OURS, Arena, Contender, run_all  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
@@ -131,9 +131,7 @@ def main() -> None:
                 faced = bar(scores, [c.name for c in entrants])
                 for name, (_, v) in faced.items():
                     holds[name].setdefault(family, []).append(v.holds)
-                passing = [name for name, (_, v) in faced.items() if v.holds]
-                print(f"\nthe bar: {len(passing)} of {len(faced)} peers pass against the best of "
-                      f"the others{': ' + ', '.join(passing) if passing else ''}")
+                print(f"\n{bar_summary(faced)}")
             sys.stdout.flush()
     print(f"\n| aqr-sweep | {' | '.join(f'holds on ({f})' for f in TUNING)} |")
     print(f"|---|{'---|' * len(TUNING)}")

@@ -217,7 +217,8 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
         assert re.search(rf"\| {peer} vs {other} \| {number} \[{number}, {number}\] \| {number} "
                          rf"\[{number}, {number}\] \| (?:\d+\.\dx|infx) \| (?:holds|fails) \|",
                          done.stdout)
-    assert re.fullmatch(r"[0-2] of 2 peers pass the check against the best of the others(?::.*)?",
+    assert re.fullmatch(r"the bar: [0-2] of 2 peers pass the check against the best of the others"
+                        r"(?::.*)?",
                         lines[-4]), lines[-4]
 
 
@@ -357,7 +358,7 @@ def test_criterion_on_tuning_judges_the_default_and_its_ties_as_bench_search_jud
         assert re.search(rf"\| {name} \| {number} \[{number}, {number}\] \| {number} \[{number}, "
                          rf"{number}\] \| (?:\d+\.\d\d|inf)x \| \d+% \| (?:holds|fails) \|", out)
         assert re.search(rf"\| {name} \| 0 of 0 \| [01] of 1 \|", out)
-    assert re.search(r"the bar: [0-2] of 2 peers pass against the best of the others", out)
+    assert re.search(r"the bar: [0-2] of 2 peers pass the check against the best of the others", out)
     for peer in ("ray-random-asha", "optuna-tpe-hyperband"):
         assert re.search(rf"\| {peer} \(the bar: against the best of the other peers\) \| 0 of 0 "
                          rf"\| [01] of 1 \|", out)
