@@ -14,7 +14,7 @@ configuration at 1/8, 1/4, 1/2 and 1 of the budget, and the GPU-hours (an epoch 
 run is 16) until that regret stays at or below 0.01; then, against each peer, the paired mean
 difference in regret (ours minus theirs, bootstrap 95% interval). The best peer is the one with
 the lowest regret at 1/4 plus 1/2. Before the last line, the bar: each peer judged by the same
-check against the best of the other peers. The last line:
+check against the best of the other peers (when two or more apply). The last line:
 
 ``aqr-sweep vs best peer NAME: regret@1/4 D [LO, HI], regret@1/2 D [LO, HI], GPU-hours to
 regret<=0.01: A vs B (R.Rx)`` (R = B / A, medians; a strategy whose median repetition never
@@ -32,7 +32,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ from benchmarks.peers.runner import Runner  # noqa: E402
 from benchmarks.protocol import (  # noqa: E402
     FRACTIONS,
     TARGET,
+    Score,
     Verdict,
     bar,
     best_peer,
@@ -70,7 +71,7 @@ def contenders(settings_file: Path, names: list[str] | None) -> list[Contender]:
     """aqr-sweep (the space's defaults), then each peer at its tuned settings."""
     tuned = json.loads(settings_file.read_text()) if settings_file.exists() else {}
     out = [Contender(OURS)]
-    for name in names or list(PEERS):
+    for name in dict.fromkeys(names or PEERS):
         settings = tuned.get(name, {}).get("settings", {})
         out.append(Contender(name, name, settings))
     return out
@@ -135,13 +136,14 @@ def surface_line(name: str, sim: Simulation) -> str:
             f"{hours(sim.budget_epochs)} GPU-hours; {sim.slots} trials at once")
 
 
-def print_bar(scores: dict, peers: list[str]) -> None:
-    """How high the bar is here: each peer judged by the same check against the best of the
-    other peers (aqr-sweep left out)."""
+def print_bar(scores: Mapping[str, Sequence[Score]], peers: list[str]) -> None:
+    """The bar: each peer judged by the same check against the best of the other peers
+    (aqr-sweep left out), as a table and :func:`bar_summary`'s line."""
     faced = bar(scores, peers)
-    print("\n| the bar: peer vs the best of the other peers | regret@1/4 | regret@1/2 | "
-          "GPU-hours ratio | criterion |")
-    print("|---|---|---|---|---|")
+    if faced:
+        print("\n| the bar: peer vs the best of the other peers | regret@1/4 | regret@1/2 | "
+              "GPU-hours ratio | criterion |")
+        print("|---|---|---|---|---|")
     for name, (best, v) in faced.items():
         print(f"| {name} vs {best} | {v.quarter} | {v.half} | {v.ratio:.1f}x | "
               f"{'holds' if v.holds else 'fails'} |")
@@ -150,6 +152,8 @@ def print_bar(scores: dict, peers: list[str]) -> None:
 
 def bar_summary(faced: dict[str, tuple[str, Verdict]]) -> str:
     """One line: how many peers pass the check against the best of the others, and which."""
+    if not faced:
+        return "the bar: fewer than two peers apply, none to judge against another"
     passing = [name for name, (_, v) in faced.items() if v.holds]
     return (f"the bar: {len(passing)} of {len(faced)} peers pass the check against the best of "
             f"the others{': ' + ', '.join(passing) if passing else ''}")
@@ -208,8 +212,7 @@ def main() -> None:
     for name, v in verdicts.items():
         print(f"| {name} | {v.quarter} | {v.half} | {v.whole} | {v.ratio:.1f}x |")
 
-    if len(verdicts) > 1:
-        print_bar(scores, list(verdicts))
+    print_bar(scores, list(verdicts))
     best = best_peer(scores, list(verdicts))
     against = verdicts[best]
     print(f"\n({time.perf_counter() - started:.0f} s)")

@@ -98,7 +98,7 @@ def main() -> None:
     ours = [Contender("default" if i == 0 else f"tied {i}", None, s)
             for i, s in enumerate(finalists(tuned, args.finalists))]
     peers = [Contender(name, name, tuned.get(name, {}).get("settings", {}))
-             for name in args.peers or list(PEERS)]
+             for name in dict.fromkeys(args.peers or PEERS)]
     print(f"repetitions {first}-{first + args.repetitions - 1}; aqr-sweep settings:")
     for c in ours:
         print(f"- {c.name}: {describe(c.settings)}")
@@ -127,11 +127,10 @@ def main() -> None:
                 holds[c.name].setdefault(family, []).append(v.holds)
                 print(f"| {c.name} | {v.quarter} | {v.half} | {v.ratio:.2f}x | "
                       f"{reached(scores[c.name]):.0%} | {'holds' if v.holds else 'fails'} |")
-            if len(entrants) > 1:
-                faced = bar(scores, [c.name for c in entrants])
-                for name, (_, v) in faced.items():
-                    holds[name].setdefault(family, []).append(v.holds)
-                print(f"\n{bar_summary(faced)}")
+            faced = bar(scores, [c.name for c in entrants])
+            for name, (_, v) in faced.items():
+                holds[name].setdefault(family, []).append(v.holds)
+            print(f"\n{bar_summary(faced)}")
             sys.stdout.flush()
     print(f"\n| aqr-sweep | {' | '.join(f'holds on ({f})' for f in TUNING)} |")
     print(f"|---|{'---|' * len(TUNING)}")

@@ -174,10 +174,12 @@ def verdict(ours: Sequence[Score], theirs: Sequence[Score]) -> Verdict:
 
 def bar(scores: Mapping[str, Sequence[Score]], peers: Sequence[str]
         ) -> dict[str, tuple[str, Verdict]]:
-    """Each of ``peers`` (at least two) against the best of the others, as :func:`verdict`
-    judges aqr-sweep against the best peer: the peer it faced, and the verdict."""
-    faced = {}
-    for name in peers:
+    """Each of ``peers`` against the best of the others, as :func:`verdict` judges aqr-sweep
+    against the best peer: the peer it faced, and the verdict (none with fewer than two)."""
+    faced: dict[str, tuple[str, Verdict]] = {}
+    if len(set(peers)) < 2:
+        return faced
+    for name in dict.fromkeys(peers):
         best = best_peer(scores, [p for p in peers if p != name])
         faced[name] = (best, verdict(scores[name], scores[best]))
     return faced

@@ -110,3 +110,5 @@ def test_the_bar_judges_each_peer_against_the_best_of_the_others():
     assert {name: best for name, (best, _) in faced.items()} == {"a": "b", "b": "a", "c": "b"}
     assert faced["b"][1].holds and not faced["a"][1].holds and not faced["c"][1].holds
     assert faced["b"][1] == verdict(better, theirs)
+    assert bar({"a": theirs}, ["a"]) == {} == bar({"a": theirs}, ["a", "a"])  # none to face
+    assert list(bar({"a": theirs, "b": better}, ["a", "b", "a"])) == ["a", "b"]
