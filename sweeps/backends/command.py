@@ -42,11 +42,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def has_checkpoint(work_dir: Path) -> bool:
-    """Whether a previous attempt left a checkpoint to resume from."""
-    return (work_dir / "last_checkpoint").is_file() or any(work_dir.glob("*.pth"))
-
-
 def fill(text: str, values: Mapping[str, object]) -> str:
     """``text`` with each ``{name}`` of ``values`` replaced."""
     for name, value in values.items():
@@ -84,6 +79,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 TAIL_BYTES = 64 * 1024
 #: characters a line of the tail keeps (its end)
 TAIL_LINE_CHARS = 2000
+#: the file in a trial's work dir that its training's output (stdout and stderr) goes to
+OUTPUT_FILE = "train.out"
 
 
 class CommandJob(RunningJob):
@@ -103,7 +100,7 @@ class CommandJob(RunningJob):
                  grace: float = 30.0) -> None:
         self.argv = argv
         self.grace = grace
-        self.output = work_dir / "train.out"
+        self.output = work_dir / OUTPUT_FILE
         self.started_at = time.time()
         self.marker = uuid.uuid4().hex
         # the supervisor also watches the parent of the process that starts it: in a Ray worker, the

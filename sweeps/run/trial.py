@@ -4,7 +4,9 @@ to Ray Tune.
 This function runs inside a Ray actor. Each new validation becomes one ``tune.report`` with the
 epoch; the scheduler may stop the trial after any of them. A trial is complete only when it
 validated at ``max_epochs``: a training that ends earlier fails the trial with the reason (Ray may
-then restart it, and it resumes from its work dir's latest checkpoint), and one that validates
+then restart it, and it resumes from its work dir's latest validated checkpoint: one saved but
+never validated, the training stopped during its validation, is set aside,
+:mod:`sweeps.backends.checkpoints`), and one that validates
 past it halts the sweep (its schedule is not the space's). A NaN or infinite metric ends the
 training at once; the trial then ends FAILED without a restart (the checkpoint diverged too). A
 line of the training's output that matches one of the space's ``fail_patterns`` (a failure the
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from ray import tune
 
-from sweeps.backends import Backend, has_checkpoint
+from sweeps.backends import OUTPUT_FILE, Backend, has_checkpoint, rewind_to_validated
 from sweeps.config.base import BaseConfig
 from sweeps.config.writer import write_trial_config
 from sweeps.constants import KNOWN_EPOCHS_KEY, SEED_KEY, WORK_DIR_KEY
@@ -61,9 +63,12 @@ def _unfinished(space: SweepSpace, work_dir: Path, last_epoch: int) -> str:
     final = work_dir / f"epoch_{space.max_epochs}.pth"
     if final.exists():
         return (f"the training exited 0, but epoch {space.max_epochs} (max_epochs) was never "
-                f"validated: its checkpoint {final} exists, so it crashed between saving and "
-                "validating, and a resumed run has nothing left to train. Evaluate that "
-                "checkpoint with the training's test script, or rerun the trial from scratch")
+                f"validated: its checkpoint {final} exists, so it ended between saving and "
+                "validating. A retry (max_failures) or `aqr-sweep resume` trains that epoch "
+                "again from the checkpoint before it when the training keeps two "
+                "(max_keep_ckpts: 2); else evaluate that checkpoint with the training's test "
+                "script, or rerun the trial. If it ends so again, check that the training "
+                "validates every epoch")
     got = f"its last validation was epoch {last_epoch}" if last_epoch else "it logged no validation"
     return (f"the training exited 0 but {got}, not max_epochs={space.max_epochs}; check that "
             f"max_epochs matches the config's schedule and that validation runs every epoch "
@@ -134,6 +139,10 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
                                      "more; restore the log, or rerun the trial")
                 tune.report(report_of(final[-1], space))
             return
+        if note := rewind_to_validated(work_dir, last_epoch):  # stopped while validating
+            with open(work_dir / OUTPUT_FILE, "a") as output:
+                output.write(note + "\n")
+            resume = has_checkpoint(work_dir)
     job = backend.start(work_dir, trial_config, resume, int(config.get(SEED_KEY, 0)))
     follower = LogFollower(work_dir, space.log_format, since=job.started_at)
     progress = Progress(job.output, follower)

@@ -25,8 +25,10 @@ Modes:
   before, and exits 0.
 - ``log_elsewhere``: trains every epoch, its log in the work dir's parent (not under it).
 - ``hang``: validates epoch 1, then stops writing anything (a deadlocked rank).
-- ``crash_after_last_checkpoint``: saves every epoch's checkpoint but dies before validating the
-  last one; resumed, has nothing left to train and exits 0.
+- ``crash_after_last_checkpoint``: saves each epoch's checkpoint before validating it, as mmcv
+  does (``epoch_N.pth``, ``latest.pth`` linked to it); its first start dies while validating the
+  last epoch; resumed, it goes on after the epoch ``latest.pth`` links to (``--auto-resume``).
+- ``never_validates_last``: the same, but every start exits 0 without validating the last epoch.
 - ``fill_disk``: validates epoch 1, then fills its work dir's disk and goes on training.
 
 Each start appends a line to ``starts.txt`` in the work dir.
@@ -101,14 +103,20 @@ elif mode == "crash_once":
         print("CUDA error: an illegal memory access was encountered", flush=True)
         sys.exit(1)
     train(2, epochs)
-elif mode == "crash_after_last_checkpoint":
-    last = work / "last_epoch"
-    done = int(last.read_text()) if last.exists() else 0
-    if done < epochs:
-        train(done + 1, epochs - 1)
-        (work / f"epoch_{epochs}.pth").write_bytes(b"ckpt")
-        (work / "last_epoch").write_text(str(epochs))
-        sys.exit("killed after saving the last checkpoint")
+elif mode in ("crash_after_last_checkpoint", "never_validates_last"):
+    latest = work / "latest.pth"
+    done = int(os.readlink(latest)[len("epoch_"):-len(".pth")]) if resume and latest.is_symlink() \
+        else 0
+    first_start = len((work / "starts.txt").read_text().splitlines()) == 1
+    for epoch in range(done + 1, epochs + 1):
+        (work / f"epoch_{epoch}.pth").write_bytes(b"ckpt")
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(f"epoch_{epoch}.pth")
+        if epoch == epochs and mode == "never_validates_last":
+            sys.exit(0)
+        if epoch == epochs and first_start:
+            sys.exit("killed while validating the last epoch")
+        validate(epoch, NDS=x * epoch)
 elif mode == "infinite":
     validate(1, NDS=float("inf"))
     time.sleep(3600)

@@ -3,18 +3,23 @@ the CMT root, the real attention-bias space (its keys checked against the fork's
 ``torch.distributed.launch`` with 2 CPU ranks each (gloo), Ray, Optuna and MLflow on sqlite.
 
 Every trial that reaches epoch 2 has its rank 1 SIGKILLed mid-epoch once: with the launcher's
-restarts off, Ray restarts the trial and it resumes from its checkpoint (``--auto-resume``).
+restarts off, Ray restarts the trial and it resumes from its checkpoint (``--auto-resume``). The
+good one is SIGKILLed once more as epoch 3's validation starts, after its checkpoint was saved:
+the retry sets that checkpoint aside and trains epoch 3 again from epoch 2's.
 Afterwards no process of any trial remains. (A launcher's own restart, into a new log, is the log
 follower's test: torch 2.13's restarted gloo group fails to rendezvous on CPU here.)"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
+from sweeps.logs import read_log
 from sweeps.store.sweep_dir import SweepDir
 from tests.kit.standin import leftovers, run_cli, standin_space
 
@@ -30,8 +35,11 @@ def point(name: str, bias_scale: float) -> dict:
 
 
 def test_crash_resume_prune_and_nothing_left(tmp_path):
-    space = standin_space(tmp_path, "standin", launcher_restarts=0, max_failures=1,
+    space = standin_space(tmp_path, "standin", launcher_restarts=0, max_failures=2,
                           enqueue=[point("good", 1.8), point("bad", 4.0)])
+    data = yaml.safe_load(space.read_text())
+    data["env"]["CMT_STANDIN_KILL_IN_VAL_AT_EPOCH"] = "3"
+    space.write_text(yaml.safe_dump(data, sort_keys=False))
     proc = run_cli(tmp_path, "run", str(space))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     study = optuna.load_study(study_name="standin",
@@ -44,8 +52,13 @@ def test_crash_resume_prune_and_nothing_left(tmp_path):
     work = Path(good.user_attrs["work_dir"])
     assert "--auto-resume" in (work / "command.txt").read_text()   # Ray's retry resumed
     assert (work / ".standin_crashed_epoch2").exists()
+    assert (work / ".standin_kill_in_valed_epoch3").exists()
+    assert (work / "epoch_3.pth.unvalidated").exists()   # set aside; epoch 3 trained again
+    assert os.readlink(work / "latest.pth") == "epoch_3.pth"
+    assert "goes on from epoch_2.pth" in (work / "train.out").read_text()
     logs = sorted(work.glob("*.log.json"))
-    assert len(logs) == 2                     # the first attempt's log and the resumed one's
+    assert len(logs) == 3                     # the first attempt's log and the two resumed ones'
+    assert [r.epoch for r in read_log(logs[-1])] == [3]
     trial_config = (work / "aqr_sweep" / "trial_config.py").read_text()
     assert "'attention_bias_generator.bias_scale': {'lr_mult': 0.5}" in trial_config
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from sweeps.backends import CommandBackend, has_checkpoint
+from sweeps.backends import CommandBackend
 from sweeps.backends.processes import JOB_MARKER, job_processes, processes_under
 from sweeps.errors import WorkDirBusyError
 
@@ -125,12 +125,6 @@ def test_the_marker_is_in_the_training_environment(tmp_path):
     rank = psutil.Process(json.loads((tmp_path / "t" / "ranks.json").read_text())[0])
     assert rank.environ()[JOB_MARKER] == job.marker
     job.stop()
-
-
-def test_has_checkpoint(tmp_path):
-    assert not has_checkpoint(tmp_path)
-    (tmp_path / "epoch_1.pth").write_bytes(b"")
-    assert has_checkpoint(tmp_path)
 
 
 def test_a_sigkilled_supervisor_s_reaper_ends_the_training(tmp_path):

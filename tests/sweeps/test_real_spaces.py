@@ -24,7 +24,7 @@ def test_real_spaces_validate_from_a_cmt_checkout(name):
     proc = validate(SPACES / name)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "'debug_mode': False" in out and "'max_keep_ckpts': 1" in out
+    assert "'debug_mode': False" in out and "'max_keep_ckpts': 2" in out
     assert "'ann_file': 'data/nuscenes/nuscenes_infos_train.pkl'" in out   # train split only
     runtime = f":{CMT / 'x' / name[:-5] / 'aqr_runtime'}" if "attention" in name else ""
     assert f"environment: PYTHONPATH={CMT}{runtime} OMP_NUM_THREADS=1" in out

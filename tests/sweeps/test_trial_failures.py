@@ -22,14 +22,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 PARAMETERS = {
     "x": {"type": "float", "low": 0.1, "high": 1.0, "targets": ["x"]},
     "mode": {"type": "categorical", "targets": ["mode"], "choices": [
-        "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "overrun",
+        "crash_once", "diverge", "infinite", "crash_after_last_checkpoint", "never_validates_last",
+        "overrun",
         "hang_after_last", "delete_log", "rewrite_log", "log_elsewhere"]},
 }
-SEARCH = {"num_trials": 4, "concurrency": 1, "enqueue": [
+SEARCH = {"num_trials": 5, "concurrency": 1, "enqueue": [
     {"name": "crash", "params": {"x": 0.5, "mode": "crash_once"}},
     {"name": "nan", "params": {"x": 0.5, "mode": "diverge"}},
     {"name": "inf", "params": {"x": 0.5, "mode": "infinite"}},
-    {"name": "unvalidated", "params": {"x": 0.5, "mode": "crash_after_last_checkpoint"}}]}
+    {"name": "stopped_validating", "params": {"x": 0.4, "mode": "crash_after_last_checkpoint"}},
+    {"name": "unvalidated", "params": {"x": 0.5, "mode": "never_validates_last"}}]}
 
 
 def test_crash_resumes_nan_and_unvalidated_fail_clearly(tmp_path, monkeypatch):
@@ -52,6 +54,7 @@ def test_crash_resumes_nan_and_unvalidated_fail_clearly(tmp_path, monkeypatch):
     assert states == {"crash": optuna.trial.TrialState.COMPLETE,
                       "nan": optuna.trial.TrialState.FAIL,
                       "inf": optuna.trial.TrialState.FAIL,
+                      "stopped_validating": optuna.trial.TrialState.COMPLETE,
                       "unvalidated": optuna.trial.TrialState.FAIL}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     nan = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
@@ -64,8 +67,20 @@ def test_crash_resumes_nan_and_unvalidated_fail_clearly(tmp_path, monkeypatch):
     assert summary.best_number == crash.number                   # never an infinite answer
     assert len((entries["nan"].work_dir / "starts.txt").read_text().splitlines()) == 1  # no retry
 
-    # died after saving its last checkpoint, before validating it: the resumed run has nothing
-    # left to train; the trial fails saying so (never COMPLETE with epoch 2's value)
+    # died while validating its last epoch, after saving its checkpoint: the retry sets that
+    # checkpoint aside, resumes from epoch 2's and trains epoch 3 again (not FAILED: nothing left
+    # to train from epoch 3's checkpoint; never COMPLETE with epoch 2's value)
+    stopped = entries["stopped_validating"]
+    assert stopped.state == "completed" and stopped.epochs == [1, 2, 3]
+    assert stopped.values == pytest.approx([0.4, 0.8, 1.2])
+    assert (stopped.work_dir / "epoch_3.pth.unvalidated").exists()
+    assert os.readlink(stopped.work_dir / "latest.pth") == "epoch_3.pth"
+    assert "aqr-sweep: epoch_3.pth saved but never validated (the training stopped during its " \
+           "validation): set aside as *.unvalidated; the resumed training goes on from " \
+           "epoch_2.pth" in (stopped.work_dir / "train.out").read_text()
+
+    # a training that exits 0 without validating its last epoch, each time: the retry trains
+    # it again, then the trial fails saying so
     unvalidated = client.search_runs([client.get_experiment_by_name("failures").experiment_id],
                                      filter_string="tags.`aqr.label` = 'unvalidated'")[0]
     assert "epoch 3 (max_epochs) was never validated" in unvalidated.data.tags["aqr.error"]

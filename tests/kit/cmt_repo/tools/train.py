@@ -11,6 +11,9 @@
 #   CMT_STANDIN_CRASH_AT_EPOCH  N: kill rank CMT_STANDIN_CRASH_RANK (default 0) mid-epoch N with
 #                               SIGKILL (CMT_STANDIN_CRASH_MODE=exit: os._exit(1) after a traceback);
 #                               once per work dir (marker file .standin_crashed_epoch{N})
+#   CMT_STANDIN_KILL_IN_VAL_AT_EPOCH  N: SIGKILL rank CMT_STANDIN_KILL_IN_VAL_RANK (default 0) as
+#                               epoch N's validation starts, after its checkpoint was saved (a stop
+#                               during the validation); once per work dir
 #   CMT_STANDIN_NAN_AT_EPOCH    N: the model diverges in epoch N: losses and later metrics are NaN
 #   CMT_STANDIN_HANG_AT_EPOCH   N: rank CMT_STANDIN_HANG_RANK (default 0) hangs mid-epoch N (the
 #                               others block in all_reduce); once per work dir
@@ -446,6 +449,8 @@ class Runner:
     def evaluate(self):
         """DistEvalHook: every rank runs the val set, rank 0 evaluates and logs."""
         eval_iters = math.ceil(VAL_SAMPLES / self.world_size)
+        if self.fault('KILL_IN_VAL', self.epoch + 1):
+            os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(self.val_seconds)
         self.forward_hook(eval_iters)
         self.all_reduce(1.0)  # collect_results
