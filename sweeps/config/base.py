@@ -142,11 +142,31 @@ def missing_keys(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
             if lookup(base.values, parts) is MISSING:
                 out.append((f"parameters.{name}.targets.{i}", _dead(key, parts, base, where,
                                                                     "set create: true")))
-    for key in space.fixed:
-        parts = parse_key(key)
-        if key not in space.create_fixed and lookup(base.values, parts) is MISSING:
-            out.append(("fixed", _dead(key, parts, base, where, "list it in create_fixed")))
+    for key, value in space.fixed.items():
+        if key in space.create_fixed:
+            continue
+        top = parse_key(key)
+        for parts in _merged_leaves(top, value, base.values):
+            if lookup(base.values, parts) is MISSING:
+                shown, opt_in = (key, "list it") if parts == top else (format_key(parts),
+                                                                      f"list {key}")
+                out.append(("fixed", _dead(shown, parts, base, where,
+                                           f"{opt_in} in create_fixed")))
     return out
+
+
+def _merged_leaves(parts: tuple[str, ...], value: Any, config: Mapping[str, Any]
+                   ) -> Iterator[tuple[str, ...]]:
+    """The keys a ``fixed`` value sets: itself, or, where it is a section merged into a section of
+    the config (as mmengine and mmcv merge a dict over a ``_base_``'s, without ``_delete_``), the
+    keys inside it, down to the first one the config lacks."""
+    held = lookup(config, parts)
+    if isinstance(value, Mapping) and value and isinstance(held, Mapping) \
+            and not value.get("_delete_"):
+        for name, inner in value.items():
+            yield from _merged_leaves((*parts, str(name)), inner, config)
+    else:
+        yield parts
 
 
 def variable_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:

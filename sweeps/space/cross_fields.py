@@ -75,9 +75,15 @@ def _key_problems(space: SweepSpace) -> list[Found]:
                 found.append((where, f"{key!r} is also in fixed"))
             elif nested := next((k for k in (*claimed, *fixed) if _nests(k, parts)), None):
                 owner = f"parameter {claimed[nested]!r}" if nested in claimed else "fixed"
-                found.append((where, f"{key!r} and {format_key(nested)!r} ({owner}) are one "
-                                     "inside the other: the outer one would replace the inner "
-                                     "one's section; target leaves that do not nest"))
+                value = space.fixed[fixed[nested]] if nested in fixed else None
+                section = isinstance(value, dict) and not value.get("_delete_")  # merged
+                found.append((where, f"{key!r} lies inside {format_key(nested)!r}, a section "
+                                     "fixed sets; write fixed's keys dotted, down to the values "
+                                     "it sets, so that none holds a parameter's target"
+                              if section else
+                              f"{key!r} and {format_key(nested)!r} ({owner}) are one "
+                              "inside the other: the outer one would replace the inner "
+                              "one's section; target leaves that do not nest"))
             claimed[parts] = name
     found += [(("create_fixed", i), f"{key!r} is not a key of fixed; list only keys that fixed "
                                     "sets (a misspelt one would create nothing)")

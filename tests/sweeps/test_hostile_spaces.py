@@ -377,6 +377,35 @@ def test_an_index_past_the_end_of_a_list_is_named_as_such(tmp_path):
         load_base_config(space, tmp_path / "s.yaml")
 
 
+def test_a_misspelt_key_inside_a_nested_fixed_section_is_a_dead_knob(tmp_path):
+    """``fixed: {model: {head: {clampp: 2}}}`` merges into the base's sections as the dotted form
+    does: the key it would create is named, not passed because ``model`` exists."""
+    base = tmp_path / "base.py"
+    base.write_text("model = dict(head=dict(clamp=1.0, sigma=2.0))\noptim = dict(lr=0.1)\n")
+
+    def problems(fixed: dict, **extra) -> list[str]:
+        space = SweepSpace.model_validate({
+            "name": "s", "base_config": str(base), "max_epochs": 3, "fixed": fixed, **extra,
+            "parameters": {"lr": {"type": "float", "low": 0.1, "high": 1.0,
+                                  "targets": ["optim.lr"]}}})
+        try:
+            load_base_config(space, tmp_path / "s.yaml")
+        except SpaceError as err:
+            return [f"{p.field}: {p.message}" for p in err.problems]
+        return []
+
+    (msg,) = problems({"model": {"head": {"clampp": 2.0, "sigma": 1.0}}})
+    assert msg.startswith("fixed: model.head.clampp is not in the base config base.py: a merge "
+                          "would create it")
+    assert "nearest keys: model.head.clamp" in msg and "list model in create_fixed" in msg
+    (msg,) = problems({"model": {"neck": {"x": 1}}})         # a section the base lacks
+    assert msg.startswith("fixed: model.neck is not in the base config")
+    assert problems({"model": {"head": {"clamp": 2.0}}}) == []
+    assert problems({"model": {"head": {"clampp": 2.0}}}, create_fixed=["model"]) == []
+    assert problems({"model": {"_delete_": True, "head": {"other": 1}}}) == []  # replaced whole
+    assert problems({"model": {"head": "a string replaces the section"}}) == []
+
+
 def test_a_variable_the_base_config_reads_while_parsed_is_refused(tmp_path):
     """`out_size_factor = 8` ... `dict(out_size_factor=out_size_factor)`: setting the top-level
     name in the trial config changes none of the values made from it (also through `_base_`)."""

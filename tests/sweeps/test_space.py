@@ -81,8 +81,13 @@ def test_keys_that_nest_are_refused(tmp_path):
     assert ("parameters.other.targets.0: 'model.pts_bbox_head.renderer_config' and "
             "'model.pts_bbox_head.renderer_config.max_weight_clamp' (parameter 'clamp') are one "
             "inside the other") in msg
-    (msg,) = problems(tmp_path, BASE + "fixed: {model.pts_bbox_head: {type: X}}\n")
-    assert "parameters.clamp.targets.0: " in msg and "'model.pts_bbox_head' (fixed)" in msg
+    (msg,) = problems(tmp_path, BASE + "fixed: {model.pts_bbox_head: {_delete_: true, type: X}}\n")
+    assert "parameters.clamp.targets.0: " in msg and "'model.pts_bbox_head' (fixed) are one " \
+        "inside the other: the outer one would replace the inner one's section" in msg
+    # a section merged into the base's (no _delete_): fixed's keys are to be written dotted
+    (msg,) = problems(tmp_path, BASE + "fixed: {model: {pts_bbox_head: {x: 1}}}\n")
+    assert "parameters.clamp.targets.0: 'model.pts_bbox_head.renderer_config.max_weight_clamp' " \
+           "lies inside 'model', a section fixed sets; write fixed's keys dotted" in msg
 
 
 def test_enqueued_points_that_could_not_all_run_or_share_a_name(tmp_path):
