@@ -134,7 +134,8 @@ def test_a_line_without_a_whole_number_epoch_is_skipped(tmp_path):
         '{"mode": "val", "epoch": -1, "NDS": 0.1}', '{"mode": "val", "epoch": [2], "NDS": 0.1}',
         '{"mode": "val", "epoch": 1e999, "NDS": 0.1}', '{"mode": "val", "epoch": NaN, "NDS": 0.1}',
         '{"mode": "val", "epoch": ' + "9" * 5000 + ', "NDS": 0.1}',
-        '{"mode": "val", "epoch": 2.0, "NDS": 0.2}', '{"mode": "val", "epoch": 3, "NDS": 0.3}']))
+        '{"mode": "val", "epoch": 2.0, "NDS": 0.2}', '{"mode": "val", "epoch": 3, "NDS": 0.3}'])
+        + "\n")
     assert [(r.epoch, r.metrics["NDS"]) for r in read_log(mmcv)] == [(2, 0.2), (3, 0.3)]
 
     scalars = tmp_path / "run" / "vis_data" / "scalars.json"
@@ -142,13 +143,31 @@ def test_a_line_without_a_whole_number_epoch_is_skipped(tmp_path):
     scalars.write_text("\n".join([
         '{"NDS": 0.1, "step": "x"}', '{"NDS": 0.1, "step": {}}', '{"NDS": 0.1}',
         '{"NDS": 0.1, "step": 99999999999}', '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
-        '{"NDS": 0.4, "step": 4}']))
+        '{"NDS": 0.4, "step": 4}']) + "\n")
     assert [r.epoch for r in read_log(scalars)] == [4]
 
     text = tmp_path / "b.log"
     text.write_text("Epoch(val) [" + "9" * 5000 + "][10]\tpts/NDS: 0.5\n"
                     "Epoch(val) [2][10]\tpts/NDS: 0.6\n")
     assert [(r.epoch, r.metrics) for r in read_log(text)] == [(2, {"pts/NDS": 0.6})]
+
+
+@pytest.mark.parametrize("name, whole, cut", [
+    ("a.log", "Epoch(val) [1][10]\tpts/NDS: 0.5\nEpoch(val) [2][10]\tpts/NDS: 0.6825\n",
+     "Epoch(val) [1][10]\tpts/NDS: 0.5\nEpoch(val) [2][10]\tpts/NDS: 0.6"),
+    ("a.log.json", '{"mode": "val", "epoch": 1, "pts/NDS": 0.5}\n'
+                   '{"mode": "val", "epoch": 2, "pts/NDS": 0.6825}\n',
+     '{"mode": "val", "epoch": 1, "pts/NDS": 0.5}\n{"mode": "val", "epoch": 2, "pts/NDS": 0.6'),
+])
+def test_a_last_line_cut_while_written_is_left_out(tmp_path, name, whole, cut):
+    """A killed training's log: its unfinished last line (``0.6`` of ``0.6825``) is no record,
+    for ``logs``, ``import-log`` and a resumed trial as for the follower."""
+    path = tmp_path / name
+    path.write_text(whole)
+    assert [(r.epoch, r.metrics) for r in read_log(path)] == [(1, {"pts/NDS": 0.5}),
+                                                              (2, {"pts/NDS": 0.6825})]
+    path.write_text(cut)
+    assert [(r.epoch, r.metrics) for r in read_log(path)] == [(1, {"pts/NDS": 0.5})]
 
 
 def test_a_long_log_line_is_read_in_linear_time(tmp_path):
@@ -173,7 +192,7 @@ def test_a_metric_that_is_not_a_number_fails_its_trial_saying_so(tmp_path, fmt, 
     from sweeps.space import SweepSpace
     from tests.kit.spaces import space_dict
 
-    record, = LOG_FORMATS[fmt]().parse(line)
+    record, = LOG_FORMATS[fmt]().parse(line + "\n")
     assert record.unreadable == {"pts_bbox_NuScenes/NDS": "null" if "null" in line else '"n/a"'}
     with pytest.raises(TrialError, match=r"^pts_bbox_NuScenes/NDS is (null|\"n/a\") at epoch 3, "
                                          "not a number: the evaluation did not produce it"):
