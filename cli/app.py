@@ -2,8 +2,9 @@
 
 The command line sits above ``reports/`` and ``sweeps/`` and is the only place that imports both.
 A user error (:class:`sweeps.errors.UserError`) ends with a one-line ``error: ...`` (a bad space:
-``file:line: field: message`` lines) and exit code 2; anything else is a bug and keeps its
-traceback. ``--debug`` shows the traceback of user errors too. Heavy libraries (Ray, MLflow,
+``file:line: field: message`` lines) and exit code 2, as does an ``OSError`` on a path (a folder
+that cannot be made, a file in the way, no permission: the path named); anything else is a bug
+and keeps its traceback. ``--debug`` shows the traceback of user errors too. Heavy libraries (Ray, MLflow,
 Optuna, torch) are imported by the commands that need them, so ``--help`` and errors stay fast.
 """
 
@@ -73,6 +74,11 @@ def main(argv: list[str] | None = None) -> None:
             if is_disk_full(err):
                 _print_error("no space left on the device of the sweep folder or the MLflow "
                              "store: free space, then run the command again")
+                sys.exit(2)
+            if isinstance(err, OSError) and err.filename is not None:  # a path given or made
+                _print_error(f"cannot use {err.filename}: {err.strerror or err}; check the path "
+                             "(its folder must exist or be creatable, and be writable); "
+                             "--debug shows where")
                 sys.exit(2)
             raise
     except SystemExit as done:
@@ -322,6 +328,9 @@ def report(name: Annotated[str, typer.Argument(help="sweep name")],
                                                          "reports/NAME)")] = None) -> None:
     """Tuning matrix, trials table, quick reference, plots and an offline index.html."""
     SweepDir(name).read()
+    if out is not None and out.exists() and not out.is_dir():
+        raise BadOptionError(f"--out {out} is a file; give a folder for the report's files, "
+                             f"such as reports/{name}")
     from reports.report import write_report
     from reports.sweep_data import load_sweep
 
@@ -523,6 +532,8 @@ def slurm(space: Annotated[Path, typer.Argument(help="search space YAML")],
     spec = load_space(space)
     enqueued_points(spec, load_base_config(spec, space))
     job = batch.SlurmJob(nodes, gpus_per_node, cpus_per_node, time, partition, account)
+    if problem := batch.time_problem(job, spec):
+        raise BadOptionError(problem)
     if spec.resources.gpu > gpus_per_node or (cpus_per_node or math.inf) < spec.resources.cpu:
         raise BadOptionError(
             f"a trial takes resources gpu={spec.resources.gpu:g}, cpu={spec.resources.cpu:g} "

@@ -30,6 +30,8 @@ NODE_LOCAL = ("/tmp", "/var/tmp", "/dev/shm", "/run", "/scratch/local")
 _MEMORY_FILESYSTEMS = {"tmpfs", "ramfs", "devtmpfs"}
 #: ``--time`` as Slurm takes it: minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S
 _TIME = re.compile(r"\d+|\d+:\d\d|\d+:\d\d:\d\d|\d+-\d+(:\d\d){0,2}")
+#: a partition or account name as sbatch takes it (several partitions: commas between)
+_NAME = re.compile(r"[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*")
 #: seconds the stop needs besides the trainings' grace (the driver's own end, the requeue)
 STOP_ALLOWANCE = 90
 
@@ -52,9 +54,30 @@ class SlurmJob:
             raise BadOptionError(f"--gpus-per-node must be >= 0, but got {self.gpus_per_node}")
         if self.cpus_per_node is not None and self.cpus_per_node < 1:
             raise BadOptionError(f"--cpus-per-node must be >= 1, but got {self.cpus_per_node}")
-        if not _TIME.fullmatch(self.time):
+        if not _TIME.fullmatch(self.time) or any(int(f) >= 60 for f in self._clock()[1:]):
             raise BadOptionError(f"--time must be as sbatch takes it (MINUTES, H:MM:SS or "
-                                 f"D-HH:MM:SS), but got {self.time!r}; e.g. 24:00:00")
+                                 f"D-HH:MM:SS, minutes and seconds below 60), but got "
+                                 f"{self.time!r}; e.g. 24:00:00")
+        for option, value in (("--partition", self.partition), ("--account", self.account)):
+            if value is not None and not _NAME.fullmatch(value):
+                raise BadOptionError(f"{option} must be a Slurm name (letters, digits, '_', '-', "
+                                     f"'.'; commas between several), but got {value!r}")
+
+    def _clock(self) -> list[str]:
+        """The time's fields after the days, as written (``H:MM:SS`` -> H, MM, SS)."""
+        return self.time.split("-")[-1].split(":")
+
+    @property
+    def seconds(self) -> int:
+        """The time limit in seconds, as sbatch reads ``time``."""
+        days, _, clock = self.time.rpartition("-")
+        fields = [int(f) for f in clock.split(":")]
+        if days:  # D-HH, D-HH:MM, D-HH:MM:SS
+            fields += [0] * (3 - len(fields))
+            return int(days) * 86400 + fields[0] * 3600 + fields[1] * 60 + fields[2]
+        if len(fields) == 3:  # HH:MM:SS
+            return fields[0] * 3600 + fields[1] * 60 + fields[2]
+        return fields[0] * 60 + (fields[1] if len(fields) == 2 else 0)  # MM or MM:SS
 
 
 def node_local_problem(path: Path, what: str, fix: str) -> str | None:
@@ -106,6 +129,18 @@ def signal_lead(space: SweepSpace) -> int:
     """Seconds before the time limit that the batch shell is told to stop: the trainings'
     grace and the driver's own end."""
     return int(space.stop_grace_seconds) + STOP_ALLOWANCE
+
+
+def time_problem(job: SlurmJob, space: SweepSpace) -> str | None:
+    """Why the job's time cannot run the sweep: it is not longer than the stop's lead (each
+    allocation would be told to stop as it starts, and requeue itself for ever), or None."""
+    lead = signal_lead(space)
+    if job.seconds > lead:
+        return None
+    return (f"--time {job.time} ({job.seconds} s) must be longer than the stop's lead, {lead} s "
+            f"before the limit (stop_grace_seconds {space.stop_grace_seconds:g} + {STOP_ALLOWANCE}"
+            "): each allocation would stop as it starts; give the partition's time limit, "
+            "e.g. 24:00:00")
 
 
 def sbatch_script(space_file: Path, space: SweepSpace, sweep: SweepDir, job: SlurmJob,

@@ -93,6 +93,35 @@ def test_export_best_refuses_an_output_it_cannot_or_must_not_write(finished, tmp
     assert "_base_ = " in (tmp_path / "new" / "folder" / "best.py").read_text()
 
 
+def test_an_output_path_that_cannot_be_written_is_one_line(finished, tmp_path):
+    """Where the OS refuses the path (no folder can be made there, a file in the way): one line
+    naming it, no traceback."""
+    copy_of(finished, tmp_path)
+    assert one_error(cli(tmp_path, "export-best", "good", "-o", "/proc/nope/best.py")).startswith(
+        "cannot use /proc/nope: No such file or directory; check the path")
+    assert one_error(cli(tmp_path, "report", "good", "--out", "/proc/nope")).startswith(
+        "cannot use /proc/nope: No such file or directory; check the path")
+    (tmp_path / "a_file").write_text("x")
+    assert one_error(cli(tmp_path, "report", "good", "--out", "a_file")) == (
+        "--out a_file is a file; give a folder for the report's files, such as reports/good")
+    assert (tmp_path / "a_file").read_text() == "x"
+
+
+def test_slurm_refuses_options_sbatch_would_misread(finished, tmp_path):
+    """A partition or account is written into the script's #SBATCH lines: a newline or a shell
+    word there would end the block or run; a time not longer than the stop's lead would stop
+    each allocation as it starts."""
+    space = str(finished / "good.yaml")
+    for args, error in [
+            (["--partition", "gpu\n#SBATCH --wrap=x"], "--partition must be a Slurm name"),
+            (["--account", "acc$(touch x)"], "--account must be a Slurm name"),
+            (["--time", "99:99:99"], "--time must be as sbatch takes it"),
+            (["--time", "00:01:00"], "--time 00:01:00 (60 s) must be longer than the stop's lead"),
+            (["--time", "2"], "--time 2 (120 s) must be longer than the stop's lead")]:
+        assert one_error(cli(tmp_path, "slurm", space, *args)).startswith(error), args
+    assert not (tmp_path / "x").exists() and not (tmp_path / "runs").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_a_lost_mlflow_store_or_run_is_one_line_and_never_created(finished, tmp_path):
