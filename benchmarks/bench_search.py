@@ -68,12 +68,31 @@ SETTINGS = DATA / "tuned_settings.json"
 
 
 def contenders(settings_file: Path, names: list[str] | None) -> list[Contender]:
-    """aqr-sweep (the space's defaults), then each peer at its tuned settings."""
-    tuned = json.loads(settings_file.read_text()) if settings_file.exists() else {}
+    """aqr-sweep (the space's defaults), then each peer at its tuned settings (a peer the file
+    does not name: at its library's defaults).
+
+    Raises:
+        BadOptionError: the settings file is missing, not JSON, or not as tune_search.py writes
+            it (``{peer: {"settings": {...}, ...}}``).
+    """
+    fix = ("make it with `python benchmarks/tune_search.py`, or leave --settings out for the "
+           "shipped benchmarks/data/tuned_settings.json")
+    try:
+        tuned = json.loads(settings_file.read_text())
+    except OSError as err:
+        raise BadOptionError(f"--settings {settings_file}: {err.strerror}; {fix}") from None
+    except ValueError as err:
+        raise BadOptionError(f"--settings {settings_file}: not JSON ({err}); {fix}") from None
+    shape = ('{"ray-random-asha": {"settings": {"grace_period": 3, "reduction_factor": 2}}, '
+             '...}')
+    if not isinstance(tuned, dict) or any(
+            not isinstance(entry, dict) or not isinstance(entry.get("settings", {}), dict)
+            for entry in tuned.values()):
+        raise BadOptionError(f"--settings {settings_file}: must map each peer to its settings, "
+                             f"as {shape}; {fix}")
     out = [Contender(OURS)]
     for name in dict.fromkeys(names or PEERS):
-        settings = tuned.get(name, {}).get("settings", {})
-        out.append(Contender(name, name, settings))
+        out.append(Contender(name, name, tuned.get(name, {}).get("settings", {})))
     return out
 
 
@@ -176,7 +195,7 @@ def main() -> None:
     arena = Arena(args.space, args.surface)
     space, points, sim = arena.load()
     print(surface_line(arena.surface_file.name, sim))
-    for line in sim.surface.outside(space):
+    for line in sim.surface.notes(space):
         print(f"note: {line}")
     if (stated := load_space(args.space).max_epochs) != space.max_epochs:
         print(f"the table's curves run {space.max_epochs} epochs: replayed as the full schedule "

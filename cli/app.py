@@ -455,7 +455,7 @@ def simulate(space: Annotated[Path | None, typer.Argument(help="search space YAM
     else:
         simulation, settings = replay.surface_simulation(space, surface, texts)
         name = simulation.space.name
-        for line in simulation.surface.outside(simulation.space):
+        for line in simulation.surface.notes(simulation.space):
             console.print(f"note: {line}", highlight=False, soft_wrap=True)
     metric = simulation.space.metric.rsplit("/", 1)[-1]
     with console.status("simulating") as status:

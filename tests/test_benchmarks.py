@@ -194,10 +194,13 @@ def test_a_shipped_recipe_surface_is_whole_and_replays(name):
 
 @pytest.mark.slow
 def test_bench_search_prints_its_tables_and_last_line(tmp_path):
-    """... on a surface where one run diverged (NaN from its last epochs on)."""
+    """... on a surface where one run diverged (NaN from its last epochs on), and one
+    configuration is missing (not a whole grid: proposals replay the nearest one there is)."""
     surface = write_surface(tmp_path / "surface.csv")
     table = pd.read_csv(surface)
     table.loc[(table.index < 6) & (table["epoch"] >= 4), "NDS"] = float("nan")
+    table = table[~((table["max_weight_clamp"] == 2.0) & (table["residual_weight"] == 0.6)
+                    & (table["gaussian_sigma"] == 1.0) & (table["aqr_lr_mult"] == 1.5))]
     table.to_csv(surface, index=False)
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"),
                            "--surface", str(surface), "--repetitions", "4", "--jobs", "1",
@@ -213,6 +216,8 @@ def test_bench_search_prints_its_tables_and_last_line(tmp_path):
         rf"regret<=0\.01: {hours} vs {hours} \((?:\d+\.\d|inf)x\)", lines[-1]), lines[-1]
     for strategy in ("aqr-sweep", "ray-optuna-asha", "optuna-tpe-hyperband"):
         assert f"| {strategy} |" in done.stdout
+    assert "note: " in done.stdout and " configurations of the 36 combinations of its knobs' " \
+        "values (not a whole grid)" in done.stdout
     passing = []
     for peer, other in (("ray-optuna-asha", "optuna-tpe-hyperband"),
                         ("optuna-tpe-hyperband", "ray-optuna-asha")):  # the bar: each vs the other
@@ -251,12 +256,20 @@ def test_the_bars_line_names_the_peers_that_pass():
       str(ROOT / "benchmarks" / "data" / "lcdb_12.csv"), "--peers", "guide-grid"],
      "error: --peers: none of guide-grid applies to lcdb.yaml and lcdb_12.csv (said above); name "
      "another peer, or leave --peers out for all"),
+    (["--settings", "nope.json"], "error: --settings nope.json: No such file or directory; make "
+     "it with `python benchmarks/tune_search.py`, or leave --settings out for the shipped "
+     "benchmarks/data/tuned_settings.json"),
+    (["--settings", "bad.json"], "error: --settings bad.json: not JSON (Expecting property name"),
+    (["--settings", "list.json"], "error: --settings list.json: must map each peer to its "
+     'settings, as {"ray-random-asha": {"settings": {"grace_period": 3, "reduction_factor": 2}}'),
 ])
 def test_bench_search_refuses_bad_input_in_one_line(tmp_path, args, says):
     table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
     table[(table["max_weight_clamp"] == 2.0) & (table["residual_weight"] == 0.6)
           & (table["gaussian_sigma"] == 2.0) & (table["aqr_lr_mult"] == 0.5)].to_csv(
         tmp_path / "one.csv", index=False)
+    (tmp_path / "bad.json").write_text("{bad")
+    (tmp_path / "list.json").write_text("[1, 2]")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_search.py"), *args],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
@@ -296,17 +309,17 @@ def test_a_table_value_the_space_cannot_propose_is_said(tmp_path):
 
     space = load_space(ROOT / "search_spaces" / "demo.yaml")
     table = pd.read_csv(write_surface(tmp_path / "surface.csv"))
-    assert load_surface(tmp_path / "surface.csv", space).outside(space) == []
+    assert load_surface(tmp_path / "surface.csv", space).notes(space) == []
     table.loc[table["max_weight_clamp"] == 3.0, "max_weight_clamp"] = 6.0  # the space: [1, 4]
     table.to_csv(tmp_path / "wide.csv", index=False)
-    lines = load_surface(tmp_path / "wide.csv", space).outside(space)
+    lines = load_surface(tmp_path / "wide.csv", space).notes(space)
     assert len(lines) == 1 and "max_weight_clamp: must be in [1.0, 4.0], but got 6.0" in lines[0]
     assert "replayed only by the proposals nearest to it" in lines[0]
     lcdb = load_space(ROOT / "search_spaces" / "lcdb.yaml")
     table = pd.read_csv(ROOT / "benchmarks" / "data" / "lcdb_1087.csv")
     table.loc[table["learner"] == "BernoulliNB", "learner"] = "Perceptron2"
     table.to_csv(tmp_path / "learners.csv", index=False)
-    lines = load_surface(tmp_path / "learners.csv", lcdb).outside(lcdb)
+    lines = load_surface(tmp_path / "learners.csv", lcdb).notes(lcdb)
     assert len(lines) == 1 and "learner: 'Perceptron2' is not one of the choices" in lines[0] \
         and "never replayed" in lines[0], lines
 

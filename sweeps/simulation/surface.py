@@ -3,7 +3,6 @@ epoch (``benchmarks/make_surface.py`` writes one; a finished sweep is one too)."
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import zlib
@@ -66,14 +65,11 @@ class Surface:
             out[knob] = sorted(values, key=None if numeric else str)
         return out
 
-    def missing(self) -> Config | None:
-        """A combination of the knobs' values that has no curve (None: the grid is whole)."""
-        grid = itertools.product(*self.knob_values.values())
-        return next((c for c in grid if c not in self.curves), None)
-
-    def no_curve(self, config: Config) -> SurfaceError:
-        return SurfaceError(f"{self.source}: no curve for {self.as_params(config)} (a surface "
-                            "holds every combination of its knobs' values)")
+    @property
+    def combinations(self) -> int:
+        """How many combinations of the knobs' tabulated values there are (a whole grid: one
+        configuration each)."""
+        return math.prod(len(values) for values in self.knob_values.values())
 
     def draw(self, config: Config, rng: np.random.Generator) -> Curve:
         """One seed's curve of ``config``, the seed drawn with ``rng``."""
@@ -126,17 +122,24 @@ class Surface:
         order = np.random.default_rng([repetition, 1_000_003, key]).permutation(len(seeds))
         return self.curves[config][seeds[int(order[seed % len(seeds)])]]
 
-    def outside(self, space: SweepSpace) -> list[str]:
-        """One line per knob whose tabulated values the space cannot propose (out of its range,
-        off its step, or not a choice): a proposal replays the nearest tabulated value, so those
-        rows are replayed only as the nearest to what the space proposes (a choice: never)."""
+    def notes(self, space: SweepSpace) -> list[str]:
+        """How the table is replayed other than row by row, one line each: a table that is not a
+        whole grid of its knobs' values (a proposal replays the nearest tabulated
+        configuration), and each knob whose tabulated values the space cannot propose (out of its
+        range, off its step, or not a choice: replayed only as the nearest to what it proposes;
+        a choice, or a value a log scale cannot hold, never)."""
         lines = []
+        if len(self.curves) < self.combinations:
+            lines.append(f"{self.source}: {len(self.curves)} configurations of the "
+                         f"{self.combinations} combinations of its knobs' values (not a whole "
+                         "grid): a proposal replays the nearest tabulated configuration")
         for knob, values in self.knob_values.items():
             param = space.parameters[knob]
             problems = [p for v in values if (p := out_of_range(param, v))]
             if problems:
-                reach = "never replayed" if isinstance(param, CategoricalParameter) else \
-                    "replayed only by the proposals nearest to it"
+                never = isinstance(param, CategoricalParameter) or any(
+                    math.isinf(_position(param, v)) for v in values)
+                reach = "never replayed" if never else "replayed only by the proposals nearest to it"
                 lines.append(f"{self.source}: {knob}: {'; '.join(problems)} (the space cannot "
                              f"propose it: {reach})")
         return lines
@@ -146,20 +149,45 @@ class Surface:
 
     def nearest(self, params: dict[str, Any], space: SweepSpace) -> Config:
         """The tabulated configuration closest to ``params``: per knob, the nearest tabulated
-        value (on the log scale for a log parameter, exact for a categorical one)."""
+        value (on the log scale for a log parameter, exact for a categorical one); where the
+        table is not a whole grid and that combination has no curve, the tabulated
+        configuration nearest over all knobs (each numeric knob's distance as a share of its
+        tabulated span, a categorical one's 0 or 1; the first in the table's order on a tie)."""
         out = []
         for knob, values in self.knob_values.items():
             p = space.parameters[knob]
             if isinstance(p, CategoricalParameter):
                 out.append(params[knob] if params[knob] in values else values[0])
                 continue
-            scale = np.log if getattr(p, "log", False) else (lambda v: v)
-            target = scale(float(params[knob]))
-            out.append(min(values, key=lambda v: abs(scale(float(v)) - target)))
+            target = _position(p, params[knob])
+            out.append(min(values, key=lambda v: abs(_position(p, v) - target)))
         nearest = tuple(out)
-        if nearest not in self.curves:
-            raise self.no_curve(nearest)
-        return nearest
+        if nearest in self.curves:
+            return nearest
+        return min(self.curves, key=lambda config: self._distance(config, params, space))
+
+    def _distance(self, config: Config, params: dict[str, Any], space: SweepSpace) -> float:
+        """How far a tabulated configuration is from ``params`` over all knobs (see nearest)."""
+        total = 0.0
+        for knob, value in zip(self.knobs, config, strict=True):
+            p = space.parameters[knob]
+            if isinstance(p, CategoricalParameter):
+                total += float(value != params[knob])
+                continue
+            ends = [x for v in self.knob_values[knob] if math.isfinite(x := _position(p, v))]
+            span = (max(ends) - min(ends)) if len(ends) > 1 else 0.0
+            gap = abs(_position(p, value) - _position(p, params[knob]))
+            total += (gap / (span or 1.0)) ** 2
+        return total
+
+
+def _position(param: Any, value: Any) -> float:
+    """Where ``value`` sits on ``param``'s scale (its log for a log parameter); inf where that
+    scale cannot hold it (a log parameter's value of 0 or below), so it is nearest to nothing."""
+    value = float(value)
+    if getattr(param, "log", False):
+        return math.log(value) if value > 0 else math.inf
+    return value
 
 
 def metric_column(frame: pd.DataFrame, metric: str, source: str) -> str:
@@ -235,18 +263,28 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
         row, column = empty.stack().idxmax()
         raise SurfaceError(f"{path}: line {int(row) + 2}, column {column!r}: is empty (every row "
                            "names its configuration)")
-    frame = numeric_columns(frame, [value, *NON_KNOB_COLUMNS], path)
+    numeric = [k for k in knobs if not isinstance(space.parameters[k], CategoricalParameter)]
+    frame = numeric_columns(frame, [value, *NON_KNOB_COLUMNS, *numeric], path)
+    # a float knob as written by hand or by another tool: 0.400000000001 is the grid's 0.4
+    frame = frame.assign(**{k: frame[k].map(lambda v: float(f"{v:.12g}")) for k in numeric
+                            if pd.api.types.is_float_dtype(frame[k])})
     rows = pd.util.hash_pandas_object(frame, index=False)
     if (repeats := rows.duplicated()).any():
         second = repeats.idxmax()
         first = rows.index[rows == rows[second]][0]
         raise SurfaceError(f"{path}: line {second + 2} repeats line {first + 2} exactly; remove "
                            "the repeated rows")
-    if frame.duplicated([*knobs, "seed", "epoch"]).any():
-        others = [c for c in frame.columns if c not in (*knobs, *NON_KNOB_COLUMNS, value)]
-        raise SurfaceError(f"{path}: several rows per configuration, seed and epoch: it varies "
-                           f"a column the space does not search (one of {', '.join(others)}); "
-                           "add it to the space's parameters or filter the table")
+    if (clashes := frame.duplicated([*knobs, "seed", "epoch"])).any():
+        second = clashes.idxmax()
+        same = (frame[[*knobs, "seed", "epoch"]] == frame.loc[second, [*knobs, "seed", "epoch"]])
+        first = same.all(axis=1).idxmax()
+        differ = [c for c in frame.columns if c not in (*knobs, "seed", "epoch", "_seconds")
+                  and not (frame.loc[first, c] == frame.loc[second, c]
+                           or (pd.isna(frame.loc[first, c]) and pd.isna(frame.loc[second, c])))]
+        raise SurfaceError(f"{path}: lines {first + 2} and {second + 2} are the same "
+                           f"configuration, seed and epoch with another {', '.join(differ)}: "
+                           "a table has one row each; if it varies a column the space does not "
+                           "search, add it to the space's parameters or filter the table")
     seconds = frame["epoch_seconds"] if "epoch_seconds" in frame.columns else None
     frame = frame.assign(_seconds=1.0 if seconds is None else seconds.fillna(1.0))
     curves: dict[Config, dict[int, Curve]] = {}
@@ -266,15 +304,18 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
     longest = max(len(c.values) for runs in curves.values() for c in runs.values())
     if longest > space.max_epochs and not table_schedule:
         raise SurfaceError(f"{path}: its curves run {longest} epochs, past the space's "
-                           f"max_epochs ({space.max_epochs}); set max_epochs to the table's "
-                           f"schedule ({longest})")
+                           f"max_epochs ({space.max_epochs}); replay it with a space whose "
+                           f"max_epochs is {longest} and whose training runs {longest} epochs "
+                           "(for the mini task: search_spaces/demo_12ep.yaml runs 12)")
     surface = Surface(knobs, curves, longest if table_schedule else space.max_epochs, str(path))
-    if (hole := surface.missing()) is not None:
-        raise surface.no_curve(hole)
     if all(math.isnan(surface.true_final(c)) for c in surface.configs):
-        raise SurfaceError(f"{path}: no curve reaches the space's max_epochs "
-                           f"({space.max_epochs}) with a number: nothing is known to be best; "
-                           "set max_epochs to the table's schedule")
+        schedule = surface.max_epochs
+        raise SurfaceError(f"{path}: no run reaches epoch {schedule} (the schedule) with a "
+                           "number, so nothing is known to be best: " + (
+                               f"its curves run {longest} epochs; replay it with a space whose "
+                               f"max_epochs is {longest} (and whose training runs {longest})"
+                               if longest < schedule else
+                               "every run's final value is NaN or empty (they diverged)"))
     return surface
 
 

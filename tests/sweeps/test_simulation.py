@@ -87,8 +87,14 @@ def test_surface_problems_are_one_line_naming_the_fix(space, tmp_path, surface_f
         load_surface(tmp_path / "b.csv", space)
     pd.concat([frame.assign(batch=8), frame.assign(batch=16)]).to_csv(tmp_path / "c.csv",
                                                                        index=False)
-    with pytest.raises(SurfaceError, match="does not search.*batch"):
+    with pytest.raises(SurfaceError, match=r"c.csv: lines 2 and \d+ are the same configuration, "
+                                           "seed and epoch with another batch: a table has one "
+                                           "row each; if it varies a column the space does not "
+                                           "search, add it"):
         load_surface(tmp_path / "c.csv", space)
+    pd.concat([frame, frame.head(1).assign(NDS=0.99)]).to_csv(tmp_path / "c2.csv", index=False)
+    with pytest.raises(SurfaceError, match=r"lines 2 and \d+ .* with another NDS: "):
+        load_surface(tmp_path / "c2.csv", space)     # not "one of mAP": NDS is what differs
     frame.head(0).to_csv(tmp_path / "e.csv", index=False)
     with pytest.raises(SurfaceError, match="e.csv: no rows"):
         load_surface(tmp_path / "e.csv", space)
@@ -132,8 +138,10 @@ def test_a_table_longer_than_the_schedule_is_refused_or_taken_as_the_schedule(sp
     table.loc[(table.index < 12) & (table["epoch"] >= 10), "NDS"] = float("nan")
     table.to_csv(tmp_path / "long.csv", index=False)
     with pytest.raises(SurfaceError, match=r"long.csv: its curves run 12 epochs, past the "
-                                           r"space's max_epochs \(6\); set max_epochs to the "
-                                           r"table's schedule \(12\)"):
+                                           r"space's max_epochs \(6\); replay it with a space "
+                                           r"whose max_epochs is 12 and whose training runs 12 "
+                                           r"epochs \(for the mini task: search_spaces/"
+                                           r"demo_12ep.yaml runs 12\)"):
         load_surface(tmp_path / "long.csv", space)
     surface = load_surface(tmp_path / "long.csv", space, table_schedule=True)
     assert surface.max_epochs == 12
@@ -141,6 +149,70 @@ def test_a_table_longer_than_the_schedule_is_refused_or_taken_as_the_schedule(sp
     finals = table[(table["epoch"] == 12) & table["NDS"].notna()].groupby(list(KNOBS))["NDS"]
     assert surface.true_final(first) == pytest.approx(finals.mean()[first])
     assert len(finals.count()) == len(surface.configs) and finals.count()[first] == 1
+
+
+def test_a_table_that_is_not_a_whole_grid_replays_the_nearest_configuration(space, tmp_path,
+                                                                          surface_file):
+    """24 configurations drawn from a grid (not every combination): a proposal whose per-knob
+    nearest combination has no curve replays the tabulated configuration nearest over all knobs,
+    and the notes say the table is not a whole grid."""
+    frame = pd.read_csv(surface_file)
+    whole = load_surface(surface_file, space)
+    index = {k: {v: i for i, v in enumerate(vs)} for k, vs in whole.knob_values.items()}
+    kept = [c for c in whole.configs  # a checkerboard: half of every knob's values' rows
+            if sum(index[k][v] for k, v in zip(whole.knobs, c, strict=True)) % 2 == 0]
+    frame[frame[list(KNOBS)].apply(tuple, axis=1).isin(kept)].to_csv(tmp_path / "part.csv",
+                                                                     index=False)
+    part = load_surface(tmp_path / "part.csv", space)
+    assert sorted(part.configs) == sorted(kept)
+    (note,) = part.notes(space)
+    assert note.endswith(f"part.csv: {len(kept)} configurations of the {len(whole.configs)} "
+                         "combinations of its knobs' values (not a whole grid): a proposal "
+                         "replays the nearest tabulated configuration")
+    for config in whole.configs:
+        params = whole.as_params(config)
+        near = part.nearest(params, space)
+        assert near == config if config in kept else near in kept
+    # the gap: a missing row's nearest is the kept one one step away on the fewest knobs
+    missing = next(c for c in whole.configs if c not in kept)
+    near = part.nearest(whole.as_params(missing), space)
+    assert sum(a != b for a, b in zip(near, missing, strict=True)) == 1
+
+
+def test_knob_values_a_space_cannot_use(space, tmp_path, surface_file):
+    """A knob's cell that is not a number is named by its line; float noise in a value is the
+    grid's value; a value 0 or below on a log-scaled knob is never replayed (not NaN-nearest to
+    everything), and the note says so."""
+    frame = pd.read_csv(surface_file)
+    frame.astype({"max_weight_clamp": object}).assign(
+        max_weight_clamp=lambda f: f.max_weight_clamp.where(f.index != 4, "1.5x")).to_csv(
+        tmp_path / "word.csv", index=False)
+    with pytest.raises(SurfaceError, match=r"line 6, column 'max_weight_clamp': '1.5x' is not a "
+                                           "number"):
+        load_surface(tmp_path / "word.csv", space)
+    value = frame.loc[3, "residual_weight"]
+    frame.assign(residual_weight=frame.residual_weight.where(frame.index != 3, value + 1e-13)) \
+        .to_csv(tmp_path / "noise.csv", index=False)
+    assert sorted(load_surface(tmp_path / "noise.csv", space).configs) == \
+        sorted(load_surface(surface_file, space).configs)
+    low = min(KNOBS["aqr_lr_mult"])
+    for bad in (0.0, -1.0):
+        frame.assign(aqr_lr_mult=frame.aqr_lr_mult.replace(low, bad)).to_csv(
+            tmp_path / "neg.csv", index=False)
+        surface = load_surface(tmp_path / "neg.csv", space)
+        (note,) = surface.notes(space)
+        assert "aqr_lr_mult" in note and note.endswith("never replayed)"), note
+        for config in surface.configs:
+            params = {**surface.as_params(config), "aqr_lr_mult": 0.1}  # the space's low end
+            assert surface.as_params(surface.nearest(params, space))["aqr_lr_mult"] > 0
+
+
+def test_a_table_whose_runs_all_diverged_says_so(space, tmp_path, surface_file):
+    pd.read_csv(surface_file).assign(NDS=float("nan")).to_csv(tmp_path / "nan.csv", index=False)
+    with pytest.raises(SurfaceError, match=r"nan.csv: no run reaches epoch \d+ \(the schedule\) "
+                                           "with a number, so nothing is known to be best: every "
+                                           "run's final value is NaN or empty"):
+        load_surface(tmp_path / "nan.csv", space)
 
 
 def test_pruner_settings_parse_and_refuse_clearly():
@@ -217,8 +289,9 @@ def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path
     ([str(DEMO), "--surface", "{surface}", "--pruner", "median:foo=1"],
      "--pruner 'median:foo=1': MedianPruner"),
     (["--from-sweep", "nothing"], "nothing"),
-    ([str(DEMO), "--surface", "{holes}"], "no curve for {'max_weight_clamp': 3.0"),
-    ([str(DEMO), "--surface", "{short}"], "no curve reaches the space's max_epochs (6)"),
+    ([str(DEMO), "--surface", "{short}"], "no run reaches epoch 6 (the schedule) with a number, "
+                                          "so nothing is known to be best: its curves run 2 "
+                                          "epochs; replay it with a space whose max_epochs is 2"),
     ([str(DEMO), "--surface", "{empty}"], "not a CSV table"),
     ([str(DEMO), "--surface", str(DEMO)], "demo.yaml: not a CSV table (Error tokenizing data."),
     ([str(DEMO), "--surface", "{surface}", "--gpu-hours-per-epoch", "inf"],
@@ -226,15 +299,10 @@ def test_simulate_command_prints_each_setting_and_writes_table_and_plot(tmp_path
 ])
 def test_simulate_refuses_bad_input_in_one_line(tmp_path, surface_file, args, message):
     frame = pd.read_csv(surface_file)
-    frame[frame["max_weight_clamp"] != 3.0].to_csv(tmp_path / "holes.csv", index=False)
     frame[frame["epoch"] < 3].to_csv(tmp_path / "short.csv", index=False)
     (tmp_path / "empty.csv").write_text("")
-    with_holes = pd.concat([frame[frame["max_weight_clamp"] != 3.0],
-                            frame[(frame["max_weight_clamp"] == 3.0)
-                                  & (frame["residual_weight"] != 0.4)]])
-    with_holes.to_csv(tmp_path / "holes.csv", index=False)
-    files = {"{surface}": surface_file, "{holes}": tmp_path / "holes.csv",
-             "{short}": tmp_path / "short.csv", "{empty}": tmp_path / "empty.csv"}
+    files = {"{surface}": surface_file, "{short}": tmp_path / "short.csv",
+             "{empty}": tmp_path / "empty.csv"}
     for key, path in files.items():
         args = [str(path) if a == key else a for a in args]
     done = _simulate(*args, cwd=tmp_path, env={"AQR_SWEEP_ROOT": str(tmp_path / "runs")})
