@@ -15,7 +15,12 @@ from typing import Any
 
 from sweeps.config.keys import MISSING, format_key, leaf_keys, lookup, nearest_keys, parse_key
 from sweeps.config.variables import variables_read
-from sweeps.space import BASE_CONFIG_POINT, FloatParameter, IntParameter, SweepSpace, out_of_range
+from sweeps.space import (
+    BASE_CONFIG_POINT,
+    CategoricalParameter,
+    SweepSpace,
+    out_of_range,
+)
 from sweeps.space.schedule import TARGET_ROOT
 
 
@@ -190,10 +195,12 @@ def variable_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str
 
 def mistyped_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str]]:
     """``(field, message)`` for every number knob whose key holds, in the base config, a
-    section (a dict or list: the number would replace it whole), a string or a boolean."""
+    section (a dict or list: the number would replace it whole), a string or a boolean, and every
+    categorical knob of words on a key that holds a number."""
     out = []
     for name, param in space.parameters.items():
-        if not isinstance(param, FloatParameter | IntParameter):
+        if isinstance(param, CategoricalParameter):
+            out += _worded_choices(name, param, base)
             continue
         for i, key in enumerate(param.targets):
             value = base.get(key)
@@ -206,6 +213,24 @@ def mistyped_targets(space: SweepSpace, base: BaseConfig) -> list[tuple[str, str
             out.append((f"parameters.{name}.targets.{i}",
                         f"{key} is {kind} in the base config ({shown}): a {param.type} knob would "
                         "replace it; target a number inside it, or make the knob categorical"))
+    return out
+
+
+def _worded_choices(name: str, param: CategoricalParameter, base: BaseConfig
+                    ) -> list[tuple[str, str]]:
+    """A categorical knob whose choices are all words on a key that holds a number in the base
+    config (``choices: [a, b]`` on ``gaussian_sigma``: the model would get a string)."""
+    if not param.choices or not all(isinstance(c, str) for c in param.choices):
+        return []
+    out = []
+    for i, key in enumerate(param.targets):
+        value = base.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out.append((f"parameters.{name}.targets.{i}",
+                        f"{key} is a number in the base config ({value!r}), but the choices are "
+                        f"words ({', '.join(map(repr, param.choices[:3]))}): the training would "
+                        "get a string; give numbers as choices (unquoted), or target the key "
+                        "those words belong to"))
     return out
 
 

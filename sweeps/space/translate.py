@@ -58,7 +58,7 @@ def _given(value: Any) -> str:
 
 def _known_fields(loc: list[str], model: Any) -> str:
     if loc and loc[0] == "parameters":
-        return "known: type, low, high, log, step, choices, targets, create"
+        return "known: type, low, high, log, step, choices, targets, create, when"
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         if field is None:

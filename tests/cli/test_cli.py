@@ -34,7 +34,7 @@ def test_bad_space_is_file_line_field_and_exit_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"{bad}:10: parameters.r.colour: unknown field; remove it or "
                                    "check its spelling (known: type, low, high, log, step, "
-                                   "choices, targets, create)")
+                                   "choices, targets, create, when)")
     assert "Traceback" not in proc.stderr
 
 

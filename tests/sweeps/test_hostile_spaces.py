@@ -406,6 +406,30 @@ def test_a_misspelt_key_inside_a_nested_fixed_section_is_a_dead_knob(tmp_path):
     assert problems({"model": {"head": "a string replaces the section"}}) == []
 
 
+def test_words_as_choices_on_a_number_key_are_refused(tmp_path):
+    """``choices: [a, b]`` on a key that holds 1.0: the model would get a string (the preflight
+    found it only as a TypeError deep in the renderer); numbers quoted, or mixed, are named too."""
+    base = tmp_path / "base.py"
+    base.write_text("model = dict(sigma=1.0, mode='convex', n=3)\n")
+
+    def problems(choices: list, key: str = "model.sigma") -> list[str]:
+        space = SweepSpace.model_validate({
+            "name": "s", "base_config": str(base), "max_epochs": 3, "parameters": {
+                "k": {"type": "categorical", "choices": choices, "targets": [key]}}})
+        try:
+            load_base_config(space, tmp_path / "s.yaml")
+        except SpaceError as err:
+            return [f"{p.field}: {p.message}" for p in err.problems]
+        return []
+
+    assert problems(["a", "b"]) == [
+        "parameters.k.targets.0: model.sigma is a number in the base config (1.0), but the "
+        "choices are words ('a', 'b'): the training would get a string; give numbers as choices "
+        "(unquoted), or target the key those words belong to"]
+    assert len(problems(["1", "2"], "model.n")) == 1
+    assert problems([1.0, 2.0]) == [] and problems(["additive", "convex"], "model.mode") == []
+
+
 def test_a_variable_the_base_config_reads_while_parsed_is_refused(tmp_path):
     """`out_size_factor = 8` ... `dict(out_size_factor=out_size_factor)`: setting the top-level
     name in the trial config changes none of the values made from it (also through `_base_`)."""
