@@ -142,7 +142,6 @@ def _train(space: SweepSpace, backend: Backend, base: BaseConfig, config: dict, 
         if note := rewind_to_validated(work_dir, last_epoch):  # stopped while validating
             with open(work_dir / OUTPUT_FILE, "a") as output:
                 output.write(note + "\n")
-            resume = has_checkpoint(work_dir)
     job = backend.start(work_dir, trial_config, resume, int(config.get(SEED_KEY, 0)))
     follower = LogFollower(work_dir, space.log_format, since=job.started_at)
     progress = Progress(job.output, follower)
