@@ -318,7 +318,7 @@ def logs(file: Annotated[Path, typer.Argument(help="training log: scalars.json, 
         near = difflib.get_close_matches(unknown[0], sorted(logged), n=3, cutoff=0.5) \
             or sorted(logged)[:3]
         raise BadOptionError(f"--metric {', '.join(unknown)}: never logged in {file} (it logged "
-                             f"{len(logged)} keys; nearest: {', '.join(near)})")
+                             f"{len(logged)} key{'s' if len(logged) > 1 else ''}; nearest: {', '.join(near)})")
     shown = metric or [k for k in DEFAULT_SHOWN_METRICS if k in records[0].metrics] \
         or sorted(records[0].metrics)[:4]
     table = Table(title=str(file))

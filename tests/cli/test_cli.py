@@ -59,7 +59,7 @@ def test_logs_of_a_work_dir_reads_the_logs_in_it(tmp_path):
     assert [r["epoch"] for r in json.loads(proc.stdout)] == [1, 2]
     proc = run("logs", str(tmp_path), "--metric", "NDZ")   # a misspelt key: not a "-" column
     assert proc.returncode == 2 and proc.stderr.strip() == (
-        f"error: --metric NDZ: never logged in {tmp_path} (it logged 1 keys; nearest: NDS)")
+        f"error: --metric NDZ: never logged in {tmp_path} (it logged 1 key; nearest: NDS)")
 
 
 def test_ui_dry_run_binds_localhost(tmp_path):
