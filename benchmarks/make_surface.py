@@ -154,6 +154,9 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
            "is a test surface): the mini task's own long fidelity among the tuning surfaces",
            GRID_24, data_seed=13, epochs=12,
            simulate_space=ROOT / "search_spaces" / "demo_12ep.yaml"),
+    Recipe("seed17", "another data seed, the default scenes, made after every choice of "
+           "defaults and settings (2026-12-07) as a test surface nobody had seen",
+           GRID_24, data_seed=17),
     Recipe("transformer_lr", "the transformer's lr_mult as a knob instead of sigma (sigma at the "
            "config's 1.0), another data seed",
            {"max_weight_clamp": [1.5, 3.0], "residual_weight": [0.4, 0.7],

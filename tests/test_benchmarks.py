@@ -171,7 +171,7 @@ def test_write_table_gathers_a_recipes_runs_with_how_it_was_made(tmp_path, monke
 
 
 @pytest.mark.parametrize("name", ["seed7", "hard_seed11", "long12_seed3", "long12_seed13",
-                                  "transformer_lr"])
+                                  "transformer_lr", "seed17"])
 def test_a_shipped_recipe_surface_is_whole_and_replays(name):
     from sweeps.simulation.surface import load_surface
     from sweeps.space import load_space
