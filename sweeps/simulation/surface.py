@@ -164,9 +164,17 @@ class Surface:
         nearest = tuple(out)
         if nearest in self.curves:
             return nearest
-        return min(self.curves, key=lambda config: self._distance(config, params, space))
+        spans = {knob: self._span(p, knob) for knob in self.knobs
+                 if not isinstance(p := space.parameters[knob], CategoricalParameter)}
+        return min(self.curves, key=lambda config: self._distance(config, params, space, spans))
 
-    def _distance(self, config: Config, params: dict[str, Any], space: SweepSpace) -> float:
+    def _span(self, param: Any, knob: str) -> float:
+        """How far apart a knob's tabulated values lie on its scale (1 for one value)."""
+        ends = [x for v in self.knob_values[knob] if math.isfinite(x := _position(param, v))]
+        return (max(ends) - min(ends)) if len(ends) > 1 and max(ends) > min(ends) else 1.0
+
+    def _distance(self, config: Config, params: dict[str, Any], space: SweepSpace,
+                  spans: dict[str, float]) -> float:
         """How far a tabulated configuration is from ``params`` over all knobs (see nearest)."""
         total = 0.0
         for knob, value in zip(self.knobs, config, strict=True):
@@ -174,10 +182,8 @@ class Surface:
             if isinstance(p, CategoricalParameter):
                 total += float(value != params[knob])
                 continue
-            ends = [x for v in self.knob_values[knob] if math.isfinite(x := _position(p, v))]
-            span = (max(ends) - min(ends)) if len(ends) > 1 else 0.0
             gap = abs(_position(p, value) - _position(p, params[knob]))
-            total += (gap / (span or 1.0)) ** 2
+            total += (gap / spans[knob]) ** 2
         return total
 
 
@@ -278,7 +284,7 @@ def load_surface(path: str | Path, space: SweepSpace, table_schedule: bool = Fal
         second = clashes.idxmax()
         same = (frame[[*knobs, "seed", "epoch"]] == frame.loc[second, [*knobs, "seed", "epoch"]])
         first = same.all(axis=1).idxmax()
-        differ = [c for c in frame.columns if c not in (*knobs, "seed", "epoch", "_seconds")
+        differ = [c for c in frame.columns if c not in (*knobs, "seed", "epoch")
                   and not (frame.loc[first, c] == frame.loc[second, c]
                            or (pd.isna(frame.loc[first, c]) and pd.isna(frame.loc[second, c])))]
         raise SurfaceError(f"{path}: lines {first + 2} and {second + 2} are the same "

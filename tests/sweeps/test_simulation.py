@@ -179,6 +179,19 @@ def test_a_table_that_is_not_a_whole_grid_replays_the_nearest_configuration(spac
     assert sum(a != b for a, b in zip(near, missing, strict=True)) == 1
 
 
+def test_a_partial_grid_with_a_categorical_knob_counts_a_choice_as_one_step():
+    from sweeps.space import SweepSpace
+
+    space = SweepSpace.model_validate({"name": "t", "base_config": "c.py", "max_epochs": 2,
+                                       "parameters": {
+        "a": {"type": "categorical", "choices": ["x", "y"], "targets": ["a"]},
+        "b": {"type": "float", "low": 0.1, "high": 1.0, "log": True, "targets": ["b"]}}})
+    curve = Curve([0.1, 0.2], [1, 1])
+    surface = Surface(["a", "b"], {("x", 0.1): {0: curve}, ("y", 1.0): {0: curve}}, 2, "t")
+    assert surface.nearest({"a": "x", "b": 0.9}, space) == ("x", 0.1)   # the span's 0.95 < 1
+    assert surface.nearest({"a": "y", "b": 0.11}, space) == ("y", 1.0)
+
+
 def test_knob_values_a_space_cannot_use(space, tmp_path, surface_file):
     """A knob's cell that is not a number is named by its line; float noise in a value is the
     grid's value; a value 0 or below on a log-scaled knob is never replayed (not NaN-nearest to
